@@ -1,0 +1,1 @@
+/usr/share/libtool/libltdl/lt__private.h

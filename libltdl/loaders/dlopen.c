@@ -1,0 +1,1 @@
+/usr/share/libtool/loaders/dlopen.c

@@ -1,0 +1,1 @@
+/usr/share/libtool/loaders/load_add_on.c

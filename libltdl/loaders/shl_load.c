@@ -1,0 +1,1 @@
+/usr/share/libtool/loaders/shl_load.c

@@ -1,0 +1,1 @@
+/usr/share/libtool/lt__strl.c

@@ -1,0 +1,1 @@
+/usr/share/libtool/lt_error.c

@@ -1,0 +1,126 @@
+/* kforge/job.h: the job (target kernel, module, options, root) and the seven steps. */
+#pragma once
+
+#include <stdbool.h>
+#include <kforge/release.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kforge_ctx;
+struct kforge_job;
+
+/* The pipeline, in the order the core runs it. */
+enum kforge_step {
+	KFORGE_STEP_LOCATE_SOURCE = 0,
+	KFORGE_STEP_DERIVE_VERSION,
+	KFORGE_STEP_CONFIGURE,
+	KFORGE_STEP_PREPARE,
+	KFORGE_STEP_COMPILE,
+	KFORGE_STEP_INSTALL,
+	KFORGE_STEP_REFRESH_INITRAMFS,
+	KFORGE_STEP_COUNT
+};
+
+/* What the user asked to build. */
+enum kforge_module_kind {
+	KFORGE_MODULE_NAME = 0,	  /* "btrfs": an in-tree module, found by name */
+	KFORGE_MODULE_INTREE_DIR, /* "fs/btrfs": a directory of the kernel source */
+	KFORGE_MODULE_EXTERNAL,	  /* "./my-driver": a directory with a Kbuild file or Makefile */
+};
+
+enum kforge_strategy {
+	KFORGE_STRATEGY_AUTO = 0,
+	KFORGE_STRATEGY_HEADERS, /* the module's directory built against the installed build dir */
+	KFORGE_STRATEGY_FULL,	 /* the whole source prepared to the target's release */
+};
+
+enum kforge_compression {
+	KFORGE_COMPRESS_NONE = 0,
+	KFORGE_COMPRESS_GZIP,
+	KFORGE_COMPRESS_XZ,
+	KFORGE_COMPRESS_ZSTD,
+};
+
+const char *kforge_step_name(enum kforge_step step);
+const char *kforge_strategy_name(enum kforge_strategy s);
+const char *kforge_compression_name(enum kforge_compression c);
+/* The suffix a module file carries: "", ".gz", ".xz", ".zst". */
+const char *kforge_compression_suffix(enum kforge_compression c);
+
+/*
+ * Paths: every path a job hands out is a host path (the root already prefixed), ready
+ * to open or to pass to a command. kforge_job_display_path() turns one back into the
+ * path as the target system sees it, for messages.
+ */
+struct kforge_ctx *kforge_job_ctx(struct kforge_job *job);
+const char *kforge_job_root(const struct kforge_job *job);
+const char *kforge_job_display_path(const struct kforge_job *job, const char *host_path);
+bool kforge_job_is_plan(const struct kforge_job *job);
+
+/* The target kernel. */
+const char *kforge_job_kernel(const struct kforge_job *job);
+const struct kforge_release *kforge_job_release(const struct kforge_job *job);
+const char *kforge_job_modules_dir(const struct kforge_job *job); /* .../lib/modules/KVER */
+const char *kforge_job_build_dir(const struct kforge_job *job);	  /* NULL when not installed */
+const char *kforge_job_config_file(const struct kforge_job *job); /* NULL when none was found */
+int kforge_job_set_config_file(struct kforge_job *job, const char *host_path);
+bool kforge_job_modversions(const struct kforge_job *job);
+/* Looks one option up in the target's config: "y", "m", a value, or NULL when unset. */
+const char *kforge_job_kconfig(const struct kforge_job *job, const char *option);
+enum kforge_compression kforge_job_compression(const struct kforge_job *job);
+void kforge_job_set_compression(struct kforge_job *job, enum kforge_compression c);
+
+/* Where modules go: install_subdir under the modules dir ("updates" unless a plugin says). */
+const char *kforge_job_install_subdir(const struct kforge_job *job);
+int kforge_job_set_install_subdir(struct kforge_job *job, const char *subdir);
+/* "mkinitcpio", "booster", "dracut", "initramfs-tools", "kernel-install" or "none". */
+const char *kforge_job_initramfs(const struct kforge_job *job);
+int kforge_job_set_initramfs(struct kforge_job *job, const char *generator);
+
+/* The module. */
+const char *kforge_job_module_spec(const struct kforge_job *job);
+enum kforge_module_kind kforge_job_module_kind(const struct kforge_job *job);
+/* For in-tree modules: the directory inside the kernel source ("fs/btrfs"), once known. */
+const char *kforge_job_module_subdir(const struct kforge_job *job);
+int kforge_job_set_module_subdir(struct kforge_job *job, const char *subdir);
+/* The external module's directory (host path), or the copy of the in-tree one built. */
+const char *kforge_job_module_dir(const struct kforge_job *job);
+int kforge_job_set_module_dir(struct kforge_job *job, const char *host_path);
+
+/* Sources and build trees. */
+const char *kforge_job_source(const struct kforge_job *job);	/* --source, or NULL */
+const char *kforge_job_source_dir(const struct kforge_job *job); /* the tree located */
+int kforge_job_set_source_dir(struct kforge_job *job, const char *host_path);
+const char *kforge_job_work_dir(const struct kforge_job *job);
+/* The tree `make -C` runs in: the build dir (headers) or the prepared source (full). */
+const char *kforge_job_kbuild_dir(const struct kforge_job *job);
+int kforge_job_set_kbuild_dir(struct kforge_job *job, const char *host_path);
+
+/* Options. */
+enum kforge_strategy kforge_job_strategy(const struct kforge_job *job);
+void kforge_job_set_strategy(struct kforge_job *job, enum kforge_strategy s);
+unsigned int kforge_job_jobs(const struct kforge_job *job);
+/* --set CONFIG_X=VALUE changes, in the order given; NULL past the end. */
+const char *kforge_job_config_change(const struct kforge_job *job, unsigned int i);
+
+/*
+ * Variables make needs to reproduce the target's release (derive version adds them,
+ * prepare and compile pass them): "KERNELRELEASE=6.1.0-56-amd64", "EXTRAVERSION=-arch1".
+ */
+int kforge_job_add_make_var(struct kforge_job *job, const char *assignment);
+const char *kforge_job_make_var(const struct kforge_job *job, unsigned int i);
+
+/* The core's default for each step; a plugin's hook may call it and then adjust. */
+int kforge_default_locate_source(struct kforge_job *job);
+int kforge_default_derive_version(struct kforge_job *job);
+int kforge_default_configure(struct kforge_job *job);
+int kforge_default_prepare(struct kforge_job *job);
+int kforge_default_compile(struct kforge_job *job);
+int kforge_default_install(struct kforge_job *job);
+int kforge_default_refresh_initramfs(struct kforge_job *job);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,29 @@
+/* kforge/path.h: paths inside the target root (--root), resolved as a chroot would. */
+#pragma once
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Resolves PATH (absolute, as seen inside ROOT) to a host path, following symlinks the
+ * way the kernel would inside a chroot: an absolute link target starts again at ROOT,
+ * ".." never climbs above it. The last component need not exist (then it is joined
+ * as is). Returns 0 and a malloc'd string in *out, or a negative errno.
+ */
+int kforge_path_resolve(const char *root, const char *path, char **out);
+
+/* Like kforge_path_resolve, but returns NULL unless the resolved path exists. */
+char *kforge_path_find(const char *root, const char *path);
+
+/* True when PATH inside ROOT exists (after resolving links). */
+bool kforge_path_exists(const char *root, const char *path);
+
+/* Joins parts with single slashes into a malloc'd string; the list ends with NULL. */
+char *kforge_path_join(const char *first, ...) __attribute__((sentinel));
+
+#ifdef __cplusplus
+}
+#endif

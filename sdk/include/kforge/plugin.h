@@ -1,0 +1,80 @@
+/* kforge/plugin.h: the plugin ABI: one exported const descriptor per plugin. */
+#pragma once
+
+#include <kforge/version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kforge_job;
+
+/* /etc/os-release of the target root, as the probe sees it; a missing field is "". */
+struct kforge_os_release {
+	const char *id;		/* "ubuntu" */
+	const char *id_like;	/* "debian" (space-separated) */
+	const char *version_id; /* "24.04" */
+	const char *name;	/* "Ubuntu" */
+};
+
+struct kforge_probe_info {
+	const char *root; /* host path of the target root */
+	const struct kforge_os_release *os;
+};
+
+/* Scores a probe returns: the highest wins; 0 means "not mine". */
+#define KFORGE_SCORE_NONE 0
+#define KFORGE_SCORE_FALLBACK 1	 /* vanilla: anything */
+#define KFORGE_SCORE_FAMILY 50	 /* a derivative named in ID_LIKE */
+#define KFORGE_SCORE_EXACT 100	 /* the distribution itself (ID) */
+
+typedef int (*kforge_step_fn)(struct kforge_job *job);
+
+/*
+ * Fields are only ever appended, with a minor bump; the host treats a field past what
+ * the plugin's minor knows as NULL. A hook returns 0 or a negative errno; it may call
+ * the core's kforge_default_<step>() and adjust around it. A NULL hook means the default.
+ */
+struct kforge_plugin {
+	unsigned int abi_major; /* KFORGE_PLUGIN_ABI_MAJOR at build time */
+	unsigned int abi_minor; /* KFORGE_PLUGIN_ABI_MINOR at build time */
+	const char *name;	/* equal to the file's name without .so */
+	const char *description;
+	int (*probe)(const struct kforge_probe_info *info); /* required */
+	/* Called once the target kernel is known, before any step: the distribution's
+	 * facts (install subdir, initramfs generator, compression) go into the job here. */
+	kforge_step_fn setup;
+	kforge_step_fn locate_source;
+	kforge_step_fn derive_version;
+	kforge_step_fn configure;
+	kforge_step_fn prepare;
+	kforge_step_fn compile;
+	kforge_step_fn install;
+	kforge_step_fn refresh_initramfs;
+};
+
+/* The one symbol a plugin exports. */
+#define KFORGE_PLUGIN_SYMBOL "kforge_plugin_descriptor"
+
+#if defined(__GNUC__)
+#define KFORGE_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define KFORGE_PLUGIN_EXPORT
+#endif
+
+/* KFORGE_PLUGIN_DEFINE(.name = "acme", .description = "...", .probe = acme_probe, ...); */
+#define KFORGE_PLUGIN_DEFINE(...)                                               \
+	KFORGE_PLUGIN_EXPORT extern const struct kforge_plugin kforge_plugin_descriptor; \
+	const struct kforge_plugin kforge_plugin_descriptor = {                  \
+		.abi_major = KFORGE_PLUGIN_ABI_MAJOR,                            \
+		.abi_minor = KFORGE_PLUGIN_ABI_MINOR,                            \
+		__VA_ARGS__                                                      \
+	}
+
+/* Helpers for probes: is WORD one of ID or ID_LIKE's words? */
+int kforge_os_is(const struct kforge_os_release *os, const char *word);
+int kforge_os_is_like(const struct kforge_os_release *os, const char *word);
+
+#ifdef __cplusplus
+}
+#endif

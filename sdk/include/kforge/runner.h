@@ -1,0 +1,40 @@
+/* kforge/runner.h: the one way kforge runs a command: argv arrays, output to the job's log. */
+#pragma once
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kforge_job;
+
+/*
+ * Runs ARGV (NULL-terminated; argv[0] looked up on PATH) in CWD (NULL: the current
+ * directory). Its output goes to the job's log. In plan mode the command is recorded
+ * for the plan and not run. Returns 0 when the command exited 0 (or was planned), its
+ * exit status (1..255) otherwise, 128+N when killed by signal N, or a negative errno
+ * when it could not be started.
+ */
+int kforge_run(struct kforge_job *job, const char *cwd, const char *const argv[]);
+
+/* The same with the arguments listed: kforge_runl(job, cwd, "make", "-C", dir, NULL). */
+int kforge_runl(struct kforge_job *job, const char *cwd, const char *arg0, ...)
+	__attribute__((sentinel));
+
+/* Records a step's note in the plan and the log ("would unpack X into Y"). */
+void kforge_plan_note(struct kforge_job *job, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Opens the job's log file: log.dir under the root (default /var/log/kforge), or
+ * ~/.local/state/kforge/logs when that cannot be written. COMMAND names it.
+ */
+int kforge_job_open_log(struct kforge_job *job, const char *command);
+
+/* The log file of this job (host path), or NULL before one is opened or in plan mode. */
+const char *kforge_job_log_path(const struct kforge_job *job);
+
+#ifdef __cplusplus
+}
+#endif
