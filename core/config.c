@@ -175,8 +175,11 @@ static unsigned int find_line(const char *path, const char *section, const char 
 		return 0;
 	unsigned int n = 0, found = 0;
 	char cur[128] = "";
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	/* not strtok: empty lines count */
+	for (char *line = text, *next; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
 		n++;
 		char *l = kf_strstrip(line);
 		if (l[0] == '[') {
@@ -328,9 +331,13 @@ int kforge_config_load(struct kforge_ctx *ctx, const char *system_file, const ch
 			return r;
 	}
 	/* the level from the files applies at once; the command line may change it later */
-	const char *lvl = kf_config_get(cfg, "log.level");
-	for (unsigned int i = 0; i < ARRAY_SIZE(keys); i++)
-		if (strcmp(keys[i].key, "log.level") == 0 && strcmp(cfg->origin[i], "default") != 0)
-			return kforge_config_set(ctx, "log.level", lvl, cfg->origin[i]);
-	return 0;
+	int i = key_index("log.level");
+	if (strcmp(cfg->origin[i], "default") == 0)
+		return 0;
+	/* set_value frees the old strings: hand it copies */
+	_cleanup_free_ char *lvl = strdup(cfg->value[i]);
+	_cleanup_free_ char *origin = strdup(cfg->origin[i]);
+	if (!lvl || !origin)
+		return -ENOMEM;
+	return kforge_config_set(ctx, "log.level", lvl, origin);
 }

@@ -355,7 +355,11 @@ static int cmd_build(struct kforge_ctx *ctx, struct opts *o)
 
 static int cmd_install(struct kforge_ctx *ctx, struct opts *o)
 {
-	return run_pipeline(ctx, o, "install", KFORGE_STEP_COUNT - 1);
+	/* said before any work is done, not after a build that leads nowhere */
+	kforge_err(ctx, "install is not implemented in this version: the validation gate that keeps a module that "
+			"would not load off the system comes first; `kforge build` builds it, `kforge plan` shows "
+			"every step");
+	return KFORGE_EXIT_FAILURE;
 }
 
 static int not_yet(struct kforge_ctx *ctx, const char *what)
@@ -522,12 +526,15 @@ int main(int argc, char **argv)
 	}
 	kforge_set_log_fn(ctx, log_cli, NULL);
 	int code = KFORGE_EXIT_OK;
-	if (o.root && access(kforge_ctx_root(ctx), F_OK) < 0) {
-		kforge_err(ctx, "--root %s: %s", o.root, strerror(errno));
+	if (kforge_config_load(ctx, NULL, NULL) < 0) {
 		code = KFORGE_EXIT_USAGE;
 		goto out;
 	}
-	if (kforge_config_load(ctx, NULL, NULL) < 0) {
+	const char *color = kforge_config_get(ctx, "log.color");
+	use_color = !getenv("NO_COLOR") &&
+		    (strcmp(color, "always") == 0 || (strcmp(color, "auto") == 0 && isatty(STDERR_FILENO)));
+	if (o.root && access(kforge_ctx_root(ctx), F_OK) < 0) {
+		kforge_err(ctx, "--root %s: %s", o.root, strerror(errno));
 		code = KFORGE_EXIT_USAGE;
 		goto out;
 	}
@@ -549,9 +556,6 @@ int main(int argc, char **argv)
 		lvl = lvl < 0 ? 0 : lvl > 4 ? 4 : lvl;
 		kforge_config_set(ctx, "log.level", lv[lvl], o.verbose ? "command line: -v" : "command line: -q");
 	}
-	const char *color = kforge_config_get(ctx, "log.color");
-	use_color = !getenv("NO_COLOR") &&
-		    (strcmp(color, "always") == 0 || (strcmp(color, "auto") == 0 && isatty(STDERR_FILENO)));
 	code = cmd->fn(ctx, &o);
 out:
 	kforge_ctx_unref(ctx);

@@ -86,7 +86,7 @@ void kf_os_release_free(struct kf_os_release *os)
 static int has_word(const char *list, const char *word)
 {
 	size_t n = strlen(word);
-	if (!list || !n)
+	if (!list || !n || strpbrk(word, " \t"))
 		return 0;
 	for (const char *p = list; (p = strstr(p, word)); p += n) {
 		bool start = p == list || p[-1] == ' ' || p[-1] == '\t';

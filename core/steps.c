@@ -23,59 +23,85 @@ static const char *module_leaf(const struct kforge_job *job)
 	return slash && slash[1] ? slash + 1 : s;
 }
 
-/* Finds NAME's in-tree directory with libkmod (modules.dep of the target). */
-static int resolve_with_kmod(struct kforge_job *job)
+/* "kernel/fs/btrfs/btrfs.ko.zst" -> "fs/btrfs"; NULL when not under kernel/. */
+static char *subdir_of(const char *path)
+{
+	const char *k = strstr(path, "kernel/");
+	if (!k || (k != path && k[-1] != '/'))
+		return NULL;
+	k += strlen("kernel/");
+	const char *slash = strrchr(k, '/');
+	return slash ? strndup(k, (size_t)(slash - k)) : NULL;
+}
+
+/* Module names compare with - and _ alike, as kmod does. */
+static bool same_module_name(const char *a, const char *b, size_t blen)
+{
+	size_t i = 0;
+	for (; a[i] && i < blen; i++) {
+		char x = a[i] == '-' ? '_' : a[i], y = b[i] == '-' ? '_' : b[i];
+		if (x != y)
+			return false;
+	}
+	return !a[i] && i == blen;
+}
+
+/*
+ * Finds NAME's line in a modules.dep or modules.builtin text ("kernel/fs/x/x.ko[.zst][: deps]")
+ * and returns a copy of its path, or NULL.
+ */
+static char *find_module_line(const char *modules_dir, const char *file, const char *name)
+{
+	_cleanup_free_ char *p = kforge_path_join(modules_dir, file, NULL);
+	_cleanup_free_ char *text = NULL;
+	if (!p || kf_read_file(p, &text, NULL) < 0)
+		return NULL;
+	for (char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		size_t len = strcspn(l, ":\n");
+		const char *base = l;
+		for (size_t i = 0; i < len; i++)
+			if (l[i] == '/')
+				base = l + i + 1;
+		const char *ko = strstr(base, ".ko");
+		if (ko && ko < l + len && same_module_name(name, base, (size_t)(ko - base)))
+			return strndup(l, len);
+	}
+	return NULL;
+}
+
+/* Finds NAME's in-tree directory: libkmod on the target's indexes, else modules.dep. */
+static int resolve_module_dir(struct kforge_job *job)
 {
 	const char *name = job->module_spec;
+	_cleanup_free_ char *path = NULL;
 	struct kmod_ctx *kctx = kmod_new(job->kernel.modules_dir, NULL);
-	if (!kctx)
-		return -ENOMEM;
-	kmod_set_log_priority(kctx, LOG_EMERG);
-	struct kmod_module *mod = NULL;
-	int r = -ENOENT;
-	if (kmod_module_new_from_name(kctx, name, &mod) == 0) {
-		const char *path = kmod_module_get_path(mod);
-		const char *k = path ? strstr(path, "/kernel/") : NULL;
-		if (k) {
-			k += strlen("/kernel/");
-			const char *slash = strrchr(k, '/');
-			_cleanup_free_ char *sub = slash ? strndup(k, (size_t)(slash - k)) : NULL;
-			if (sub) {
-				kforge_job_set_module_subdir(job, sub);
-				kforge_plan_note(job, "%s is %s in the target's modules.dep: built from %s/", name,
-						 kforge_job_display_path(job, path), sub);
-				r = 0;
-			}
+	if (kctx) {
+		kmod_set_log_priority(kctx, LOG_EMERG);
+		struct kmod_module *mod = NULL;
+		if (kmod_module_new_from_name(kctx, name, &mod) == 0) {
+			const char *p = kmod_module_get_path(mod);
+			if (p)
+				path = strdup(p);
+			kmod_module_unref(mod);
 		}
-		kmod_module_unref(mod);
+		kmod_unref(kctx);
 	}
-	kmod_unref(kctx);
-	return r;
+	if (!path)
+		/* a root whose indexes were never built (depmod writes the .bin files libkmod
+		 * reads; a copied or fixture tree may lack them): the text modules.dep */
+		path = find_module_line(job->kernel.modules_dir, "modules.dep", name);
+	_cleanup_free_ char *sub = path ? subdir_of(path) : NULL;
+	if (!sub)
+		return -ENOENT;
+	kforge_plan_note(job, "%s is %s in the target's modules.dep: built from %s/", name, path, sub);
+	return kforge_job_set_module_subdir(job, sub);
 }
 
 /* True when NAME is listed in modules.builtin: compiled into the kernel image. */
 static bool is_builtin(const struct kforge_job *job, const char *name)
 {
-	_cleanup_free_ char *path = kforge_path_join(job->kernel.modules_dir, "modules.builtin", NULL);
-	_cleanup_free_ char *text = NULL;
-	if (!path || kf_read_file(path, &text, NULL) < 0)
-		return false;
-	_cleanup_free_ char *want = kf_strdup_printf("/%s.ko", name);
-	for (char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
-		size_t len = strcspn(l, "\n");
-		/* compare with - and _ alike, as kmod does */
-		if (want && len >= strlen(want)) {
-			const char *tail = l + len - strlen(want);
-			bool same = true;
-			for (size_t i = 0; want[i] && same; i++) {
-				char a = tail[i] == '-' ? '_' : tail[i], b = want[i] == '-' ? '_' : want[i];
-				same = a == b;
-			}
-			if (same)
-				return true;
-		}
-	}
-	return false;
+	_cleanup_free_ char *line = find_module_line(job->kernel.modules_dir, "modules.builtin", name);
+	return line != NULL;
 }
 
 int kforge_default_locate_source(struct kforge_job *job)
@@ -90,7 +116,7 @@ int kforge_default_locate_source(struct kforge_job *job)
 					       "%s is built into %s (modules.builtin): only a kernel rebuild replaces "
 					       "it, a module cannot",
 					       job->module_spec, job->kernel.release);
-		if (resolve_with_kmod(job) < 0)
+		if (resolve_module_dir(job) < 0)
 			kforge_plan_note(job, "%s is not in the target's modules.dep: its directory is looked up in "
 					      "the source",
 					 job->module_spec);

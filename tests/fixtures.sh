@@ -1,0 +1,190 @@
+#!/bin/sh
+# fixtures.sh: drives the real kforge binary against the fixture roots in tests/rootfs (TAP).
+# Needs jq. Run by `make check` with KFORGE_PLUGIN_PATH pointing at the built plugins.
+set -u
+srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+builddir=${top_builddir:-$srcdir}
+. "$srcdir/tests/tap.sh"
+KFORGE="$builddir/kforge"
+R="$srcdir/tests/rootfs"
+tmp=$(mktemp -d /tmp/kforge-fixtures-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export NO_COLOR=1
+
+# info --json against every fixture: plugin and release parts, build dir, config, facts
+# root|kver|plugin|version|extraversion|localversion|override|modversions|compression|initramfs|module_dir|build_dir
+while IFS='|' read -r root kver plugin version extra local override mv comp initramfs moddir build; do
+	[ -n "$root" ] || continue
+	want=$(jq -cn --arg p "$plugin" --arg v "$version" --arg e "$extra" --arg l "$local" --arg o "$override" \
+		--argjson mv "$mv" --arg c "$comp" --arg i "$initramfs" --arg m "$moddir" --arg b "$build" --arg k "$kver" \
+		'{plugin:$p,release:$k,version:$v,extraversion:$e,localversion:$l,override:$o,modversions:$mv,compression:$c,initramfs:$i,module_dir:$m,build_dir:$b}')
+	got=$("$KFORGE" --root "$R/$root" -k "$kver" info --json 2>"$tmp/err" | jq -c \
+		'{plugin,release:.kernel.release,version:.kernel.version,extraversion:.kernel.extraversion,localversion:.kernel.localversion,override:.kernel.override,modversions,compression,initramfs,module_dir,build_dir}')
+	if [ "$got" = "$want" ]; then ok "info $root $kver"; else
+		not_ok "info $root $kver"; echo "# want $want"; echo "# got  $got"; sed 's/^/# /' "$tmp/err"; fi
+done <<'TABLE'
+arch|6.6.1-arch1-1|arch|6.6.1|-arch1|-1|none|false|zstd|mkinitcpio|/usr/lib/modules/6.6.1-arch1-1/updates|/usr/lib/modules/6.6.1-arch1-1/build
+manjaro|6.12.63-1-MANJARO|arch|6.12.63||-1-MANJARO|none|false|zstd|booster|/usr/lib/modules/6.12.63-1-MANJARO/updates|/usr/lib/modules/6.12.63-1-MANJARO/build
+debian|6.1.0-56-amd64|debian|6.1.192|||KERNELRELEASE|true|none|initramfs-tools|/usr/lib/modules/6.1.0-56-amd64/updates|/usr/src/linux-headers-6.1.0-56-amd64
+debian|6.1.0-56-rt-amd64|debian|6.1.192|||KERNELRELEASE|true|none|initramfs-tools|/usr/lib/modules/6.1.0-56-rt-amd64/updates|/usr/src/linux-headers-6.1.0-56-rt-amd64
+ubuntu|6.8.0-51-generic|debian|6.8.12|||KERNELVERSION|true|zstd|initramfs-tools|/usr/lib/modules/6.8.0-51-generic/updates|/usr/src/linux-headers-6.8.0-51-generic
+fedora|6.5.6-300.fc39.x86_64|fedora|6.5.6|-300.fc39.x86_64||none|false|xz|dracut|/usr/lib/modules/6.5.6-300.fc39.x86_64/updates|/usr/src/kernels/6.5.6-300.fc39.x86_64
+rocky|4.18.0-513.5.1.el8_9.x86_64|fedora|4.18.0|-513.5.1.el8_9.x86_64||none|true|xz|dracut|/usr/lib/modules/4.18.0-513.5.1.el8_9.x86_64/updates|/usr/src/kernels/4.18.0-513.5.1.el8_9.x86_64
+unknown|6.6.1-custom|vanilla|6.6.1||-custom|none|false|gzip|none|/lib/modules/6.6.1-custom/updates|/usr/src/linux-6.6.1
+TABLE
+
+# the text form says the same as the JSON
+out=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 info)
+check "info text lists the release parts" sh -c 'printf "%s\n" "$1" | grep -qx "kernel.version: *6.1.192" &&
+	printf "%s\n" "$1" | grep -qx "config: */usr/src/linux-headers-6.1.0-56-amd64/.config"' _ "$out"
+
+# probing: os-release ID/ID_LIKE -> plugin, through `kforge plugins --json`
+while read -r id like want; do
+	[ -n "$id" ] || continue
+	d="$tmp/probe-$id"
+	mkdir -p "$d/etc"
+	if [ "$id" != "-" ]; then
+		printf 'ID=%s\n' "$id" >"$d/etc/os-release"
+		[ "$like" = "-" ] || printf 'ID_LIKE="%s"\n' "$(echo "$like" | tr , ' ')" >>"$d/etc/os-release"
+	fi
+	got=$("$KFORGE" --root "$d" plugins --json | jq -r '.[] | select(.selected) | .name')
+	if [ "$got" = "$want" ]; then ok "probe ID=$id ID_LIKE=$like -> $want"; else
+		not_ok "probe ID=$id ID_LIKE=$like -> $want"; echo "# got: $got"; fi
+done <<'TABLE'
+arch - arch
+manjaro arch arch
+endeavouros arch arch
+cachyos arch arch
+debian - debian
+ubuntu debian debian
+linuxmint ubuntu,debian debian
+pop ubuntu,debian debian
+fedora - fedora
+rhel fedora fedora
+centos rhel,fedora fedora
+rocky rhel,centos,fedora fedora
+almalinux rhel,centos,fedora fedora
+opensuse-tumbleweed suse,opensuse vanilla
+gentoo - vanilla
+- - vanilla
+TABLE
+
+plugins=$("$KFORGE" --root "$R/debian" plugins --json)
+check "plugins lists the four with abi and score" sh -c '
+	test "$(printf "%s" "$1" | jq -r "[.[].name] | sort | join(\",\")" | grep -o "arch,debian,fedora,vanilla")" = arch,debian,fedora,vanilla &&
+	test "$(printf "%s" "$1" | jq -r ".[] | select(.name==\"vanilla\") | .score")" = 1 &&
+	test "$(printf "%s" "$1" | jq -r ".[] | select(.name==\"debian\") | \"\(.score) \(.abi) \(.selected)\"")" = "100 1.0 true"' _ "$plugins"
+check "--plugin forces one" sh -c '"$1" --root "$2/debian" -k 6.1.0-56-amd64 --plugin vanilla info --json | jq -e ".plugin == \"vanilla\""' _ "$KFORGE" "$R"
+
+# plan: the seven steps, their owners, the exact commands
+plan() { "$KFORGE" --root "$R/$1" -k "$2" plan "$3" --json --source "$srcdir/tests/src/linux-mini" 2>"$tmp/err"; }
+p=$(plan arch 6.6.1-arch1-1 dummy)
+check "plan arch: seven steps in order" sh -c 'test "$(printf "%s" "$1" | jq -r "[.steps[].step] | join(\",\")")" = \
+	"locate source,derive version,configure,prepare,compile,install,refresh initramfs"' _ "$p"
+check "plan arch: dummy from drivers/net, headers, compiled against the build dir" sh -c '
+	printf "%s" "$1" | jq -e ".strategy == \"headers\"" &&
+	printf "%s" "$1" | jq -e "[.steps[0].actions[].note] | any(. != null and test(\"built from drivers/net/\"))" &&
+	printf "%s" "$1" | jq -e --arg b "$2/arch/usr/lib/modules/6.6.1-arch1-1/build" \
+		"[.steps[4].actions[].command] | any(. != null and startswith(\"make -C \" + \$b + \" M=\"))"' _ "$p" "$R"
+check "plan arch: mkinitcpio -p linux by the arch plugin" sh -c '
+	printf "%s" "$1" | jq -e ".steps[6].plugin == \"arch\" and ([.steps[6].actions[].command] | index(\"mkinitcpio -p linux\") != null)"' _ "$p"
+p=$(plan manjaro 6.12.63-1-MANJARO btrfs)
+check "plan manjaro: booster for the linux612 image" sh -c '
+	printf "%s" "$1" | jq -e "[.steps[6].actions[].command] | index(\"booster build --force --kernel-version 6.12.63-1-MANJARO /boot/booster-linux612.img\") != null"' _ "$p"
+p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan btrfs --set CONFIG_BTRFS_DEBUG=y --json --source "$srcdir/tests/src/linux-mini")
+check "plan debian --set: full tree, release reproduced, Module.symvers copied" sh -c '
+	printf "%s" "$1" | jq -e ".strategy == \"full\"" &&
+	printf "%s" "$1" | jq -e "[.steps[3].actions[].command] | any(. != null and test(\"KERNELRELEASE=6.1.0-56-amd64 modules_prepare\$\"))" &&
+	printf "%s" "$1" | jq -e "[.steps[3].actions[].command] | any(. != null and test(\"Module.symvers\"))" &&
+	printf "%s" "$1" | jq -e "[.steps[2].actions[].command] | any(. != null and test(\"--enable BTRFS_DEBUG\"))" &&
+	printf "%s" "$1" | jq -e "[.steps[6].actions[].command] | index(\"update-initramfs -u -k 6.1.0-56-amd64\") != null"' _ "$p"
+p=$(plan fedora 6.5.6-300.fc39.x86_64 dummy)
+check "plan fedora: dracut --kver" sh -c '
+	printf "%s" "$1" | jq -e ".steps[6].plugin == \"fedora\" and ([.steps[6].actions[].command] | index(\"dracut -f --kver 6.5.6-300.fc39.x86_64\") != null)"' _ "$p"
+p=$(plan ubuntu 6.8.0-51-generic dummy)
+check "plan ubuntu: update-initramfs by the debian plugin" sh -c '
+	printf "%s" "$1" | jq -e ".steps[6].plugin == \"debian\" and ([.steps[6].actions[].command] | index(\"update-initramfs -u -k 6.8.0-51-generic\") != null)"' _ "$p"
+p=$(plan unknown 6.6.1-custom dummy)
+check "plan unknown: vanilla runs every step, no initramfs" sh -c '
+	test "$(printf "%s" "$1" | jq -r "[.steps[].plugin] | unique | join(\",\")")" = vanilla &&
+	printf "%s" "$1" | jq -e "[.steps[6].actions[].note] | any(. != null and test(\"no initramfs generator\"))"' _ "$p"
+cp -r "$srcdir/tests/src/hello" "$tmp/hello"
+p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan "$tmp/hello" --json)
+check "plan external dir: M= the folder, against the build dir" sh -c '
+	printf "%s" "$1" | jq -e --arg m "M=$2/hello" --arg b "$3/debian/usr/src/linux-headers-6.1.0-56-amd64" \
+		"[.steps[4].actions[].command] | index(\"make -C \" + \$b + \" \" + \$m + \" -j \" + (.[0] | capture(\"-j (?<n>[0-9]+)\").n) + \" modules\") != null"' _ "$p" "$tmp" "$R"
+check "plan text form numbers the steps" sh -c '"$1" --root "$2/debian" -k 6.1.0-56-amd64 plan "$3/hello" | grep -q "^7. refresh initramfs \[debian\]"' _ "$KFORGE" "$R" "$tmp"
+
+# errors: the cause, the fix, the documented exit code
+expect_fail() { # name code needle cmd...
+	name=$1 code=$2 needle=$3
+	shift 3
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -eq "$code" ] && grep -qF -- "$needle" "$tmp/err"; then ok "$name"; else
+		not_ok "$name"; echo "# exit $rc (want $code)"; sed 's/^/# /' "$tmp/err"; fi
+}
+expect_fail "a kernel without build dir: exit 3, lists the ones with one" 3 \
+	"no build directory for 9.9.9-1-amd64: install linux-headers-9.9.9-1-amd64; kernels with one: 6.1.0-56-amd64, 6.1.0-56-rt-amd64" \
+	"$KFORGE" --root "$R/debian" -k 9.9.9-1-amd64 info
+expect_fail "not a release: exit 2" 2 '"linux" is no kernel release' "$KFORGE" --root "$R/debian" -k linux info
+expect_fail "builtin module refused" 1 "ext4 is built into 6.1.0-56-amd64 (modules.builtin): only a kernel rebuild" \
+	"$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan ext4
+expect_fail "no source: exit 3, says --source" 3 "no kernel source for 6.1.0-56-amd64: pass --source PATH" \
+	"$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan btrfs
+expect_fail "missing module dir: exit 2" 2 "./no-such-driver: no such directory" \
+	"$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan ./no-such-driver
+mkdir -p "$tmp/empty"
+expect_fail "dir without Kbuild or Makefile: exit 2" 2 "has neither a Kbuild file nor a Makefile" \
+	"$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan "$tmp/empty"
+expect_fail "--set on an external module: exit 2" 2 "--set changes the kernel configuration" \
+	"$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan "$tmp/hello" --set CONFIG_X=y
+expect_fail "plan without a module: exit 2" 2 "plan needs a module" "$KFORGE" --root "$R/debian" plan
+expect_fail "unknown command: exit 2" 2 'unknown command "frobnicate"' "$KFORGE" frobnicate
+expect_fail "unknown option: exit 2" 2 "unknown" "$KFORGE" --frob info
+expect_fail "--json where there is none: exit 2" 2 "build has no --json output" "$KFORGE" build x --json
+expect_fail "--plugin that does not exist: exit 2" 2 'no plugin named "nosuch"' \
+	"$KFORGE" --root "$R/debian" --plugin nosuch info
+expect_fail "bad --strategy: exit 2" 2 "build.strategy must be one of auto,headers,full" \
+	"$KFORGE" --root "$R/debian" --strategy fast plan x
+expect_fail "install says plainly it is not there yet" 1 "install is not implemented in this version" \
+	"$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 install "$tmp/hello" --source "$srcdir/tests/src/linux-mini"
+expect_fail "status says plainly it is not there yet" 1 "status is not implemented in this version" "$KFORGE" status
+printf '[build]\njobs = 3\n[log]\nverbosity = 2\n' >"$tmp/bad.conf"
+expect_fail "bad config file: exit 2, file:line" 2 "$tmp/bad.conf:4: unknown key \"log.verbosity\"" \
+	env KFORGE_SYSTEM_CONFIG="$tmp/bad.conf" "$KFORGE" config
+
+# config shows each value's origin
+printf '[build]\n\njobs = 3\n' >"$tmp/good.conf"
+c=$(KFORGE_SYSTEM_CONFIG="$tmp/good.conf" "$KFORGE" config --json)
+check "config: file:line origins" sh -c 'printf "%s" "$1" | jq -e --arg o "$2:3" ".values[] | select(.key==\"build.jobs\") | .value == \"3\" and .origin == \$o"' _ "$c" "$tmp/good.conf"
+c=$(KFORGE_SYSTEM_CONFIG="$tmp/good.conf" "$KFORGE" -j 5 config --json)
+check "config: the command line wins" sh -c 'printf "%s" "$1" | jq -e ".values[] | select(.key==\"build.jobs\") | .value == \"5\" and .origin == \"command line: -j\""' _ "$c"
+
+# every command has --help; --help and --version exit 0
+for cmd in info plugins config plan build install uninstall status; do
+	check "$cmd --help" sh -c '"$1" "$2" --help | grep -q "^Usage: kforge $2"' _ "$KFORGE" "$cmd"
+done
+check "kforge --help documents the exit codes" sh -c '"$1" --help | grep -q "5 refused by validation; 6 install failed and rolled back"' _ "$KFORGE"
+check "kforge --version" sh -c '"$1" --version | grep -q "^kforge [0-9]"' _ "$KFORGE"
+
+# colour: only when asked or on a terminal, never with NO_COLOR
+printf '[log]\ncolor = always\n' >"$tmp/color.conf"
+check "colour when log.color = always" sh -c 'KFORGE_SYSTEM_CONFIG="$2" NO_COLOR= "$1" frob 2>&1; env -u NO_COLOR KFORGE_SYSTEM_CONFIG="$2" "$1" --root /nonexistent info 2>&1 | grep -q "$(printf "\033")"' _ "$KFORGE" "$tmp/color.conf"
+check "no colour with NO_COLOR" sh -c '! KFORGE_SYSTEM_CONFIG="$2" NO_COLOR=1 "$1" --root "$3" -k 9.9 info 2>&1 | grep -q "$(printf "\033")"' _ "$KFORGE" "$tmp/color.conf" "$R/debian"
+
+# a real build: an external module of two files and include/ against the installed Debian headers
+if [ -f /usr/src/linux-headers-6.1.0-56-amd64/Makefile ] && command -v modinfo >/dev/null; then
+	cp -r "$srcdir/tests/src/hello" "$tmp/hello-build"
+	if "$KFORGE" -k 6.1.0-56-amd64 -q build "$tmp/hello-build" >"$tmp/out" 2>&1 &&
+		[ "$(modinfo -F vermagic "$tmp/hello-build/hello.ko" | cut -d' ' -f1)" = 6.1.0-56-amd64 ] &&
+		modprobe --dump-modversions "$tmp/hello-build/hello.ko" | grep -q "_printk"; then
+		ok "build an external module for 6.1.0-56-amd64: vermagic and CRCs right"
+	else
+		not_ok "build an external module for 6.1.0-56-amd64: vermagic and CRCs right"
+		sed 's/^/# /' "$tmp/out"
+	fi
+else
+	skip "build an external module for 6.1.0-56-amd64" "linux-headers-6.1.0-56-amd64 is not installed"
+fi
+tap_done

@@ -1,2 +1,146 @@
+/* test-config.c: configuration precedence, origins, and errors that name file:line. */
 #include "unit.h"
-int main(void){return 0;}
+
+struct fixture {
+	char *dir;
+	char *sys, *usr;
+	struct kforge_ctx *ctx;
+	struct unit_log log;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	f->dir = unit_mkdtemp();
+	f->sys = kforge_path_join(f->dir, "etc/kforge/kforge.conf", NULL);
+	f->usr = kforge_path_join(f->dir, "home/.config/kforge/kforge.conf", NULL);
+	assert_int_equal(kforge_ctx_new("/", &f->ctx), 0);
+	kforge_set_log_fn(f->ctx, unit_log_fn, &f->log);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	kforge_ctx_unref(f->ctx);
+	unit_rm_rf(f->dir);
+	free(f->dir);
+	free(f->sys);
+	free(f->usr);
+	free(f);
+	return 0;
+}
+
+static const char *origin_of(struct kforge_ctx *ctx, const char *key)
+{
+	const char *k, *v, *o;
+	for (unsigned int i = 0; kforge_config_entry(ctx, i, &k, &v, &o, NULL); i++)
+		if (strcmp(k, key) == 0)
+			return o;
+	return NULL;
+}
+
+static void test_defaults_when_no_files(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(kforge_config_load(f->ctx, f->sys, f->usr), 0);
+	assert_string_equal(kforge_config_get(f->ctx, "build.jobs"), "0");
+	assert_string_equal(kforge_config_get(f->ctx, "build.cache_dir"), "/var/cache/kforge");
+	assert_string_equal(origin_of(f->ctx, "build.jobs"), "default");
+	assert_null(kforge_config_get(f->ctx, "build.nope"));
+	assert_string_equal(kforge_config_system_path(f->ctx), f->sys);
+}
+
+static void test_precedence(void **state)
+{
+	struct fixture *f = *state;
+	unit_write(f->dir, "etc/kforge/kforge.conf",
+		   "# system\n[build]\njobs = 8\nstrategy = full\n\n[log]\nlevel = debug\n");
+	unit_write(f->dir, "home/.config/kforge/kforge.conf", "[build]\n; the user's\njobs = 4\n");
+	assert_int_equal(kforge_config_load(f->ctx, f->sys, f->usr), 0);
+	/* the user's file beats the system's; what only the system sets stays */
+	assert_string_equal(kforge_config_get(f->ctx, "build.jobs"), "4");
+	char *o = kf_strdup_printf("%s:3", f->usr);
+	assert_string_equal(origin_of(f->ctx, "build.jobs"), o);
+	free(o);
+	assert_string_equal(kforge_config_get(f->ctx, "build.strategy"), "full");
+	o = kf_strdup_printf("%s:4", f->sys);
+	assert_string_equal(origin_of(f->ctx, "build.strategy"), o);
+	free(o);
+	/* a level from a file takes effect at once */
+	assert_int_equal(kforge_get_log_priority(f->ctx), LOG_DEBUG);
+	/* the command line beats both */
+	assert_int_equal(kforge_config_set(f->ctx, "build.jobs", "2", "command line: -j"), 0);
+	assert_string_equal(kforge_config_get(f->ctx, "build.jobs"), "2");
+	assert_string_equal(origin_of(f->ctx, "build.jobs"), "command line: -j");
+}
+
+static void expect_error(struct fixture *f, const char *text, int line, const char *needle)
+{
+	unit_write(f->dir, "etc/kforge/kforge.conf", text);
+	f->log.len = 0;
+	f->log.buf[0] = '\0';
+	assert_int_equal(kforge_config_load(f->ctx, f->sys, f->usr), -EINVAL);
+	char *where = kf_strdup_printf("%s:%d: ", f->sys, line);
+	print_message("log: %s", f->log.buf);
+	assert_non_null(strstr(f->log.buf, where));
+	assert_non_null(strstr(f->log.buf, needle));
+	free(where);
+}
+
+static void test_unknown_key(void **state)
+{
+	expect_error(*state, "[build]\njobs = 2\ncolour = red\n", 3, "unknown key \"build.colour\"");
+}
+
+static void test_unknown_section(void **state)
+{
+	expect_error(*state, "\n[paint]\nbrush = 1\n", 3, "unknown key \"paint.brush\"");
+}
+
+static void test_outside_section(void **state)
+{
+	expect_error(*state, "jobs = 2\n", 1, "outside any section");
+}
+
+static void test_bad_values(void **state)
+{
+	struct fixture *f = *state;
+	expect_error(f, "[build]\njobs = many\n", 2, "whole number");
+	expect_error(f, "[build]\njobs = -1\n", 2, "whole number");
+	expect_error(f, "[build]\nstrategy = fast\n", 2, "one of auto,headers,full");
+	expect_error(f, "[build]\ncache_dir = relative/dir\n", 2, "absolute path");
+	expect_error(f, "[log]\nlevel = loud\n", 2, "one of err,warning,notice,info,debug");
+	/* and nothing of a bad file is taken */
+	assert_string_equal(kforge_config_get(f->ctx, "build.jobs"), "0");
+}
+
+static void test_malformed_line(void **state)
+{
+	expect_error(*state, "[build]\njobs = 2\nthis is not ini\n", 3, "not a line of an INI file");
+}
+
+static void test_bad_command_line(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(kforge_config_set(f->ctx, "build.jobs", "x", "command line: -j"), -EINVAL);
+	assert_non_null(strstr(f->log.buf, "command line: -j: build.jobs must be a whole number"));
+	assert_int_equal(kforge_config_set(f->ctx, "nope.key", "1", "command line"), -EINVAL);
+	assert_string_equal(kforge_config_get(f->ctx, "build.jobs"), "0");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_defaults_when_no_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_section, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outside_section, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_command_line, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

@@ -1,2 +1,226 @@
+/* test-loader.c: the plugin loader: good and broken plugins, search-path override, masks, permissions. */
 #include "unit.h"
-int main(void){return 0;}
+
+#ifndef TEST_PLUGIN_DIR
+#error TEST_PLUGIN_DIR must name the folder of the test plugins
+#endif
+
+struct fixture {
+	char *dir; /* scratch */
+	struct kforge_ctx *ctx;
+	struct unit_log log;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	f->dir = unit_mkdtemp();
+	setenv("KFORGE_PLUGIN_PATH", TEST_PLUGIN_DIR, 1);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	kforge_ctx_unref(f->ctx);
+	unit_rm_rf(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static void new_ctx(struct fixture *f, const char *root)
+{
+	assert_int_equal(kforge_ctx_new(root ? root : f->dir, &f->ctx), 0);
+	kforge_set_log_fn(f->ctx, unit_log_fn, &f->log);
+	kforge_set_log_priority(f->ctx, LOG_DEBUG);
+}
+
+static const struct kforge_plugin_entry *find(struct kforge_ctx *ctx, const char *name)
+{
+	for (unsigned int i = 0; i < kforge_plugins_count(ctx); i++)
+		if (strcmp(kforge_plugins_get(ctx, i)->name, name) == 0)
+			return kforge_plugins_get(ctx, i);
+	return NULL;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char *data;
+	size_t len;
+	assert_int_equal(kf_read_file(from, &data, &len), 0);
+	FILE *f = fopen(to, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+	free(data);
+}
+
+static void assert_logged(struct fixture *f, const char *plugin, const char *reason)
+{
+	char *needle = kf_strdup_printf("%s/%s.so %s", TEST_PLUGIN_DIR, plugin, reason);
+	if (!strstr(f->log.buf, needle))
+		print_error("missing in the log: %s\nlog:\n%s", needle, f->log.buf);
+	assert_non_null(strstr(f->log.buf, needle));
+	free(needle);
+}
+
+static void test_good_loads_broken_refused(void **state)
+{
+	struct fixture *f = *state;
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	const struct kforge_plugin_entry *good = find(f->ctx, "good");
+	assert_non_null(good);
+	assert_string_equal(good->path, TEST_PLUGIN_DIR "/good.so");
+	assert_string_equal(good->description, "loader test: loads");
+	assert_int_equal(good->abi_major, KFORGE_PLUGIN_ABI_MAJOR);
+	const char *broken[] = { "badabi", "newminor", "nodesc", "misnamed", "unresolved" };
+	for (size_t i = 0; i < ARRAY_SIZE(broken); i++)
+		assert_null(find(f->ctx, broken[i]));
+	/* each refusal names the file and the real reason */
+	char abi[64];
+	snprintf(abi, sizeof(abi), "refused: built for plugin ABI %d.0", KFORGE_PLUGIN_ABI_MAJOR + 1);
+	assert_logged(f, "badabi", abi);
+	assert_logged(f, "newminor", "refused: built against a newer SDK");
+	assert_logged(f, "nodesc", "refused: it exports no kforge_plugin_descriptor");
+	assert_logged(f, "misnamed", "refused: its descriptor is named \"debian\" but the file is misnamed.so");
+	assert_logged(f, "unresolved", "cannot be loaded: ");
+	assert_non_null(strstr(f->log.buf, "undefined symbol: kforge_test_symbol_nobody_defines"));
+}
+
+static void test_earlier_folder_wins(void **state)
+{
+	struct fixture *f = *state;
+	char *vendor = kforge_path_join(f->dir, "vendor", NULL);
+	char *copy = kforge_path_join(vendor, "good.so", NULL);
+	assert_int_equal(kf_mkdir_p(vendor), 0);
+	copy_file(TEST_PLUGIN_DIR "/good.so", copy);
+	char *path = kf_strdup_printf("%s:%s", vendor, TEST_PLUGIN_DIR);
+	setenv("KFORGE_PLUGIN_PATH", path, 1);
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	const char *const *sp = kforge_plugins_search_path(f->ctx);
+	assert_string_equal(sp[0], vendor);
+	assert_string_equal(sp[1], TEST_PLUGIN_DIR);
+	const struct kforge_plugin_entry *good = find(f->ctx, "good");
+	assert_non_null(good);
+	assert_string_equal(good->path, copy);
+	/* exactly one "good" */
+	unsigned int n = 0;
+	for (unsigned int i = 0; i < kforge_plugins_count(f->ctx); i++)
+		n += strcmp(kforge_plugins_get(f->ctx, i)->name, "good") == 0;
+	assert_int_equal(n, 1);
+	free(path);
+	free(copy);
+	free(vendor);
+}
+
+static void test_link_to_dev_null_disables(void **state)
+{
+	struct fixture *f = *state;
+	char *mask = kforge_path_join(f->dir, "mask", NULL);
+	unit_symlink(f->dir, "mask/good.so", "/dev/null");
+	char *path = kf_strdup_printf("%s:%s", mask, TEST_PLUGIN_DIR);
+	setenv("KFORGE_PLUGIN_PATH", path, 1);
+	new_ctx(f, NULL);
+	kforge_plugins_load(f->ctx);
+	assert_null(find(f->ctx, "good"));
+	assert_non_null(strstr(f->log.buf, "plugin good disabled by"));
+	free(path);
+	free(mask);
+}
+
+static void test_writable_refused_as_root(void **state)
+{
+	struct fixture *f = *state;
+	char why[512];
+	char *dir = kforge_path_join(f->dir, "open", NULL);
+	assert_int_equal(kf_mkdir_p(dir), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(kf_plugin_check_perms(dir, true, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "writable by everyone"));
+	assert_non_null(strstr(why, "chmod go-w"));
+	assert_int_equal(kf_plugin_check_perms(dir, false, why, sizeof(why)), 0);
+	assert_int_equal(chmod(dir, 0775), 0);
+	assert_int_equal(kf_plugin_check_perms(dir, true, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "writable by its group"));
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(kf_plugin_check_perms(dir, true, why, sizeof(why)), 0);
+
+	/* through the loader: a group-writable plugin file is not loaded by root */
+	char *copy = kforge_path_join(dir, "good.so", NULL);
+	copy_file(TEST_PLUGIN_DIR "/good.so", copy);
+	assert_int_equal(chmod(copy, 0664), 0);
+	setenv("KFORGE_PLUGIN_PATH", dir, 1);
+	new_ctx(f, NULL);
+	kforge_plugins_load(f->ctx);
+	if (geteuid() == 0) {
+		assert_null(find(f->ctx, "good"));
+		assert_non_null(strstr(f->log.buf, "good.so is writable by its group"));
+	} else {
+		/* an ordinary user loads their own plugins whatever the mode */
+		assert_non_null(find(f->ctx, "good"));
+	}
+	free(copy);
+	free(dir);
+}
+
+static void test_probe_and_select(void **state)
+{
+	struct fixture *f = *state;
+	unit_write(f->dir, "etc/os-release", "ID=testos\n");
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	assert_int_equal(kforge_plugins_select(f->ctx, NULL), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
+	assert_int_equal(find(f->ctx, "good")->score, 42);
+	assert_true(find(f->ctx, "good")->selected);
+	/* forcing a name that does not exist lists what does */
+	assert_int_equal(kforge_plugins_select(f->ctx, "nosuch"), -ENOENT);
+	assert_non_null(strstr(f->log.buf, "no plugin named \"nosuch\": the plugins found are "));
+	assert_non_null(strstr(f->log.buf, "good"));
+}
+
+static void test_probe_scores_zero_elsewhere(void **state)
+{
+	struct fixture *f = *state;
+	unit_write(f->dir, "etc/os-release", "ID=otheros\n");
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	kforge_plugins_select(f->ctx, NULL);
+	assert_int_equal(find(f->ctx, "good")->score, 0);
+	assert_false(find(f->ctx, "good")->selected);
+	/* forced, a plugin is used even where its probe says no */
+	assert_int_equal(kforge_plugins_select(f->ctx, "good"), 0);
+	assert_true(find(f->ctx, "good")->selected);
+}
+
+static void test_check_descriptor(void **state)
+{
+	char why[512];
+	struct kforge_plugin d = { .abi_major = KFORGE_PLUGIN_ABI_MAJOR, .abi_minor = KFORGE_PLUGIN_ABI_MINOR,
+				   .name = "x" };
+	assert_int_equal(kf_plugin_check_descriptor(&d, "x", why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "its descriptor has no probe function");
+	d.probe = (int (*)(const struct kforge_probe_info *))1;
+	assert_int_equal(kf_plugin_check_descriptor(&d, "x", why, sizeof(why)), 0);
+	d.name = "";
+	assert_int_equal(kf_plugin_check_descriptor(&d, "x", why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "its descriptor has no name");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_good_loads_broken_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_earlier_folder_wins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_to_dev_null_disables, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writable_refused_as_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_and_select, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_scores_zero_elsewhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_descriptor, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("loader", tests, NULL, NULL);
+}

@@ -1,2 +1,171 @@
+/* test-release.c: every release test vector of distro-facts.md, and the error cases. */
 #include "unit.h"
-int main(void){return 0;}
+
+struct vector {
+	const char *release;
+	const char *version; /* the Makefile's */
+	const char *extra;
+	const char *local;
+	enum kforge_release_override override;
+	/* a build dir is needed when the string alone cannot tell the Makefile version */
+	const char *makefile;
+	bool kernelvariables;
+};
+
+#define MK(v, p, s, e) "VERSION = " #v "\nPATCHLEVEL = " #p "\nSUBLEVEL = " #s "\nEXTRAVERSION = " e "\n"
+
+static const struct vector vectors[] = {
+	{ "6.6.1-arch1-1", "6.6.1", "-arch1", "-1", KFORGE_OVERRIDE_NONE, NULL, false },
+	{ "6.12.0-arch1-1", "6.12.0", "-arch1", "-1", KFORGE_OVERRIDE_NONE, NULL, false },
+	{ "6.6.63-1-lts", "6.6.63", "", "-1-lts", KFORGE_OVERRIDE_NONE, NULL, false },
+	{ "6.12.1-zen1-1-zen", "6.12.1", "-zen1", "-1-zen", KFORGE_OVERRIDE_NONE, NULL, false },
+	{ "6.16.8-hardened1-1-hardened", "6.16.8", "-hardened1", "-1-hardened", KFORGE_OVERRIDE_NONE, NULL, false },
+	{ "6.12.63-1-MANJARO", "6.12.63", "", "-1-MANJARO", KFORGE_OVERRIDE_NONE, NULL, false },
+	{ "6.1.0-56-amd64", "6.1.192", "", "", KFORGE_OVERRIDE_KERNELRELEASE, MK(6, 1, 192, ""), true },
+	{ "6.1.0-56-rt-amd64", "6.1.192", "", "", KFORGE_OVERRIDE_KERNELRELEASE, MK(6, 1, 192, ""), true },
+	{ "6.12.107+deb13-amd64", "6.12.107", "", "", KFORGE_OVERRIDE_KERNELRELEASE, MK(6, 12, 107, ""), true },
+	{ "6.5.0-14-generic", "6.5.13", "", "", KFORGE_OVERRIDE_KERNELVERSION, MK(6, 5, 13, ""), false },
+	{ "6.8.0-1019-aws", "6.8.12", "", "", KFORGE_OVERRIDE_KERNELVERSION, MK(6, 8, 12, ""), false },
+	{ "6.5.6-300.fc39.x86_64", "6.5.6", "-300.fc39.x86_64", "", KFORGE_OVERRIDE_NONE, NULL, false },
+	{ "6.5.6-300.fc39.x86_64+debug", "6.5.6", "-300.fc39.x86_64+debug", "", KFORGE_OVERRIDE_NONE, NULL, false },
+	{ "4.18.0-513.5.1.el8_9.x86_64", "4.18.0", "-513.5.1.el8_9.x86_64", "", KFORGE_OVERRIDE_NONE, NULL, false },
+	{ "6.6.1", "6.6.1", "", "", KFORGE_OVERRIDE_NONE, NULL, false },
+	{ "6.7.0-rc5", "6.7.0", "-rc5", "", KFORGE_OVERRIDE_NONE, NULL, false },
+	{ "6.7.0-rc5+", "6.7.0", "-rc5", "+", KFORGE_OVERRIDE_NONE, NULL, false },
+	{ "6.8.0-rc1-00123-gabcdef012345-dirty", "6.8.0", "-rc1", "-00123-gabcdef012345-dirty", KFORGE_OVERRIDE_NONE,
+	  NULL, false },
+	{ "6.6.1-custom", "6.6.1", "", "-custom", KFORGE_OVERRIDE_NONE, NULL, false },
+};
+
+static void check(const struct vector *v, const struct kforge_release *rel)
+{
+	char ver[32];
+	kforge_release_version_string(rel, ver, sizeof(ver));
+	print_message("%s\n", v->release);
+	assert_string_equal(rel->release, v->release);
+	assert_string_equal(ver, v->version);
+	assert_string_equal(rel->extraversion, v->extra);
+	assert_string_equal(rel->localversion, v->local);
+	assert_int_equal(rel->override, v->override);
+}
+
+/* One vector the way kforge meets it: with the target's build dir where it needs one. */
+static void test_vector(void **state)
+{
+	const struct vector *v = *state;
+	struct kforge_release rel;
+	char *dir = NULL;
+	if (v->makefile) {
+		dir = unit_mkdtemp();
+		unit_write(dir, "Makefile", v->makefile);
+		if (v->kernelvariables)
+			unit_write(dir, ".kernelvariables", "override ARCH = x86\noverride KERNELRELEASE = x\n");
+	}
+	assert_int_equal(kforge_release_parse(NULL, v->release, dir, &rel), 0);
+	check(v, &rel);
+	assert_int_equal(rel.from_build_dir, dir != NULL);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+/* The same vector read from a build dir whose Makefile says what setlocalversion started from. */
+static void test_vector_with_makefile(void **state)
+{
+	const struct vector *v = *state;
+	char *dir = unit_mkdtemp();
+	unsigned int a, b, c;
+	assert_int_equal(sscanf(v->version, "%u.%u.%u", &a, &b, &c), 3);
+	char mk[256];
+	snprintf(mk, sizeof(mk), "# SPDX\nVERSION = %u\nPATCHLEVEL = %u\nSUBLEVEL = %u\nEXTRAVERSION = %s\n", a, b, c,
+		 v->extra);
+	unit_write(dir, "Makefile", mk);
+	struct kforge_release rel;
+	assert_int_equal(kforge_release_parse(NULL, v->release, dir, &rel), 0);
+	check(v, &rel);
+	assert_int_equal(rel.from_build_dir, 1);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+/* Debian's build dir Makefile is one include line naming an absolute path: followed inside the root. */
+static void test_debian_include_under_root(void **state)
+{
+	char *root = unit_mkdtemp();
+	unit_write(root, "usr/src/linux-headers-6.1.0-56-common/Makefile", MK(6, 1, 192, ""));
+	unit_write(root, "usr/src/linux-headers-6.1.0-56-amd64/Makefile",
+		   "include /usr/src/linux-headers-6.1.0-56-common/Makefile\n");
+	unit_write(root, "usr/src/linux-headers-6.1.0-56-amd64/.kernelvariables",
+		   "override KERNELRELEASE = 6.1.0-56-amd64\n");
+	char *build = kforge_path_join(root, "usr/src/linux-headers-6.1.0-56-amd64", NULL);
+	struct kforge_release rel;
+	assert_int_equal(kforge_release_parse(root, "6.1.0-56-amd64", build, &rel), 0);
+	assert_int_equal(rel.sublevel, 192);
+	assert_int_equal(rel.override, KFORGE_OVERRIDE_KERNELRELEASE);
+	assert_int_equal(rel.from_build_dir, 1);
+	/* without the root the include points nowhere: the parts come from the string */
+	assert_int_equal(kforge_release_parse("/nonexistent", "6.1.0-56-amd64", build, &rel), 0);
+	assert_int_equal(rel.from_build_dir, 0);
+	assert_int_equal(rel.sublevel, 0);
+	free(build);
+	unit_rm_rf(root);
+	free(root);
+}
+
+static void test_invalid(void **state)
+{
+	struct kforge_release rel;
+	assert_int_equal(kforge_release_parse(NULL, "", NULL, &rel), -EINVAL);
+	assert_int_equal(kforge_release_parse(NULL, "linux", NULL, &rel), -EINVAL);
+	assert_int_equal(kforge_release_parse(NULL, "6", NULL, &rel), -EINVAL);
+	assert_int_equal(kforge_release_parse(NULL, "6.1 amd64", NULL, &rel), -EINVAL);
+	assert_int_equal(kforge_release_parse(NULL, "6.1/../x", NULL, &rel), -EINVAL);
+	char longrel[80];
+	memset(longrel, 'a', sizeof(longrel));
+	memcpy(longrel, "6.1.0-", 6);
+	longrel[65] = '\0';
+	assert_int_equal(kforge_release_parse(NULL, longrel, NULL, &rel), -ENAMETOOLONG);
+	longrel[64] = '\0';
+	assert_int_equal(kforge_release_parse(NULL, longrel, NULL, &rel), 0);
+}
+
+static void test_read_uts(void **state)
+{
+	char *dir = unit_mkdtemp();
+	char buf[65];
+	assert_int_equal(kforge_release_read_uts(dir, buf, sizeof(buf)), -ENOENT);
+	unit_write(dir, "include/generated/utsrelease.h", "#define UTS_RELEASE \"6.1.0-56-amd64\"\n");
+	assert_int_equal(kforge_release_read_uts(dir, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "6.1.0-56-amd64");
+	unit_write(dir, "include/generated/utsrelease.h", "/* nothing */\n");
+	assert_int_equal(kforge_release_read_uts(dir, buf, sizeof(buf)), -EINVAL);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_debian_include_under_root),
+		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_read_uts),
+	};
+	/* one result line per vector, named after it; the Makefile variant where it applies */
+	struct CMUnitTest tests[2 * ARRAY_SIZE(vectors) + ARRAY_SIZE(fixed)];
+	char names[2 * ARRAY_SIZE(vectors)][96];
+	size_t n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(vectors); i++) {
+		snprintf(names[n], sizeof(names[n]), "vector %s", vectors[i].release);
+		tests[n] = (struct CMUnitTest){ .name = names[n], .test_func = test_vector,
+						.initial_state = (void *)&vectors[i] };
+		n++;
+		if (vectors[i].makefile)
+			continue;
+		snprintf(names[n], sizeof(names[n]), "vector %s from a build dir", vectors[i].release);
+		tests[n] = (struct CMUnitTest){ .name = names[n], .test_func = test_vector_with_makefile,
+						.initial_state = (void *)&vectors[i] };
+		n++;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		tests[n++] = fixed[i];
+	return _cmocka_run_group_tests("release", tests, n, NULL, NULL);
+}

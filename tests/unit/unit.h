@@ -1,1 +1,88 @@
+/* unit.h: what the cmocka unit tests share: temp roots, file writers, a log catcher. */
 #pragma once
+
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "libkforge-private.h"
+
+static inline char *unit_mkdtemp(void)
+{
+	char tmpl[] = "/tmp/kforge-unit-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static inline int unit_rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static inline void unit_rm_rf(const char *dir)
+{
+	if (dir)
+		nftw(dir, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Writes TEXT to DIR/REL, creating the folders on the way. */
+static inline void unit_write(const char *dir, const char *rel, const char *text)
+{
+	char *path = kforge_path_join(dir, rel, NULL);
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	assert_int_equal(kf_mkdir_p(path), 0);
+	*slash = '/';
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(path);
+}
+
+static inline void unit_symlink(const char *dir, const char *rel, const char *target)
+{
+	char *path = kforge_path_join(dir, rel, NULL);
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	assert_int_equal(kf_mkdir_p(path), 0);
+	*slash = '/';
+	assert_int_equal(symlink(target, path), 0);
+	free(path);
+}
+
+/* Collects everything logged, so that a test can assert on the message. */
+struct unit_log {
+	char buf[8192];
+	size_t len;
+};
+
+static inline void unit_log_fn(void *data, int priority, const char *file, int line, const char *fn,
+			       const char *format, va_list args)
+{
+	(void)priority;
+	(void)file;
+	(void)line;
+	(void)fn;
+	struct unit_log *l = data;
+	int n = vsnprintf(l->buf + l->len, sizeof(l->buf) - l->len, format, args);
+	if (n > 0)
+		l->len += (size_t)n < sizeof(l->buf) - l->len ? (size_t)n : sizeof(l->buf) - l->len - 1;
+	if (l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = '\n';
+	l->buf[l->len] = '\0';
+}
