@@ -1,0 +1,33 @@
+#!/bin/sh
+# deps.sh: installs everything kforge needs to build, test and run on Debian/Ubuntu (apt-get).
+# Also installs the headers of a real Debian 6.1 kernel (the newest linux-headers-6.1.0-N-amd64
+# in the archive) for the quick start and the real-build tests. Prints that kernel's release.
+set -eu
+[ "$(id -u)" -eq 0 ] && SUDO= || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+
+pkgs="build-essential autoconf automake libtool libltdl-dev pkg-config libkmod-dev libgit2-dev
+libinih-dev libcmocka-dev jq kmod bc flex bison libelf-dev libssl-dev xz-utils"
+
+missing() {
+	for p in "$@"; do
+		dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+	done
+}
+
+# one apt-get update, and only when the package lists cannot answer
+if [ -z "$(apt-cache policy libkmod-dev 2>/dev/null | grep 'Candidate: [0-9]')" ] ||
+	[ -z "$(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' 2>/dev/null)" ]; then
+	$SUDO apt-get update -qq >&2
+fi
+kver=$(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' | cut -d' ' -f1 |
+	sed 's/^linux-headers-//' | sort -V | tail -n 1)
+[ -n "$kver" ] || { echo "deps.sh: no linux-headers-6.1.0-N-amd64 in the package lists: add Debian 12's archive to /etc/apt/sources.list" >&2; exit 3; }
+# shellcheck disable=SC2086
+need=$(missing $pkgs "linux-headers-$kver")
+if [ -n "$need" ]; then
+	echo "deps.sh: installing" $need >&2
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -qq --no-install-recommends $need >&2
+fi
+echo "$kver"

@@ -1,0 +1,43 @@
+#!/bin/sh
+# test.sh: installs every dependency (apt-get), builds kforge, and runs every test: the cmocka
+# units and fixture-root suite (make check), the SDK test (install into a scratch prefix, the
+# example vendor plugin built out of tree), and make distcheck. Ends with "N passed, N failed".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+"$top/scripts/deps.sh" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+"$top/scripts/build.sh" || { echo "0 passed, 1 failed"; exit 1; }
+passed=0
+failed=0
+
+echo "== make check"
+(cd _build && make -j"$(nproc)" check >check.log 2>&1)
+grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' _build/check.log | grep -v '^PASS' || true
+p=$(awk '/^# PASS:/ {print $3}' _build/test-suite.log)
+f=$(awk '/^# (FAIL|ERROR|XPASS):/ {s += $3} END {print s + 0}' _build/test-suite.log)
+[ -n "$p" ] || { p=0; f=$((f + 1)); tail -30 _build/check.log; }
+echo "make check: $p passed, $f failed (details: _build/test-suite.log)"
+passed=$((passed + p))
+failed=$((failed + f))
+
+echo "== SDK: install, example vendor plugin"
+tests/sdk-example.sh >_build/sdk-example.log 2>&1
+grep -E '^(not )?ok' _build/sdk-example.log
+p=$(grep -c '^ok' _build/sdk-example.log)
+f=$(grep -c '^not ok' _build/sdk-example.log)
+grep -q '^1\.\.' _build/sdk-example.log || f=$((f + 1))
+passed=$((passed + p))
+failed=$((failed + f))
+
+echo "== make distcheck"
+if (cd _build && make -j"$(nproc)" distcheck >distcheck.log 2>&1); then
+	echo "ok - make distcheck"
+	passed=$((passed + 1))
+else
+	tail -40 _build/distcheck.log
+	echo "not ok - make distcheck (details: _build/distcheck.log)"
+	failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,77 @@
+#!/bin/sh
+# sdk-example.sh: installs kforge into a scratch prefix, checks the installed layout, builds the
+# example vendor plugin out of tree with pkg-config against that SDK, drops it into the prefix's
+# /etc/kforge/plugins.d and checks that it replaces the debian plugin (TAP).
+set -u
+srcdir=$(cd "$(dirname "$0")/.." && pwd)
+. "$srcdir/tests/tap.sh"
+tmp=$(mktemp -d /tmp/kforge-sdk-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/inst
+unset KFORGE_PLUGIN_PATH
+export NO_COLOR=1
+
+mkdir "$tmp/build"
+if (cd "$tmp/build" && "$srcdir/configure" -q --prefix="$prefix" --sysconfdir="$prefix/etc" >"$tmp/configure.log" 2>&1 &&
+	make -j"$(nproc)" >"$tmp/make.log" 2>&1 && make install >"$tmp/install.log" 2>&1); then
+	ok "configure, make, make install into a scratch prefix"
+else
+	not_ok "configure, make, make install into a scratch prefix"
+	tail -30 "$tmp"/*.log | sed 's/^/# /'
+	tap_done
+	exit 1
+fi
+
+layout_ok=true
+for f in bin/kforge lib/libkforge.so.0 lib/kforge/plugins/arch.so lib/kforge/plugins/debian.so \
+	lib/kforge/plugins/fedora.so lib/kforge/plugins/vanilla.so include/kforge/kforge.h include/kforge/plugin.h \
+	include/kforge/version.h lib/pkgconfig/kforge-plugin.pc etc/kforge/kforge.conf share/man/man1/kforge.1; do
+	[ -e "$prefix/$f" ] || { echo "# missing: $f"; layout_ok=false; }
+done
+ls "$prefix"/lib/kforge/plugins/*.la >/dev/null 2>&1 && { echo "# .la files installed"; layout_ok=false; }
+[ -d "$prefix/etc/kforge/plugins.d" ] || { echo "# no etc/kforge/plugins.d"; layout_ok=false; }
+$layout_ok && ok "installed layout" || not_ok "installed layout"
+
+others=$(nm -D --defined-only "$prefix/lib/libkforge.so.0" | awk '{print $3}' | grep -v '^kforge_' | grep -v '^$')
+if [ -z "$others" ]; then ok "libkforge.so exports only kforge_* (the SDK)"; else
+	not_ok "libkforge.so exports only kforge_* (the SDK)"; echo "$others" | sed 's/^/# /'; fi
+for p in "$prefix"/lib/kforge/plugins/*.so; do
+	exp=$(nm -D --defined-only "$p" | awk '{print $3}' | grep -v '^$' | tr '\n' ' ')
+	[ "$exp" = "kforge_plugin_descriptor " ] || { echo "# $p exports: $exp"; exp=bad; }
+done
+[ "${exp:-bad}" != bad ] && ok "plugins export only their descriptor" || not_ok "plugins export only their descriptor"
+
+cp -r "$srcdir/sdk/examples/vendor-plugin" "$tmp/vendor"
+if PKG_CONFIG_PATH="$prefix/lib/pkgconfig" make -C "$tmp/vendor" install >"$tmp/vendor.log" 2>&1 &&
+	[ -f "$prefix/etc/kforge/plugins.d/debian.so" ]; then
+	ok "example vendor plugin builds out of tree with pkg-config kforge-plugin and installs into plugins.d"
+else
+	not_ok "example vendor plugin builds out of tree with pkg-config kforge-plugin and installs into plugins.d"
+	sed 's/^/# /' "$tmp/vendor.log"
+fi
+
+K="$prefix/bin/kforge"
+R="$srcdir/tests/rootfs/debian"
+plugins=$("$K" --root "$R" plugins --json 2>"$tmp/err")
+if printf '%s' "$plugins" | jq -e --arg p "$prefix/etc/kforge/plugins.d/debian.so" \
+	'[.[] | select(.name == "debian")] | length == 1 and .[0].path == $p and .[0].selected and (.[0].description | test("ACME"))' >/dev/null; then
+	ok "the vendor's debian.so replaces the distribution's by name"
+else
+	not_ok "the vendor's debian.so replaces the distribution's by name"
+	echo "# $plugins"
+	sed 's/^/# /' "$tmp/err"
+fi
+n=$(printf '%s' "$plugins" | jq '[.[] | select(.path | startswith($p))] | length' --arg p "$prefix/lib/kforge/plugins/")
+[ "$n" = 3 ] && ok "the other three installed plugins still load" || not_ok "the other three installed plugins still load (got $n)"
+
+moddir=$("$K" --root "$R" -k 6.1.0-56-amd64 info --json | jq -r .module_dir)
+[ "$moddir" = /usr/lib/modules/6.1.0-56-amd64/updates/acme ] && ok "the vendor's setup hook decides where modules go" ||
+	not_ok "the vendor's setup hook decides where modules go (got $moddir)"
+plan=$("$K" --root "$R" -k 6.1.0-56-amd64 plan dummy --json --source "$srcdir/tests/src/linux-mini")
+if printf '%s' "$plan" | jq -e '.steps[0].plugin == "debian" and ([.steps[0].actions[].note] | any(. != null and test("built from drivers/net/")) and any(. != null and test("^ACME: ")))' >/dev/null; then
+	ok "the vendor's locate-source hook calls the core default and adds its own"
+else
+	not_ok "the vendor's locate-source hook calls the core default and adds its own"
+	echo "# $plan"
+fi
+tap_done
