@@ -18,7 +18,7 @@ struct opts {
 	unsigned int n_changes;
 	const char *jobs;
 	int verbose, quiet;
-	bool json, help;
+	bool json, help, dry_run;
 	const char *args[8];
 	unsigned int n_args;
 };
@@ -348,8 +348,12 @@ static int run_pipeline(struct kforge_ctx *ctx, struct opts *o, const char *comm
 	return code;
 }
 
+static int cmd_plan(struct kforge_ctx *ctx, struct opts *o);
+
 static int cmd_build(struct kforge_ctx *ctx, struct opts *o)
 {
+	if (o->dry_run)
+		return cmd_plan(ctx, o);
 	return run_pipeline(ctx, o, "build", KFORGE_STEP_COMPILE);
 }
 
@@ -409,6 +413,7 @@ static void usage(FILE *f)
 		   "  --strategy S         headers, full or auto (default auto)\n"
 		   "  -j, --jobs N         parallel make jobs\n"
 		   "  --json               machine-readable output (info, plugins, config, plan, status)\n"
+		   "  --dry-run            build: print the plan (the exact commands) instead of running it\n"
 		   "  -v, --verbose        more messages (twice: command output too)\n"
 		   "  -q, --quiet          errors only\n"
 		   "  -h, --help           this help; `kforge COMMAND --help` for one command\n"
@@ -443,7 +448,7 @@ int main(int argc, char **argv)
 		{ "set", required_argument, NULL, 'S' },      { "strategy", required_argument, NULL, 't' },
 		{ "jobs", required_argument, NULL, 'j' },     { "json", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },	      { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
+		{ "dry-run", no_argument, NULL, 'n' },	      { "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { 0 };
@@ -469,6 +474,7 @@ int main(int argc, char **argv)
 		case 't': o.strategy = optarg; break;
 		case 'j': o.jobs = optarg; break;
 		case 'J': o.json = true; break;
+		case 'n': o.dry_run = true; break;
 		case 'v': o.verbose++; break;
 		case 'q': o.quiet++; break;
 		case 'h': o.help = true; break;

@@ -39,14 +39,21 @@ static inline void unit_rm_rf(const char *dir)
 		nftw(dir, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Writes TEXT to DIR/REL, creating the folders on the way. */
-static inline void unit_write(const char *dir, const char *rel, const char *text)
+/* DIR/REL with its folders made; the caller frees it. */
+static inline char *unit_path_with_parents(const char *dir, const char *rel)
 {
 	char *path = kforge_path_join(dir, rel, NULL);
 	char *slash = strrchr(path, '/');
 	*slash = '\0';
 	assert_int_equal(kf_mkdir_p(path), 0);
 	*slash = '/';
+	return path;
+}
+
+/* Writes TEXT to DIR/REL, creating the folders on the way. */
+static inline void unit_write(const char *dir, const char *rel, const char *text)
+{
+	char *path = unit_path_with_parents(dir, rel);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);
@@ -56,11 +63,7 @@ static inline void unit_write(const char *dir, const char *rel, const char *text
 
 static inline void unit_symlink(const char *dir, const char *rel, const char *target)
 {
-	char *path = kforge_path_join(dir, rel, NULL);
-	char *slash = strrchr(path, '/');
-	*slash = '\0';
-	assert_int_equal(kf_mkdir_p(path), 0);
-	*slash = '/';
+	char *path = unit_path_with_parents(dir, rel);
 	assert_int_equal(symlink(target, path), 0);
 	free(path);
 }
