@@ -13,6 +13,9 @@ struct kforge_job {
 	char *source, *source_dir;
 	char *cache_dir, *work_dir, *kbuild_dir;
 	char *install_subdir, *initramfs;
+	char *module_option, *objdir, *install_mod_path, *install_base, *install_dir_forced;
+	struct kf_strv extra_symbols, built;
+	bool initramfs_forced, strategy_chosen;
 	enum kforge_compression compression;
 	enum kforge_strategy strategy;
 	unsigned int jobs;
@@ -28,6 +31,8 @@ struct kforge_job {
 	char kconfig_buf[256];
 };
 
+/* Picks headers or full for an auto strategy, once the module and its option are known. */
+void kf_job_resolve_strategy(struct kforge_job *job);
 int kf_plan_add(struct kforge_job *job, bool is_command, const char *cwd, const char *text);
 int kforge_job_setup(struct kforge_job *job);
 /* Writes to the job's log file when one is open. */

@@ -172,6 +172,39 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	}
 	for (size_t i = 0; opts->config_changes && opts->config_changes[i]; i++)
 		kf_strv_push(&job->changes, opts->config_changes[i]);
+	job->initramfs_forced = opts->initramfs;
+	for (size_t i = 0; opts->extra_symbols && opts->extra_symbols[i]; i++) {
+		char real[PATH_MAX];
+		if (!realpath(opts->extra_symbols[i], real) || !kf_is_file(real)) {
+			*code = KFORGE_EXIT_USAGE;
+			kf_err(ctx, "--extra-symbols %s: no such file: name the Module.symvers of the module that "
+				    "exports the symbols",
+			       opts->extra_symbols[i]);
+			kforge_job_unref(job);
+			return -ENOENT;
+		}
+		kf_strv_push(&job->extra_symbols, real);
+	}
+	if (opts->install_mod_path) {
+		char cwd[PATH_MAX];
+		if (opts->install_mod_path[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
+			kforge_job_unref(job);
+			return -errno;
+		}
+		job->install_mod_path = opts->install_mod_path[0] == '/'
+						? strdup(opts->install_mod_path)
+						: kforge_path_join(cwd, opts->install_mod_path, NULL);
+	}
+	if (opts->install_dir) {
+		if (opts->install_dir[0] == '/' || strstr(opts->install_dir, "..")) {
+			*code = KFORGE_EXIT_USAGE;
+			kf_err(ctx, "--install-dir %s: a folder under lib/modules/KVER, like updates or extra/acme",
+			       opts->install_dir);
+			kforge_job_unref(job);
+			return -EINVAL;
+		}
+		job->install_dir_forced = strdup(opts->install_dir);
+	}
 	if (opts->source) {
 		char real[PATH_MAX];
 		if (!realpath(opts->source, real)) {
@@ -217,7 +250,10 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 		for (int c = KFORGE_COMPRESS_NONE; c <= KFORGE_COMPRESS_ZSTD; c++)
 			if (strcmp(cc, kforge_compression_name(c)) == 0)
 				job->compression = c;
-	job->install_subdir = strdup("updates");
+	job->install_subdir = strdup(job->install_dir_forced ? job->install_dir_forced : "updates");
+	job->install_base = job->install_mod_path
+				    ? kforge_path_join(job->install_mod_path, "lib/modules", kver, NULL)
+				    : strdup(job->kernel.modules_dir);
 	job->initramfs = strdup(job->kernel.initramfs);
 	job->cache_dir = default_cache_dir(job);
 
@@ -260,6 +296,13 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	free(job->kbuild_dir);
 	free(job->install_subdir);
 	free(job->initramfs);
+	free(job->module_option);
+	free(job->objdir);
+	free(job->install_mod_path);
+	free(job->install_base);
+	free(job->install_dir_forced);
+	kf_strv_free(&job->extra_symbols);
+	kf_strv_free(&job->built);
 	free(job->log_path);
 	if (job->log)
 		fclose(job->log);
@@ -336,16 +379,15 @@ int kforge_job_setup(struct kforge_job *job)
 		return 0;
 	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
 	job->setup_done = true;
-	if (job->strategy == KFORGE_STRATEGY_AUTO)
-		/* headers is exact by construction; a config change needs the whole tree */
-		job->strategy = job->kind != KFORGE_MODULE_EXTERNAL && job->changes.n ? KFORGE_STRATEGY_FULL
-										      : KFORGE_STRATEGY_HEADERS;
 	if (p && p->desc->setup) {
 		job->current_owner = p->name;
 		int r = p->desc->setup(job);
 		if (r < 0)
 			return r;
 	}
+	/* the command line wins over the plugin's idea of where modules go */
+	if (job->install_dir_forced)
+		return kforge_job_set_install_subdir(job, job->install_dir_forced);
 	return 0;
 }
 
@@ -364,6 +406,8 @@ int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_s
 				job->current_owner);
 		kf_log_to_file(job, "== step %d: %s (%s)\n", s + 1, step_names[s], job->current_owner);
 		r = (fn ? fn : defaults[s])(job);
+		if (r >= 0 && s == KFORGE_STEP_LOCATE_SOURCE)
+			kf_job_resolve_strategy(job);
 		if (r < 0) {
 			if (job->exit_code == KFORGE_EXIT_OK)
 				job->exit_code = KFORGE_EXIT_FAILURE;
@@ -371,6 +415,16 @@ int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_s
 		}
 	}
 	return 0;
+}
+
+void kf_job_resolve_strategy(struct kforge_job *job)
+{
+	if (job->strategy != KFORGE_STRATEGY_AUTO)
+		return;
+	/* headers is exact by construction; a config change needs the whole tree */
+	job->strategy = job->kind != KFORGE_MODULE_EXTERNAL && job->changes.n ? KFORGE_STRATEGY_FULL
+									      : KFORGE_STRATEGY_HEADERS;
+	job->strategy_chosen = true;
 }
 
 int kf_plan_add(struct kforge_job *job, bool is_command, const char *cwd, const char *text)
@@ -505,3 +559,35 @@ int kforge_job_set_module_subdir(struct kforge_job *job, const char *s) { return
 int kforge_job_set_module_dir(struct kforge_job *job, const char *p) { return replace(&job->module_dir, p); }
 int kforge_job_set_source_dir(struct kforge_job *job, const char *p) { return replace(&job->source_dir, p); }
 int kforge_job_set_kbuild_dir(struct kforge_job *job, const char *p) { return replace(&job->kbuild_dir, p); }
+int kforge_job_set_module_option(struct kforge_job *job, const char *o) { return replace(&job->module_option, o); }
+int kforge_job_set_source(struct kforge_job *job, const char *p) { return replace(&job->source, p); }
+const char *kforge_job_module_option(const struct kforge_job *job) { return job->module_option; }
+const char *kforge_job_cache_dir(const struct kforge_job *job) { return job->cache_dir; }
+const char *kforge_job_install_mod_path(const struct kforge_job *job) { return job->install_mod_path; }
+const char *kforge_job_install_base(const struct kforge_job *job) { return job->install_base; }
+bool kforge_job_initramfs_forced(const struct kforge_job *job) { return job->initramfs_forced; }
+
+const char *kforge_job_extra_symbols(const struct kforge_job *job, unsigned int i)
+{
+	return i < job->extra_symbols.n ? job->extra_symbols.v[i] : NULL;
+}
+
+int kforge_job_add_extra_symbols(struct kforge_job *job, const char *p)
+{
+	return kf_strv_contains(&job->extra_symbols, p) ? 0 : kf_strv_push(&job->extra_symbols, p);
+}
+
+const char *kforge_job_built_module(const struct kforge_job *job, unsigned int i)
+{
+	return i < job->built.n ? job->built.v[i] : NULL;
+}
+
+int kforge_job_add_built_module(struct kforge_job *job, const char *p)
+{
+	return kf_strv_contains(&job->built, p) ? 0 : kf_strv_push(&job->built, p);
+}
+
+int kforge_job_add_config_change(struct kforge_job *job, const char *change)
+{
+	return kf_strv_contains(&job->changes, change) ? 0 : kf_strv_push(&job->changes, change);
+}

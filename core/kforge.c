@@ -13,9 +13,12 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 struct opts {
-	const char *root, *kernel, *plugin, *source, *strategy;
+	const char *root, *kernel, *plugin, *source, *strategy, *install_mod_path, *install_dir;
 	const char *changes[64];
 	unsigned int n_changes;
+	const char *extra_symbols[16];
+	unsigned int n_extra;
+	bool initramfs;
 	const char *jobs;
 	int verbose, quiet;
 	bool json, help, dry_run;
@@ -111,10 +114,13 @@ static int make_job(struct kforge_ctx *ctx, const struct opts *o, const char *mo
 			return KFORGE_EXIT_USAGE;
 		}
 	}
-	const char *changes[65];
+	const char *changes[65], *extra[17];
 	for (unsigned int i = 0; i < o->n_changes; i++)
 		changes[i] = o->changes[i];
 	changes[o->n_changes] = NULL;
+	for (unsigned int i = 0; i < o->n_extra; i++)
+		extra[i] = o->extra_symbols[i];
+	extra[o->n_extra] = NULL;
 	struct kforge_job_options jo = {
 		.kernel = o->kernel,
 		.module = module,
@@ -122,6 +128,10 @@ static int make_job(struct kforge_ctx *ctx, const struct opts *o, const char *mo
 		.config_changes = changes,
 		.strategy = s,
 		.plan = plan,
+		.install_mod_path = o->install_mod_path,
+		.install_dir = o->install_dir,
+		.extra_symbols = extra,
+		.initramfs = o->initramfs,
 	};
 	enum kforge_exit ec;
 	int r = kforge_job_new(ctx, &jo, job, &ec);
@@ -329,6 +339,7 @@ static int cmd_plan(struct kforge_ctx *ctx, struct opts *o)
 	return code;
 }
 
+
 static int run_pipeline(struct kforge_ctx *ctx, struct opts *o, const char *command, enum kforge_step last)
 {
 	int code = need_args(ctx, o, 1, "a module is needed: a name (btrfs), an in-tree dir (fs/btrfs) or a path");
@@ -341,14 +352,17 @@ static int run_pipeline(struct kforge_ctx *ctx, struct opts *o, const char *comm
 	else
 		kforge_info(ctx, "log: %s", kforge_job_log_path(job));
 	r = kforge_job_run(job, KFORGE_STEP_LOCATE_SOURCE, last);
+	/* build stops before install: the gate still tells whether the result would load */
+	if (r == 0 && last == KFORGE_STEP_COMPILE)
+		r = kforge_validate(job);
 	code = r < 0 ? (kforge_job_exit_code(job) ? (int)kforge_job_exit_code(job) : KFORGE_EXIT_FAILURE) : 0;
-	if (!code)
-		kforge_info(ctx, "%s built in %s", kforge_job_module_spec(job), kforge_job_module_dir(job));
+	for (unsigned int i = 0; !code && last == KFORGE_STEP_COMPILE && kforge_job_built_module(job, i); i++)
+		printf("%s\n", kforge_job_built_module(job, i));
+	if (code && kforge_job_log_path(job))
+		kforge_notice(ctx, "log: %s", kforge_job_log_path(job));
 	kforge_job_unref(job);
 	return code;
 }
-
-static int cmd_plan(struct kforge_ctx *ctx, struct opts *o);
 
 static int cmd_build(struct kforge_ctx *ctx, struct opts *o)
 {
@@ -359,11 +373,9 @@ static int cmd_build(struct kforge_ctx *ctx, struct opts *o)
 
 static int cmd_install(struct kforge_ctx *ctx, struct opts *o)
 {
-	/* said before any work is done, not after a build that leads nowhere */
-	kforge_err(ctx, "install is not implemented in this version: the validation gate that keeps a module that "
-			"would not load off the system comes first; `kforge build` builds it, `kforge plan` shows "
-			"every step");
-	return KFORGE_EXIT_FAILURE;
+	if (o->dry_run)
+		return cmd_plan(ctx, o);
+	return run_pipeline(ctx, o, "install", KFORGE_STEP_COUNT - 1);
 }
 
 static int not_yet(struct kforge_ctx *ctx, const char *what)
@@ -392,7 +404,7 @@ static const struct command commands[] = {
 	{ "config", cmd_config, "config [--json]", "every configuration value and where it came from", true },
 	{ "plan", cmd_plan, "plan MODULE|DIR [--json]", "the seven steps and the exact commands, run nothing", true },
 	{ "build", cmd_build, "build MODULE|DIR", "locate, configure, prepare and compile; install nothing", false },
-	{ "install", cmd_install, "install MODULE|DIR", "build, validate and install (not in this version)", false },
+	{ "install", cmd_install, "install MODULE|DIR", "build, validate, install, depmod, refresh the initramfs", false },
 	{ "uninstall", cmd_uninstall, "uninstall MODULE", "restore what an install replaced (not in this version)", false },
 	{ "status", cmd_status, "status [--json]", "the modules kforge installed (not in this version)", true },
 };
@@ -411,6 +423,10 @@ static void usage(FILE *f)
 		   "  --source PATH        the kernel source: a tree or a tarball\n"
 		   "  --set CONFIG_X=VAL   change a config option (repeatable; needs the full strategy)\n"
 		   "  --strategy S         headers, full or auto (default auto)\n"
+		   "  --extra-symbols FILE Module.symvers of another external module this one uses\n"
+		   "  --install-mod-path D install under D/lib/modules/KVER (kbuild's INSTALL_MOD_PATH)\n"
+		   "  --install-dir DIR    the folder under lib/modules/KVER (default updates)\n"
+		   "  --initramfs          refresh the initramfs even when the module is not in it\n"
 		   "  -j, --jobs N         parallel make jobs\n"
 		   "  --json               machine-readable output (info, plugins, config, plan, status)\n"
 		   "  --dry-run            build: print the plan (the exact commands) instead of running it\n"
@@ -434,7 +450,8 @@ static void command_usage(const struct command *c)
 		printf("\nMODULE is a module name (btrfs), a directory of the kernel source (fs/btrfs),\n"
 		       "or the path of an external module's folder (./my-driver, with a Kbuild file or Makefile).\n"
 		       "Options: -k KVER, --root DIR, --plugin NAME, --source PATH, --set CONFIG_X=VAL,\n"
-		       "--strategy headers|full|auto, -j N%s.\n",
+		       "--strategy headers|full|auto, -j N, --extra-symbols FILE, --install-mod-path DIR,\n"
+		       "--install-dir DIR, --initramfs, --dry-run%s.\n",
 		       c->json ? ", --json" : "");
 	else
 		printf("\nOptions: -k KVER, --root DIR, --plugin NAME%s (see kforge --help).\n", c->json ? ", --json" : "");
@@ -448,6 +465,8 @@ int main(int argc, char **argv)
 		{ "set", required_argument, NULL, 'S' },      { "strategy", required_argument, NULL, 't' },
 		{ "jobs", required_argument, NULL, 'j' },     { "json", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },	      { "quiet", no_argument, NULL, 'q' },
+		{ "extra-symbols", required_argument, NULL, 'E' }, { "install-mod-path", required_argument, NULL, 'I' },
+		{ "install-dir", required_argument, NULL, 'D' }, { "initramfs", no_argument, NULL, 'i' },
 		{ "dry-run", no_argument, NULL, 'n' },	      { "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -475,6 +494,16 @@ int main(int argc, char **argv)
 		case 'j': o.jobs = optarg; break;
 		case 'J': o.json = true; break;
 		case 'n': o.dry_run = true; break;
+		case 'I': o.install_mod_path = optarg; break;
+		case 'D': o.install_dir = optarg; break;
+		case 'i': o.initramfs = true; break;
+		case 'E':
+			if (o.n_extra >= ARRAY_SIZE(o.extra_symbols)) {
+				fprintf(stderr, "kforge: error: too many --extra-symbols options\n");
+				return KFORGE_EXIT_USAGE;
+			}
+			o.extra_symbols[o.n_extra++] = optarg;
+			break;
 		case 'v': o.verbose++; break;
 		case 'q': o.quiet++; break;
 		case 'h': o.help = true; break;

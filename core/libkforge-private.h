@@ -136,3 +136,8 @@ const char *kf_detect_initramfs(const char *root);
 char *kf_find_modules_dir(const char *root, const char *release);
 /* The running kernel's release. */
 int kf_running_kernel(char *buf, size_t size);
+
+/* kbuild.c: a module's directory and option from the source's Makefiles ("" option: obj-m) */
+int kf_find_module_in_source(const char *src, const char *name, const char *arch, char **subdir, char *option,
+			     size_t optsize);
+int kf_find_module_in_dir(const char *src, const char *subdir, const char *name, char *option, size_t optsize);

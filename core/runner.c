@@ -117,7 +117,8 @@ static void tail_add(struct tail *t, const char *s, size_t n)
 	t->len += n;
 }
 
-int kforge_run(struct kforge_job *job, const char *cwd, const char *const argv[])
+/* Runs ARGV; its stderr (and its stdout unless CAPTURE is given) goes to the log. */
+static int run(struct kforge_job *job, const char *cwd, const char *const argv[], struct kf_strbuf *capture)
 {
 	if (!argv || !argv[0])
 		return -EINVAL;
@@ -130,9 +131,15 @@ int kforge_run(struct kforge_job *job, const char *cwd, const char *const argv[]
 	kf_dbg(job->ctx, "running: %s%s%s", cmd, cwd ? " in " : "", cwd ? cwd : "");
 	kf_log_to_file(job, "$ %s%s%s\n", cwd ? "cd " : "", cwd ? cwd : "", cwd ? " && " : "");
 	kf_log_to_file(job, "$ %s\n", cmd);
-	int pfd[2];
+	int pfd[2], cfd[2] = { -1, -1 };
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
+	if (capture && pipe2(cfd, O_CLOEXEC) < 0) {
+		int r = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return r;
+	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -145,7 +152,7 @@ int kforge_run(struct kforge_job *job, const char *cwd, const char *const argv[]
 		int devnull = open("/dev/null", O_RDONLY);
 		if (devnull >= 0)
 			dup2(devnull, STDIN_FILENO);
-		dup2(pfd[1], STDOUT_FILENO);
+		dup2(capture ? cfd[1] : pfd[1], STDOUT_FILENO);
 		dup2(pfd[1], STDERR_FILENO);
 		if (cwd && chdir(cwd) < 0) {
 			dprintf(STDERR_FILENO, "kforge: cannot enter %s: %s\n", cwd, strerror(errno));
@@ -156,22 +163,43 @@ int kforge_run(struct kforge_job *job, const char *cwd, const char *const argv[]
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	close(pfd[1]);
+	if (capture)
+		close(cfd[1]);
 	struct tail tail = { .len = 0 };
 	bool echo = kforge_get_log_priority(job->ctx) >= LOG_DEBUG;
 	char buf[4096];
-	for (;;) {
-		ssize_t n = read(pfd[0], buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+	struct pollfd fds[2] = { { .fd = pfd[0], .events = POLLIN }, { .fd = capture ? cfd[0] : -1, .events = POLLIN } };
+	int open_fds = capture ? 2 : 1;
+	while (open_fds > 0) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			break;
-		if (job->log)
-			fwrite(buf, 1, (size_t)n, job->log);
-		if (echo)
-			fwrite(buf, 1, (size_t)n, stderr);
-		tail_add(&tail, buf, (size_t)n);
+		}
+		for (int i = 0; i < 2; i++) {
+			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(fds[i].fd, buf, sizeof(buf) - 1);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(fds[i].fd);
+				fds[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if (i == 1) {
+				buf[n] = '\0';
+				kf_strbuf_append(capture, buf);
+				continue;
+			}
+			if (job->log)
+				fwrite(buf, 1, (size_t)n, job->log);
+			if (echo)
+				fwrite(buf, 1, (size_t)n, stderr);
+			tail_add(&tail, buf, (size_t)n);
+		}
 	}
-	close(pfd[0]);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -187,6 +215,19 @@ int kforge_run(struct kforge_job *job, const char *cwd, const char *const argv[]
 		kf_err(job->ctx, "%s: command not found: install it (see the log%s%s)", argv[0],
 		       job->log_path ? " " : "", job->log_path ? job->log_path : "");
 	return rc;
+}
+
+int kforge_run(struct kforge_job *job, const char *cwd, const char *const argv[])
+{
+	return run(job, cwd, argv, NULL);
+}
+
+int kforge_run_capture(struct kforge_job *job, const char *cwd, const char *const argv[], char **out)
+{
+	struct kf_strbuf b = { 0 };
+	int r = run(job, cwd, argv, &b);
+	*out = kf_strbuf_steal(&b);
+	return r;
 }
 
 int kforge_runl(struct kforge_job *job, const char *cwd, const char *arg0, ...)

@@ -1,9 +1,13 @@
 /* steps.c: the core's default for each of the seven steps: generic kbuild, as the references do it. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libkmod.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 
 #include "job-private.h"
 
@@ -13,14 +17,6 @@ static size_t add_make_vars(const struct kforge_job *job, const char **argv, siz
 	for (size_t i = 0; i < job->make_vars.n && n < max - 1; i++)
 		argv[n++] = job->make_vars.v[i];
 	return n;
-}
-
-/* The module's name as the user asked for it: "btrfs", or the leaf of a directory. */
-static const char *module_leaf(const struct kforge_job *job)
-{
-	const char *s = job->module_spec;
-	const char *slash = strrchr(s, '/');
-	return slash && slash[1] ? slash + 1 : s;
 }
 
 /* "kernel/fs/btrfs/btrfs.ko.zst" -> "fs/btrfs"; NULL when not under kernel/. */
@@ -104,6 +100,148 @@ static bool is_builtin(const struct kforge_job *job, const char *name)
 	return line != NULL;
 }
 
+/* The kernel architecture folder of the target (arch/x86 for x86_64). */
+static const char *target_arch(const struct kforge_job *job)
+{
+	char buf[16];
+	if (kf_kconfig_lookup(job->kernel.config_text, "CONFIG_X86_64", buf, sizeof(buf)) ||
+	    kf_kconfig_lookup(job->kernel.config_text, "CONFIG_X86_32", buf, sizeof(buf)))
+		return "x86";
+	if (kf_kconfig_lookup(job->kernel.config_text, "CONFIG_ARM64", buf, sizeof(buf)))
+		return "arm64";
+	if (kf_kconfig_lookup(job->kernel.config_text, "CONFIG_RISCV", buf, sizeof(buf)))
+		return "riscv";
+	return NULL;
+}
+
+/*
+ * Unpacks a source tarball once into the cache: under a lock (a second kforge waits), into
+ * a temporary folder renamed when complete, so an interrupted unpack leaves nothing that
+ * looks finished and the next run starts it again.
+ */
+static int unpack_cached(struct kforge_job *job, const char *tarball)
+{
+	struct stat st;
+	if (stat(tarball, &st) < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "%s: %s", tarball, strerror(errno));
+	const char *base = strrchr(tarball, '/');
+	_cleanup_free_ char *name = strdup(base ? base + 1 : tarball);
+	if (!name)
+		return -ENOMEM;
+	char *ext = strstr(name, ".tar");
+	if (ext)
+		*ext = '\0';
+	/* the tarball's size and time are in the name: a new package version unpacks anew */
+	_cleanup_free_ char *key = kf_strdup_printf("%s-%lld-%lld", name, (long long)st.st_mtime, (long long)st.st_size);
+	_cleanup_free_ char *srcdir = kforge_path_join(job->cache_dir, "src", NULL);
+	_cleanup_free_ char *dest = kforge_path_join(srcdir, key, NULL);
+	_cleanup_free_ char *partial = kf_strdup_printf("%s.partial-%d", dest, (int)getpid());
+	_cleanup_free_ char *lockpath = kf_strdup_printf("%s/.%s.lock", srcdir, key);
+	if (!key || !dest || !partial || !lockpath)
+		return -ENOMEM;
+	if (kf_is_dir(dest)) {
+		kforge_plan_note(job, "kernel source %s, unpacked before into %s", tarball, dest);
+		return kforge_job_set_source_dir(job, dest);
+	}
+	kforge_plan_note(job, "unpack %s once into the cache %s", tarball, dest);
+	if (job->plan) {
+		kforge_runl(job, NULL, "tar", "-xf", tarball, "-C", partial, "--strip-components=1", NULL);
+		return kforge_job_set_source_dir(job, dest);
+	}
+	if (kf_mkdir_p(srcdir) < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot create %s: %s (set build.cache_dir in kforge.conf)",
+				       srcdir, strerror(errno));
+	_cleanup_close_ int lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lock < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot open %s: %s", lockpath, strerror(errno));
+	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		kf_info(job->ctx, "waiting for another kforge that is unpacking %s", tarball);
+		if (flock(lock, LOCK_EX) < 0)
+			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot lock %s: %s", lockpath, strerror(errno));
+	}
+	if (kf_is_dir(dest)) /* the other kforge finished it */
+		return kforge_job_set_source_dir(job, dest);
+	/* whatever an interrupted run left; nobody else unpacks while we hold the lock */
+	DIR *d = opendir(srcdir);
+	struct dirent *e;
+	_cleanup_free_ char *prefix = kf_strdup_printf("%s.partial-", key);
+	while (d && prefix && (e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		_cleanup_free_ char *old = kforge_path_join(srcdir, e->d_name, NULL);
+		kf_info(job->ctx, "removing %s, left by an interrupted unpack", old);
+		kforge_runl(job, NULL, "rm", "-rf", old, NULL);
+	}
+	if (d)
+		closedir(d);
+	kf_info(job->ctx, "unpacking %s into %s (once per source)", tarball, dest);
+	if (kf_mkdir_p(partial) < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot create %s: %s", partial, strerror(errno));
+	int r = kforge_runl(job, NULL, "tar", "-xf", tarball, "-C", partial, "--strip-components=1", NULL);
+	if (r != 0) {
+		kforge_runl(job, NULL, "rm", "-rf", partial, NULL);
+		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "cannot unpack %s (tar exited %d): is it a kernel source tarball?",
+				       tarball, r);
+	}
+	if (rename(partial, dest) < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot rename %s to %s: %s", partial, dest,
+				       strerror(errno));
+	return kforge_job_set_source_dir(job, dest);
+}
+
+/* For a module named by the user: its folder and Kconfig option, from the source's Makefiles. */
+static int find_in_source(struct kforge_job *job)
+{
+	const char *name = job->module_spec;
+	char option[128] = "";
+	if (job->plan && !kf_is_dir(job->source_dir)) {
+		kforge_plan_note(job, "%s's Makefile and option are read from the source once it is unpacked", name);
+		return 0;
+	}
+	if (job->module_subdir) {
+		if (kf_find_module_in_dir(job->source_dir, job->module_subdir, name, option, sizeof(option)) < 0)
+			return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+					       "%s/%s has no Makefile line that builds %s.o: is %s the source of %s?",
+					       job->source_dir, job->module_subdir, name, job->source_dir, job->kernel.release);
+	} else {
+		_cleanup_free_ char *sub = NULL;
+		if (kf_find_module_in_source(job->source_dir, name, target_arch(job), &sub, option, sizeof(option)) < 0)
+			return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+					       "no Makefile in %s builds %s.o: check the module's name (modinfo -n NAME on "
+					       "a system that has it)",
+					       job->source_dir, name);
+		kforge_job_set_module_subdir(job, sub);
+		kforge_plan_note(job, "%s is built from %s/ (obj-$(%s))", name, sub, option[0] ? option : "m");
+	}
+	return kforge_job_set_module_option(job, option);
+}
+
+/* What the target's config says of the module's option decides whether it can be built. */
+static int check_option(struct kforge_job *job)
+{
+	const char *opt = job->module_option;
+	if (!opt || !opt[0])
+		return 0;
+	char buf[64];
+	const char *v = kf_kconfig_lookup(job->kernel.config_text, opt, buf, sizeof(buf));
+	for (size_t i = 0; i < job->changes.n; i++)
+		if (strncmp(job->changes.v[i], opt, strlen(opt)) == 0 && job->changes.v[i][strlen(opt)] == '=')
+			return 0; /* the user says what it should be */
+	if (v && strcmp(v, "m") == 0)
+		return 0;
+	if (v && strcmp(v, "y") == 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
+				       "%s is built into %s (%s=y): only a kernel rebuild replaces it, a module cannot",
+				       job->module_spec, job->kernel.release, opt);
+	_cleanup_free_ char *change = kf_strdup_printf("%s=m", opt);
+	kforge_plan_note(job, "%s is not set in %s's configuration: building with --set %s", opt, job->kernel.release,
+			 change);
+	if (!job->plan)
+		kf_info(job->ctx, "%s is not set for %s: building it with --set %s (the full tree)", opt,
+			job->kernel.release, change);
+	return change ? kforge_job_add_config_change(job, change) : -ENOMEM;
+}
+
 int kforge_default_locate_source(struct kforge_job *job)
 {
 	if (job->kind == KFORGE_MODULE_EXTERNAL) {
@@ -116,51 +254,28 @@ int kforge_default_locate_source(struct kforge_job *job)
 					       "%s is built into %s (modules.builtin): only a kernel rebuild replaces "
 					       "it, a module cannot",
 					       job->module_spec, job->kernel.release);
-		if (resolve_module_dir(job) < 0)
-			kforge_plan_note(job, "%s is not in the target's modules.dep: its directory is looked up in "
-					      "the source",
-					 job->module_spec);
+		resolve_module_dir(job);
 	}
-	if (!job->source)
-		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
-				       "no kernel source for %s: pass --source PATH, a tree or tarball of the source "
-				       "this kernel was built from",
-				       job->kernel.release);
-	if (kf_is_dir(job->source)) {
-		kforge_plan_note(job, "kernel source tree %s", job->source);
-		return kforge_job_set_source_dir(job, job->source);
+	if (!job->source_dir) {
+		if (!job->source)
+			return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+					       "no kernel source for %s: pass --source PATH, a tree or tarball of the source "
+					       "this kernel was built from",
+					       job->kernel.release);
+		int r = kf_is_dir(job->source) ? kforge_job_set_source_dir(job, job->source)
+					       : unpack_cached(job, job->source);
+		if (r < 0)
+			return r;
+		if (kf_is_dir(job->source))
+			kforge_plan_note(job, "kernel source tree %s", job->source);
 	}
-	/* a tarball: unpacked once into the cache, under a temporary name, then renamed */
-	const char *base = strrchr(job->source, '/');
-	_cleanup_free_ char *name = strdup(base ? base + 1 : job->source);
-	if (!name)
-		return -ENOMEM;
-	char *ext = strstr(name, ".tar");
-	if (ext)
-		*ext = '\0';
-	_cleanup_free_ char *dest = kforge_path_join(job->cache_dir, "src", name, NULL);
-	_cleanup_free_ char *partial = kf_strdup_printf("%s.partial-%d", dest, (int)getpid());
-	if (!dest || !partial)
-		return -ENOMEM;
-	if (kf_is_dir(dest)) {
-		kforge_plan_note(job, "kernel source %s, unpacked before into %s", job->source, dest);
-		return kforge_job_set_source_dir(job, dest);
+	if (job->kind == KFORGE_MODULE_NAME) {
+		int r = find_in_source(job);
+		if (r < 0)
+			return r;
+		return check_option(job);
 	}
-	kforge_plan_note(job, "unpack %s into the cache %s", job->source, dest);
-	if (!job->plan && kf_mkdir_p(partial) < 0)
-		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot create %s: %s (set build.cache_dir)",
-				       partial, strerror(errno));
-	int r = kforge_runl(job, NULL, "tar", "-xf", job->source, "-C", partial, "--strip-components=1", NULL);
-	if (r != 0) {
-		kforge_runl(job, NULL, "rm", "-rf", partial, NULL);
-		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "cannot unpack %s (tar exited %d): is it a kernel "
-								 "source tarball?",
-				       job->source, r);
-	}
-	if (!job->plan && rename(partial, dest) < 0)
-		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot rename %s to %s: %s", partial, dest,
-				       strerror(errno));
-	return kforge_job_set_source_dir(job, dest);
+	return 0;
 }
 
 int kforge_default_derive_version(struct kforge_job *job)
@@ -172,21 +287,21 @@ int kforge_default_derive_version(struct kforge_job *job)
 			 rel->release, ver, rel->extraversion, rel->localversion,
 			 kforge_release_override_name(rel->override),
 			 rel->from_build_dir ? "" : " (guessed from the string: no Makefile in the build dir)");
-	if (job->strategy != KFORGE_STRATEGY_FULL)
+	if (job->strategy != KFORGE_STRATEGY_FULL || job->kind == KFORGE_MODULE_EXTERNAL)
 		return 0;
 	/* KERNELRELEASE on make's command line reproduces any release exactly (verified on 6.1) */
 	_cleanup_free_ char *kr = kf_strdup_printf("KERNELRELEASE=%s", rel->release);
 	return kr ? kforge_job_add_make_var(job, kr) : -ENOMEM;
 }
 
-/* CONFIG_X=y|m|n|value into scripts/config arguments. */
-static int apply_change(struct kforge_job *job, const char *change)
+/* CONFIG_X=y|m|n|value into scripts/config arguments, applied to CONFIG (a .config path). */
+static int apply_change(struct kforge_job *job, const char *config, const char *change)
 {
 	_cleanup_free_ char *opt = strdup(change);
 	if (!opt)
 		return -ENOMEM;
 	char *eq = strchr(opt, '=');
-	if (!eq || strncmp(opt, "CONFIG_", 7) != 0)
+	if (!eq || strncmp(opt, "CONFIG_", 7) != 0 || !eq[1])
 		return kforge_job_fail(job, KFORGE_EXIT_USAGE, "--set %s: expected CONFIG_NAME=VALUE (y, m, n or a value)",
 				       change);
 	*eq = '\0';
@@ -195,13 +310,56 @@ static int apply_change(struct kforge_job *job, const char *change)
 			     : strcmp(val, "m") == 0 ? "--module"
 			     : strcmp(val, "n") == 0 ? "--disable"
 						     : "--set-val";
-	_cleanup_free_ char *cfg = kforge_path_join(job->source_dir, ".config", NULL);
-	const char *argv[] = { "scripts/config", "--file", cfg, action, opt + 7, NULL, NULL };
+	_cleanup_free_ char *script = kforge_path_join(job->source_dir, "scripts/config", NULL);
+	const char *argv[] = { "sh", script, "--file", config, action, opt + 7, NULL, NULL };
 	if (strcmp(action, "--set-val") == 0)
-		argv[5] = val;
-	return kforge_run(job, job->source_dir, argv) == 0
+		argv[6] = val;
+	return kforge_run(job, NULL, argv) == 0
 		       ? 0
 		       : kforge_job_fail(job, KFORGE_EXIT_BUILD, "scripts/config could not apply %s", change);
+}
+
+/* Checks that olddefconfig kept every change (a dependency can veto one). */
+static int check_changes_kept(struct kforge_job *job, const char *config)
+{
+	_cleanup_free_ char *text = NULL;
+	if (job->plan || kf_read_file(config, &text, NULL) < 0)
+		return 0;
+	for (size_t i = 0; i < job->changes.n; i++) {
+		_cleanup_free_ char *opt = strdup(job->changes.v[i]);
+		char *eq = opt ? strchr(opt, '=') : NULL;
+		if (!eq)
+			continue;
+		*eq = '\0';
+		char buf[256];
+		const char *got = kf_kconfig_lookup(text, opt, buf, sizeof(buf));
+		bool want_off = strcmp(eq + 1, "n") == 0;
+		if ((want_off && got) || (!want_off && (!got || strcmp(got, eq + 1) != 0)))
+			return kforge_job_fail(job, KFORGE_EXIT_BUILD,
+					       "--set %s did not hold: after olddefconfig %s is %s (a dependency it "
+					       "needs is not set: look up its \"depends on\" with make menuconfig)",
+					       job->changes.v[i], opt, got ? got : "not set");
+	}
+	return 0;
+}
+
+/* The prepared tree (O=) for this kernel and these config changes, reused while they stay the same. */
+static char *objdir_for(struct kforge_job *job)
+{
+	unsigned long h = 5381;
+	for (size_t i = 0; i < job->changes.n; i++)
+		for (const char *p = job->changes.v[i]; *p; p++)
+			h = h * 33 + (unsigned char)*p;
+	const char *src = job->source_dir ? strrchr(job->source_dir, '/') : NULL;
+	return kf_strdup_printf("%s/build/%s-%s-%08lx", job->cache_dir, job->kernel.release, src ? src + 1 : "src",
+				h & 0xffffffffUL);
+}
+
+static bool objdir_ready(const struct kforge_job *job)
+{
+	_cleanup_free_ char *stamp = kforge_path_join(job->objdir, ".kforge-prepared", NULL);
+	_cleanup_free_ char *text = NULL;
+	return stamp && kf_read_file(stamp, &text, NULL) == 0 && strcmp(kf_strstrip(text), job->kernel.release) == 0;
 }
 
 int kforge_default_configure(struct kforge_job *job)
@@ -224,23 +382,52 @@ int kforge_default_configure(struct kforge_job *job)
 				       "no configuration for %s (no build/.config, no /boot/config-%s): install its "
 				       "headers",
 				       job->kernel.release, job->kernel.release);
-	_cleanup_free_ char *dst = kforge_path_join(job->source_dir, ".config", NULL);
-	if (kforge_runl(job, NULL, "cp", job->kernel.config_file, dst, NULL) != 0)
+	free(job->objdir);
+	job->objdir = objdir_for(job);
+	if (!job->objdir)
+		return -ENOMEM;
+	if (objdir_ready(job)) {
+		kforge_plan_note(job, "prepared tree %s reused (same kernel, same changes)", job->objdir);
+		return 0;
+	}
+	_cleanup_free_ char *dst = kforge_path_join(job->objdir, ".config", NULL);
+	_cleanup_free_ char *o = kf_strdup_printf("O=%s", job->objdir);
+	if (kforge_runl(job, NULL, "mkdir", "-p", job->objdir, NULL) != 0 ||
+	    kforge_runl(job, NULL, "cp", job->kernel.config_file, dst, NULL) != 0)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot copy %s into %s", job->kernel.config_file,
-				       job->source_dir);
+				       job->objdir);
 	for (size_t i = 0; i < job->changes.n; i++) {
-		int r = apply_change(job, job->changes.v[i]);
+		int r = apply_change(job, dst, job->changes.v[i]);
 		if (r < 0)
 			return r;
 	}
-	const char *argv[16] = { "make", "-C", job->source_dir };
-	size_t n = add_make_vars(job, argv, 3, ARRAY_SIZE(argv));
+	const char *argv[16] = { "make", "-C", job->source_dir, o };
+	size_t n = add_make_vars(job, argv, 4, ARRAY_SIZE(argv));
 	argv[n++] = "olddefconfig";
 	argv[n] = NULL;
 	if (kforge_run(job, NULL, argv) != 0)
-		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make olddefconfig failed in %s: see %s",
-				       job->source_dir, job->log_path ? job->log_path : "the log");
-	return 0;
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make olddefconfig failed in %s: see %s", job->source_dir,
+				       job->log_path ? job->log_path : "the log");
+	return check_changes_kept(job, dst);
+}
+
+/*
+ * The module's folder, mirrored out of the source as a tree of symlinks (cp -as): kbuild
+ * writes its objects there, the cached source stays clean, and a big folder (drivers/net)
+ * costs inodes, not a copy.
+ */
+static int copy_module_dir(struct kforge_job *job)
+{
+	_cleanup_free_ char *src = kforge_path_join(job->source_dir, job->module_subdir, NULL);
+	if (!job->plan && !kf_is_dir(src))
+		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "%s is not a folder of the source %s", job->module_subdir,
+				       job->source_dir);
+	_cleanup_free_ char *from = kforge_path_join(src, ".", NULL);
+	if (kforge_runl(job, NULL, "rm", "-rf", job->work_dir, NULL) != 0 ||
+	    kforge_runl(job, NULL, "mkdir", "-p", job->work_dir, NULL) != 0 ||
+	    kforge_runl(job, NULL, "cp", "-as", from, job->work_dir, NULL) != 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot mirror %s into %s", src, job->work_dir);
+	return kforge_job_set_module_dir(job, job->work_dir);
 }
 
 int kforge_default_prepare(struct kforge_job *job)
@@ -252,113 +439,394 @@ int kforge_default_prepare(struct kforge_job *job)
 	}
 	if (!job->module_subdir)
 		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
-				       "cannot tell which directory of the source builds %s: name the directory "
-				       "instead (e.g. fs/btrfs)",
+				       "cannot tell which folder of the source builds %s: name the folder instead "
+				       "(e.g. fs/btrfs)",
 				       job->module_spec);
-	_cleanup_free_ char *src = kforge_path_join(job->source_dir, job->module_subdir, NULL);
-	if (!job->plan && !kf_is_dir(src))
-		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "%s is not a directory of the source %s",
-				       job->module_subdir, job->source_dir);
-	if (job->strategy == KFORGE_STRATEGY_HEADERS) {
-		/* only the module's directory, built as an external module against the headers */
-		_cleanup_free_ char *from = kforge_path_join(src, ".", NULL);
-		if (kforge_runl(job, NULL, "rm", "-rf", job->work_dir, NULL) != 0 ||
-		    kforge_runl(job, NULL, "mkdir", "-p", job->work_dir, NULL) != 0 ||
-		    kforge_runl(job, NULL, "cp", "-a", from, job->work_dir, NULL) != 0)
-			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot copy %s into %s", src,
-					       job->work_dir);
-		kforge_job_set_module_dir(job, job->work_dir);
+	int r = copy_module_dir(job);
+	if (r < 0)
+		return r;
+	if (job->strategy == KFORGE_STRATEGY_HEADERS)
 		return kforge_job_set_kbuild_dir(job, job->kernel.build_dir);
-	}
-	const char *argv[16] = { "make", "-C", job->source_dir, "-j" };
+	if (objdir_ready(job))
+		return kforge_job_set_kbuild_dir(job, job->objdir);
+
 	char jobs[16];
-	snprintf(jobs, sizeof(jobs), "%u", job->jobs);
-	argv[4] = jobs;
+	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
+	_cleanup_free_ char *o = kf_strdup_printf("O=%s", job->objdir);
+	const char *argv[16] = { "make", "-C", job->source_dir, o, jobs };
 	size_t n = add_make_vars(job, argv, 5, ARRAY_SIZE(argv));
 	argv[n++] = "modules_prepare";
 	argv[n] = NULL;
+	if (!job->plan)
+		kf_info(job->ctx, "preparing the full tree for %s (once per kernel and config)", job->kernel.release);
 	if (kforge_run(job, NULL, argv) != 0)
-		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make modules_prepare failed in %s: see %s",
-				       job->source_dir, job->log_path ? job->log_path : "the log");
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make modules_prepare failed: see %s",
+				       job->log_path ? job->log_path : "the log");
 	_cleanup_free_ char *symvers = kforge_path_join(job->kernel.build_dir, "Module.symvers", NULL);
-	_cleanup_free_ char *dst = kforge_path_join(job->source_dir, "Module.symvers", NULL);
+	_cleanup_free_ char *dst = kforge_path_join(job->objdir, "Module.symvers", NULL);
 	if (kforge_runl(job, NULL, "cp", symvers, dst, NULL) != 0)
-		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "the target's Module.symvers (%s) cannot be copied: "
-								 "reinstall its headers",
-				       symvers);
-	if (!job->plan) {
-		char uts[KFORGE_RELEASE_MAX + 1];
-		int r = kforge_release_read_uts(job->source_dir, uts, sizeof(uts));
-		if (r < 0 || strcmp(uts, job->kernel.release) != 0)
-			return kforge_job_fail(job, KFORGE_EXIT_BUILD,
-					       "after modules_prepare the source says release \"%s\", the target is "
-					       "\"%s\": the module would not load",
-					       r < 0 ? "(no utsrelease.h)" : uts, job->kernel.release);
-	} else {
+		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+				       "the target's Module.symvers (%s) cannot be copied: reinstall its headers", symvers);
+	if (job->plan) {
 		kforge_plan_note(job, "check include/generated/utsrelease.h says %s", job->kernel.release);
+		return kforge_job_set_kbuild_dir(job, job->objdir);
 	}
-	kforge_job_set_module_dir(job, src);
-	return kforge_job_set_kbuild_dir(job, job->source_dir);
+	char uts[KFORGE_RELEASE_MAX + 1];
+	r = kforge_release_read_uts(job->objdir, uts, sizeof(uts));
+	if (r < 0 || strcmp(uts, job->kernel.release) != 0)
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD,
+				       "after modules_prepare the tree says release \"%s\", the target is \"%s\": the "
+				       "module would not load",
+				       r < 0 ? "(no utsrelease.h)" : uts, job->kernel.release);
+	_cleanup_free_ char *stamp = kforge_path_join(job->objdir, ".kforge-prepared", NULL);
+	FILE *f = stamp ? fopen(stamp, "we") : NULL;
+	if (f) {
+		fprintf(f, "%s\n", job->kernel.release);
+		fclose(f);
+	}
+	return kforge_job_set_kbuild_dir(job, job->objdir);
+}
+
+/* The .ko files a build made: NAME.ko for one module, else modules.order's list. */
+static int collect_built(struct kforge_job *job)
+{
+	if (job->kind == KFORGE_MODULE_NAME) {
+		_cleanup_free_ char *ko = kf_strdup_printf("%s/%s.ko", job->module_dir, job->module_spec);
+		if (ko && !kf_is_file(ko)) {
+			/* kbuild names the file after the Makefile's spelling (dashes) */
+			for (char *p = strrchr(ko, '/'); p && *p; p++)
+				if (*p == '_')
+					*p = '-';
+		}
+		if (!ko || !kf_is_file(ko))
+			return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build made no %s.ko in %s", job->module_spec,
+					       job->module_dir);
+		return kforge_job_add_built_module(job, ko);
+	}
+	_cleanup_free_ char *order = kforge_path_join(job->module_dir, "modules.order", NULL);
+	_cleanup_free_ char *text = NULL;
+	if (!order || kf_read_file(order, &text, NULL) < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build left no modules.order in %s", job->module_dir);
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		l = kf_strstrip(l);
+		size_t n = strlen(l);
+		if (n > 2 && strcmp(l + n - 2, ".o") == 0)
+			strcpy(l + n - 2, ".ko");
+		_cleanup_free_ char *ko = l[0] == '/' ? strdup(l) : kforge_path_join(job->module_dir, l, NULL);
+		if (ko && kf_is_file(ko))
+			kforge_job_add_built_module(job, ko);
+	}
+	if (!job->built.n)
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build in %s made no module: does its Kbuild say obj-m?",
+				       job->module_dir);
+	return 0;
+}
+
+/*
+ * External modules kforge built before, kept per kernel as cache/symvers/KVER/<key>.symvers
+ * (key: the module folder's hash), so that their exports resolve (KBUILD_EXTRA_SYMBOLS).
+ */
+static char *symvers_file(const struct kforge_job *job, const char *module_dir)
+{
+	unsigned long h = 5381;
+	for (const char *p = module_dir; p && *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return kf_strdup_printf("%s/symvers/%s/%08lx.symvers", job->cache_dir, job->kernel.release, h & 0xffffffffUL);
+}
+
+static void add_registered_symvers(struct kforge_job *job)
+{
+	_cleanup_free_ char *own = symvers_file(job, job->module_dir);
+	_cleanup_free_ char *reg = own ? strdup(own) : NULL;
+	if (!reg)
+		return;
+	*strrchr(reg, '/') = '\0';
+	struct dirent **list;
+	int n = scandir(reg, &list, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		_cleanup_free_ char *p = kforge_path_join(reg, list[i]->d_name, NULL);
+		if (p && kf_str_endswith(p, ".symvers") && strcmp(p, own) != 0)
+			kforge_job_add_extra_symbols(job, p);
+		free(list[i]);
+	}
+	if (n >= 0)
+		free(list);
+}
+
+static void register_symvers(struct kforge_job *job)
+{
+	_cleanup_free_ char *src = kforge_path_join(job->module_dir, "Module.symvers", NULL);
+	_cleanup_free_ char *text = NULL;
+	if (!src || kf_read_file(src, &text, NULL) < 0 || !text[0])
+		return;
+	_cleanup_free_ char *dst = symvers_file(job, job->module_dir);
+	_cleanup_free_ char *dir = dst ? strdup(dst) : NULL;
+	if (!dir)
+		return;
+	*strrchr(dir, '/') = '\0';
+	if (kf_mkdir_p(dir) < 0)
+		return;
+	FILE *f = fopen(dst, "we");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static int compile_once(struct kforge_job *job)
+{
+	_cleanup_free_ char *m = kf_strdup_printf("M=%s", job->module_dir);
+	_cleanup_free_ char *target = job->kind == KFORGE_MODULE_NAME ? kf_strdup_printf("%s.ko", job->module_spec)
+								      : strdup("modules");
+	char jobs[16];
+	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
+	struct kf_strbuf extra = { 0 };
+	if (job->kind == KFORGE_MODULE_EXTERNAL) {
+		add_registered_symvers(job);
+		_cleanup_free_ char *own = kforge_path_join(job->module_dir, "Module.symvers", NULL);
+		for (size_t i = 0; i < job->extra_symbols.n; i++) {
+			if (own && strcmp(job->extra_symbols.v[i], own) == 0)
+				continue;
+			kf_strbuf_appendf(&extra, "%s%s", extra.len ? " " : "KBUILD_EXTRA_SYMBOLS=", job->extra_symbols.v[i]);
+		}
+	}
+	const char *argv[20] = { "make", "-C", job->kbuild_dir, m, jobs };
+	size_t n = add_make_vars(job, argv, 5, ARRAY_SIZE(argv));
+	if (extra.len)
+		argv[n++] = extra.s;
+	argv[n++] = target;
+	argv[n] = NULL;
+	if (!job->plan)
+		kf_info(job->ctx, "compiling %s against %s", job->module_spec, kforge_job_display_path(job, job->kbuild_dir));
+	int r = kforge_run(job, NULL, argv);
+	kf_strbuf_release(&extra);
+	return r;
+}
+
+/* True when the log's last build failed on a header the module's folder does not hold. */
+static bool missing_header(const struct kforge_job *job, char *which, size_t size)
+{
+	_cleanup_free_ char *text = NULL;
+	if (!job->log_path || kf_read_file(job->log_path, &text, NULL) < 0)
+		return false;
+	char *last = NULL;
+	for (char *p = text; (p = strstr(p, "fatal error: ")); p++)
+		last = p;
+	if (!last)
+		return false;
+	last += strlen("fatal error: ");
+	char *colon = strstr(last, ": No such file or directory");
+	if (!colon || colon - last > 200)
+		return false;
+	snprintf(which, size, "%.*s", (int)(colon - last), last);
+	return true;
 }
 
 int kforge_default_compile(struct kforge_job *job)
 {
 	if (!job->kbuild_dir || !job->module_dir)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "nothing prepared to compile");
-	_cleanup_free_ char *m = kf_strdup_printf("M=%s", job->module_dir);
-	char jobs[16];
-	snprintf(jobs, sizeof(jobs), "%u", job->jobs);
-	const char *argv[16] = { "make", "-C", job->kbuild_dir, m, "-j", jobs };
-	size_t n = add_make_vars(job, argv, 6, ARRAY_SIZE(argv));
-	argv[n++] = "modules";
-	argv[n] = NULL;
-	int r = kforge_run(job, NULL, argv);
+	int r = compile_once(job);
+	char header[256];
+	if (r != 0 && job->strategy_chosen && job->strategy == KFORGE_STRATEGY_HEADERS &&
+	    job->kind != KFORGE_MODULE_EXTERNAL && missing_header(job, header, sizeof(header))) {
+		/* the headers strategy cannot see the rest of the source: the full tree can */
+		kf_warn(job->ctx, "%s needs %s, which is outside %s: building against the full source tree instead",
+			job->module_spec, header, job->module_subdir);
+		job->strategy = KFORGE_STRATEGY_FULL;
+		if ((r = kforge_default_derive_version(job)) < 0 || (r = kforge_default_configure(job)) < 0 ||
+		    (r = kforge_default_prepare(job)) < 0)
+			return r;
+		r = compile_once(job);
+	}
 	if (r != 0)
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build of %s failed (make exited %d): see %s",
 				       job->module_spec, r, job->log_path ? job->log_path : "the log");
+	if (job->plan)
+		return 0;
+	r = collect_built(job);
+	if (r == 0 && job->kind == KFORGE_MODULE_EXTERNAL)
+		register_symvers(job);
+	return r;
+}
+
+/* Where one built module goes: install_base/subdir/<its path inside the module folder>. */
+static char *install_path(const struct kforge_job *job, const char *built)
+{
+	const char *rel = strrchr(built, '/') + 1;
+	size_t n = strlen(job->module_dir);
+	if (job->kind == KFORGE_MODULE_EXTERNAL && strncmp(built, job->module_dir, n) == 0 && built[n] == '/')
+		rel = built + n + 1;
+	return kf_strdup_printf("%s/%s/%s%s", job->install_base, job->install_subdir, rel,
+				kforge_compression_suffix(job->compression));
+}
+
+/* Writes one module: a temporary name in the destination folder, synced, then renamed. */
+static int install_one(struct kforge_job *job, const char *built, const char *dest)
+{
+	_cleanup_free_ char *dir = strdup(dest);
+	if (!dir)
+		return -ENOMEM;
+	*strrchr(dir, '/') = '\0';
+	const char *leaf = strrchr(dest, '/') + 1;
+	_cleanup_free_ char *tmp = kf_strdup_printf("%s/.%s.kforge-%d", dir, leaf, (int)getpid());
+	if (!tmp)
+		return -ENOMEM;
+	if (job->plan) {
+		kforge_plan_note(job, "write %s as %s (a temporary name in the same folder, synced, renamed)", built,
+				 kforge_job_display_path(job, dest));
+		return 0;
+	}
+	if (kf_mkdir_p(dir) < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_ROLLBACK, "cannot create %s: %s", dir, strerror(errno));
+	int r;
+	switch (job->compression) {
+	case KFORGE_COMPRESS_NONE:
+		r = kforge_runl(job, NULL, "cp", built, tmp, NULL);
+		break;
+	case KFORGE_COMPRESS_XZ: {
+		/* the kernel's xz decompressor wants CRC32 checks */
+		_cleanup_free_ char *sh = kf_strdup_printf("xz --check=crc32 --lzma2=dict=1MiB -c \"$1\" > \"$2\"");
+		r = kforge_runl(job, NULL, "sh", "-c", sh, "sh", built, tmp, NULL);
+		break;
+	}
+	case KFORGE_COMPRESS_GZIP:
+		r = kforge_runl(job, NULL, "sh", "-c", "gzip -9 -n -c \"$1\" > \"$2\"", "sh", built, tmp, NULL);
+		break;
+	default:
+		r = kforge_runl(job, NULL, "sh", "-c", "zstd -q -19 -c \"$1\" > \"$2\"", "sh", built, tmp, NULL);
+		break;
+	}
+	int fd = r == 0 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0 || fsync(fd) < 0 || rename(tmp, dest) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		return kforge_job_fail(job, KFORGE_EXIT_ROLLBACK, "cannot install %s as %s: %s; nothing was changed", built,
+				       dest, r ? "the copy failed" : strerror(e));
+	}
+	close(fd);
+	kf_info(job->ctx, "installed %s", kforge_job_display_path(job, dest));
+	return 0;
+}
+
+/* depmod for the kernel, inside the root or the --install-mod-path tree. */
+static int run_depmod(struct kforge_job *job)
+{
+	const char *root = kforge_ctx_root(job->ctx);
+	const char *base = job->install_mod_path ? job->install_mod_path : strcmp(root, "/") != 0 ? root : NULL;
+	int r = base ? kforge_runl(job, NULL, "depmod", "-b", base, job->kernel.release, NULL)
+		     : kforge_runl(job, NULL, "depmod", job->kernel.release, NULL);
+	if (r != 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
+				       "depmod failed (exit %d): the module is installed but not indexed; run depmod "
+				       "%s by hand and see %s",
+				       r, job->kernel.release, job->log_path ? job->log_path : "the log");
 	return 0;
 }
 
 int kforge_default_install(struct kforge_job *job)
 {
-	_cleanup_free_ char *dest = kforge_path_join(job->kernel.modules_dir, job->install_subdir, NULL);
-	const char *where = kforge_job_display_path(job, dest);
+	int r;
 	if (job->plan) {
-		kforge_plan_note(job, "not in this version: install (the validation gate, then %s/%s.ko%s, then "
-				      "depmod) comes with the next release; `kforge build` leaves the module in %s",
-				 where, module_leaf(job), kforge_compression_suffix(job->compression),
-				 job->module_dir ? job->module_dir : "the work folder");
-		return 0;
+		kforge_plan_note(job, "validate: vermagic %s%s", job->kernel.release,
+				 kforge_job_modversions(job) ? ", every imported symbol's CRC against Module.symvers" : "");
+		_cleanup_free_ char *dest = kf_strdup_printf("%s/%s/%s.ko%s", job->install_base, job->install_subdir,
+							     strrchr(job->module_spec, '/') ? strrchr(job->module_spec, '/') + 1
+											    : job->module_spec,
+							     kforge_compression_suffix(job->compression));
+		install_one(job, "the built module", dest);
+		return run_depmod(job);
 	}
-	return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
-			       "install is not implemented in this version: the validation gate that keeps a module "
-			       "that would not load off %s comes first; `kforge build %s` builds it into %s",
-			       where, job->module_spec, job->module_dir ? job->module_dir : "the work folder");
+	if ((r = kforge_validate(job)) < 0)
+		return r;
+	for (size_t i = 0; i < job->built.n; i++) {
+		_cleanup_free_ char *dest = install_path(job, job->built.v[i]);
+		if (!dest)
+			return -ENOMEM;
+		if ((r = install_one(job, job->built.v[i], dest)) < 0)
+			return r;
+	}
+	return run_depmod(job);
 }
 
-/* The command that regenerates KVER's image for each generator. */
+/* Whether NAME.ko is in the image: the generator's own lister, then a search of its output. */
+static bool in_image(struct kforge_job *job, const char *const lister[], bool *known)
+{
+	_cleanup_free_ char *out = NULL;
+	*known = false;
+	if (kforge_run_capture(job, NULL, lister, &out) != 0 || job->plan)
+		return false;
+	*known = true;
+	for (size_t i = 0; i < job->built.n; i++) {
+		const char *leaf = strrchr(job->built.v[i], '/') + 1;
+		_cleanup_free_ char *needle = kf_strdup_printf("/%s", leaf);
+		if (needle && strstr(out, needle))
+			return true;
+	}
+	return false;
+}
+
 int kforge_default_refresh_initramfs(struct kforge_job *job)
 {
 	const char *gen = job->initramfs;
 	const char *kver = job->kernel.release;
+	if (job->install_mod_path) {
+		kforge_plan_note(job, "installed under --install-mod-path %s: not the system's initramfs, nothing to refresh",
+				 job->install_mod_path);
+		return 0;
+	}
 	if (strcmp(gen, "none") == 0) {
 		kforge_plan_note(job, "no initramfs generator under the root: nothing to refresh");
 		return 0;
 	}
-	kforge_plan_note(job, "only when %s is in %s's current initramfs (or --initramfs):", module_leaf(job), kver);
-	if (strcmp(gen, "initramfs-tools") == 0)
-		return kforge_runl(job, NULL, "update-initramfs", "-u", "-k", kver, NULL) ? -EIO : 0;
-	if (strcmp(gen, "dracut") == 0)
-		return kforge_runl(job, NULL, "dracut", "-f", "--kver", kver, NULL) ? -EIO : 0;
-	if (strcmp(gen, "mkinitcpio") == 0)
-		return kforge_runl(job, NULL, "mkinitcpio", "-k", kver, "-g",
-				   "/boot/initramfs-custom.img", NULL) ? -EIO : 0;
-	if (strcmp(gen, "booster") == 0)
-		return kforge_runl(job, NULL, "booster", "build", "--force", "--kernel-version", kver,
-				   "/boot/booster-custom.img", NULL) ? -EIO : 0;
-	if (strcmp(gen, "kernel-install") == 0) {
-		_cleanup_free_ char *img = kf_strdup_printf("/lib/modules/%s/vmlinuz", kver);
-		return kforge_runl(job, NULL, "kernel-install", "add", kver, img, NULL) ? -EIO : 0;
+	const char *argv[8] = { NULL };
+	const char *lister[4] = { NULL };
+	_cleanup_free_ char *img = NULL;
+	if (strcmp(gen, "initramfs-tools") == 0) {
+		img = kf_strdup_printf("/boot/initrd.img-%s", kver);
+		const char *a[] = { "update-initramfs", "-u", "-k", kver, NULL };
+		memcpy(argv, a, sizeof(a));
+		lister[0] = "lsinitramfs";
+	} else if (strcmp(gen, "dracut") == 0) {
+		img = kf_strdup_printf("/boot/initramfs-%s.img", kver);
+		const char *a[] = { "dracut", "-f", "--kver", kver, NULL };
+		memcpy(argv, a, sizeof(a));
+		lister[0] = "lsinitrd";
+	} else if (strcmp(gen, "mkinitcpio") == 0) {
+		img = strdup("/boot/initramfs-custom.img");
+		const char *a[] = { "mkinitcpio", "-k", kver, "-g", img, NULL };
+		memcpy(argv, a, sizeof(a));
+		lister[0] = "lsinitcpio";
+	} else if (strcmp(gen, "booster") == 0) {
+		img = strdup("/boot/booster-custom.img");
+		const char *a[] = { "booster", "build", "--force", "--kernel-version", kver, img, NULL };
+		memcpy(argv, a, sizeof(a));
+		lister[0] = "lsinitcpio";
+	} else {
+		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "unknown initramfs generator \"%s\"", gen);
 	}
-	return kforge_job_fail(job, KFORGE_EXIT_MISSING, "unknown initramfs generator \"%s\"", gen);
+	_cleanup_free_ char *host_img = kforge_path_find(kforge_ctx_root(job->ctx), img);
+	lister[1] = host_img ? host_img : img;
+	bool known = false, needed = job->initramfs_forced;
+	if (!needed && (host_img || job->plan))
+		needed = in_image(job, lister, &known);
+	if (job->plan) {
+		kforge_plan_note(job, "only when %s is in %s (the command above), or with --initramfs:", job->module_spec, img);
+		return kforge_run(job, NULL, argv) ? -EIO : 0;
+	}
+	if (!needed) {
+		kf_info(job->ctx, "%s is not in %s: the initramfs stays as it is (--initramfs refreshes it anyway)",
+			job->module_spec, host_img ? img : "any initramfs");
+		return 0;
+	}
+	kf_info(job->ctx, "refreshing the initramfs of %s with %s", kver, argv[0]);
+	if (kforge_run(job, NULL, argv) != 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
+				       "%s failed: the module is installed, but %s's initramfs still holds the old one; "
+				       "see %s",
+				       argv[0], kver, job->log_path ? job->log_path : "the log");
+	return 0;
 }

@@ -99,11 +99,11 @@ check "plan debian --set: full tree, release reproduced, Module.symvers copied" 
 	printf "%s" "$1" | jq -e "[.steps[2].actions[].command] | any(. != null and test(\"--enable BTRFS_DEBUG\"))" &&
 	printf "%s" "$1" | jq -e "[.steps[6].actions[].command] | index(\"update-initramfs -u -k 6.1.0-56-amd64\") != null"' _ "$p"
 p=$(plan fedora 6.5.6-300.fc39.x86_64 dummy)
-check "plan fedora: dracut --kver" sh -c '
-	printf "%s" "$1" | jq -e ".steps[6].plugin == \"fedora\" and ([.steps[6].actions[].command] | index(\"dracut -f --kver 6.5.6-300.fc39.x86_64\") != null)"' _ "$p"
+check "plan fedora: dracut --kver, after lsinitrd" sh -c '
+	printf "%s" "$1" | jq -e "([.steps[6].actions[].command] | any(. != null and startswith(\"lsinitrd \"))) and ([.steps[6].actions[].command] | index(\"dracut -f --kver 6.5.6-300.fc39.x86_64\") != null)"' _ "$p"
 p=$(plan ubuntu 6.8.0-51-generic dummy)
-check "plan ubuntu: update-initramfs by the debian plugin" sh -c '
-	printf "%s" "$1" | jq -e ".steps[6].plugin == \"debian\" and ([.steps[6].actions[].command] | index(\"update-initramfs -u -k 6.8.0-51-generic\") != null)"' _ "$p"
+check "plan ubuntu: update-initramfs -u -k, after lsinitramfs" sh -c '
+	printf "%s" "$1" | jq -e "([.steps[6].actions[].command] | any(. != null and startswith(\"lsinitramfs \"))) and ([.steps[6].actions[].command] | index(\"update-initramfs -u -k 6.8.0-51-generic\") != null)"' _ "$p"
 p=$(plan unknown 6.6.1-custom dummy)
 check "plan unknown: vanilla runs every step, no initramfs" sh -c '
 	test "$(printf "%s" "$1" | jq -r "[.steps[].plugin] | unique | join(\",\")")" = vanilla &&
@@ -112,10 +112,10 @@ cp -r "$srcdir/tests/src/hello" "$tmp/hello"
 p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan "$tmp/hello" --json)
 check "plan external dir: M= the folder, against the build dir" sh -c '
 	printf "%s" "$1" | jq -e --arg m "M=$2/hello" --arg b "$3/debian/usr/src/linux-headers-6.1.0-56-amd64" \
-		"[.steps[4].actions[].command] | index(\"make -C \" + \$b + \" \" + \$m + \" -j \" + (.[0] | capture(\"-j (?<n>[0-9]+)\").n) + \" modules\") != null"' _ "$p" "$tmp" "$R"
+		"[.steps[4].actions[].command] | index(\"make -C \" + \$b + \" \" + \$m + \" -j\" + (.[0] | capture(\"-j(?<n>[0-9]+)\").n) + \" modules\") != null"' _ "$p" "$tmp" "$R"
 check "build --dry-run prints the plan and runs nothing" sh -c '"$1" --root "$2/debian" -k 6.1.0-56-amd64 build "$3/hello" --dry-run >"$3/dry" &&
 	grep -q "^5. compile \[core\]" "$3/dry" && ! ls "$3"/hello/*.o 2>/dev/null' _ "$KFORGE" "$R" "$tmp"
-check "plan text form numbers the steps" sh -c '"$1" --root "$2/debian" -k 6.1.0-56-amd64 plan "$3/hello" | grep -q "^7. refresh initramfs \[debian\]"' _ "$KFORGE" "$R" "$tmp"
+check "plan text form numbers the steps" sh -c '"$1" --root "$2/debian" -k 6.1.0-56-amd64 plan "$3/hello" | grep -q "^7. refresh initramfs \[core\]"' _ "$KFORGE" "$R" "$tmp"
 
 # errors: the cause, the fix, the documented exit code
 expect_fail() { # name code needle cmd...
@@ -132,8 +132,8 @@ expect_fail "a kernel without build dir: exit 3, lists the ones with one" 3 \
 expect_fail "not a release: exit 2" 2 '"linux" is no kernel release' "$KFORGE" --root "$R/debian" -k linux info
 expect_fail "builtin module refused" 1 "ext4 is built into 6.1.0-56-amd64 (modules.builtin): only a kernel rebuild" \
 	"$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan ext4
-expect_fail "no source: exit 3, says --source" 3 "no kernel source for 6.1.0-56-amd64: pass --source PATH" \
-	"$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan btrfs
+expect_fail "no source (core default): exit 3, says --source" 3 "no kernel source for 6.1.0-56-amd64: pass --source PATH" \
+	"$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 --plugin vanilla plan btrfs
 expect_fail "missing module dir: exit 2" 2 "./no-such-driver: no such directory" \
 	"$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan ./no-such-driver
 mkdir -p "$tmp/empty"
@@ -149,12 +149,51 @@ expect_fail "--plugin that does not exist: exit 2" 2 'no plugin named "nosuch"' 
 	"$KFORGE" --root "$R/debian" --plugin nosuch info
 expect_fail "bad --strategy: exit 2" 2 "build.strategy must be one of auto,headers,full" \
 	"$KFORGE" --root "$R/debian" --strategy fast plan x
-expect_fail "install says plainly it is not there yet" 1 "install is not implemented in this version" \
-	"$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 install "$tmp/hello" --source "$srcdir/tests/src/linux-mini"
 expect_fail "status says plainly it is not there yet" 1 "status is not implemented in this version" "$KFORGE" status
 printf '[build]\njobs = 3\n[log]\nverbosity = 2\n' >"$tmp/bad.conf"
 expect_fail "bad config file: exit 2, file:line" 2 "$tmp/bad.conf:4: unknown key \"log.verbosity\"" \
 	env KFORGE_SYSTEM_CONFIG="$tmp/bad.conf" "$KFORGE" config
+
+# debian: the source is the linux-source package of the kernel's own version (dpkg status under the root)
+p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan btrfs --json)
+check "debian: linux-source-6.1 of the kernel's version, unpacked once into the cache" sh -c '
+	printf "%s" "$1" | jq -e ".steps[0].plugin == \"debian\"" &&
+	printf "%s" "$1" | jq -e "[.steps[0].actions[].note] | any(. != null and test(\"linux-source-6.1 6.1.192-2 is the source of 6.1.0-56-amd64 \\\\(linux-image-6.1.0-56-amd64 6.1.192-2\\\\)\"))" &&
+	printf "%s" "$1" | jq -e --arg t "$2/debian/usr/src/linux-source-6.1.tar.xz" "[.steps[0].actions[].command] | any(. != null and startswith(\"tar -xf \" + \$t + \" -C \"))"' _ "$p" "$R"
+deb_variant() { # name: a copy of the debian fixture to change
+	rm -rf "$tmp/$1"
+	cp -a "$R/debian" "$tmp/$1"
+	echo "$tmp/$1"
+}
+v=$(deb_variant deb-old-source)
+sed -i '/^Package: linux-source-6.1$/,/^$/ s/^Version: .*/Version: 6.1.190-1/' "$v/var/lib/dpkg/status"
+expect_fail "debian: a linux-source of another version is refused (exit 3)" 3 \
+	"linux-source-6.1 is 6.1.190-1 but 6.1.0-56-amd64 is 6.1.192-2: the source must be the kernel's own; run apt-get install linux-source-6.1=6.1.192-2" \
+	"$KFORGE" --root "$v" -k 6.1.0-56-amd64 plan btrfs
+v=$(deb_variant deb-src)
+sed -i '/^Package: linux-source-6.1$/,$d' "$v/var/lib/dpkg/status"
+printf 'deb-src http://deb.debian.org/debian bookworm main\n' >>"$v/etc/apt/sources.list"
+p=$("$KFORGE" --root "$v" -k 6.1.0-56-amd64 plan btrfs --json)
+check "debian: without linux-source but with deb-src, apt-get source linux=VERSION" sh -c '
+	printf "%s" "$1" | jq -e "[.steps[0].actions[].command] | index(\"apt-get source --only-source linux=6.1.192-2\") != null"' _ "$p"
+sed -i '/^deb-src/d' "$v/etc/apt/sources.list"
+expect_fail "debian: no source at all says which package to install (exit 3)" 3 \
+	"no source for 6.1.0-56-amd64: install linux-source-6.1 (apt-get install linux-source-6.1=6.1.192-2)" \
+	"$KFORGE" --root "$v" -k 6.1.0-56-amd64 plan btrfs
+p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan dummy --json --source "$srcdir/tests/src/linux-mini")
+check "plan install: validate, write under a temporary name into updates/, depmod -b the root" sh -c '
+	printf "%s" "$1" | jq -e "[.steps[5].actions[].note] | any(. != null and test(\"^validate: vermagic 6.1.0-56-amd64, every imported symbol\"))" &&
+	printf "%s" "$1" | jq -e "[.steps[5].actions[].note] | any(. != null and test(\"as /usr/lib/modules/6.1.0-56-amd64/updates/dummy.ko \\\\(a temporary name\"))" &&
+	printf "%s" "$1" | jq -e --arg r "$2/debian" "[.steps[5].actions[].command] | index(\"depmod -b \" + \$r + \" 6.1.0-56-amd64\") != null"' _ "$p" "$R"
+p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan dummy --json --source "$srcdir/tests/src/linux-mini" --install-mod-path "$tmp/imp")
+check "plan --install-mod-path: depmod -b DIR, no initramfs" sh -c '
+	printf "%s" "$1" | jq -e --arg d "$2/imp" "[.steps[5].actions[].command] | index(\"depmod -b \" + \$d + \" 6.1.0-56-amd64\") != null" &&
+	printf "%s" "$1" | jq -e "[.steps[6].actions[].note] | any(. != null and test(\"not the system.s initramfs\"))"' _ "$p" "$tmp"
+p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan dummy_irq --json --source "$srcdir/tests/src/linux-mini" 2>&1)
+check "a module the config does not build is found in the Makefiles and built with --set" sh -c '
+	printf "%s" "$1" | jq -e ".strategy == \"full\"" &&
+	printf "%s" "$1" | jq -e "[.steps[0].actions[].note] | any(. != null and test(\"CONFIG_DUMMY_IRQ is not set .* --set CONFIG_DUMMY_IRQ=m\"))" &&
+	printf "%s" "$1" | jq -e "[.steps[2].actions[].command] | any(. != null and test(\"--module DUMMY_IRQ\"))"' _ "$p"
 
 # config shows each value's origin
 printf '[build]\n\njobs = 3\n' >"$tmp/good.conf"
@@ -175,22 +214,25 @@ printf '[log]\ncolor = always\n' >"$tmp/color.conf"
 check "colour when log.color = always" sh -c 'KFORGE_SYSTEM_CONFIG="$2" NO_COLOR= "$1" frob 2>&1; env -u NO_COLOR KFORGE_SYSTEM_CONFIG="$2" "$1" --root /nonexistent info 2>&1 | grep -q "$(printf "\033")"' _ "$KFORGE" "$tmp/color.conf"
 check "no colour with NO_COLOR" sh -c '! KFORGE_SYSTEM_CONFIG="$2" NO_COLOR=1 "$1" --root "$3" -k 9.9 info 2>&1 | grep -q "$(printf "\033")"' _ "$KFORGE" "$tmp/color.conf" "$R/debian"
 
-# a real build: an external module of two files and include/ against installed Debian headers
+# a real build and install: an external module of two files and include/ against installed Debian headers
 kver=
 for d in /usr/src/linux-headers-6.1.0-*-amd64; do
+	case $d in *-rt-amd64 | *-cloud-amd64) continue ;; esac
 	[ -f "$d/.kernelvariables" ] && kver=${d#/usr/src/linux-headers-}
 done
 if [ -n "$kver" ] && command -v modinfo >/dev/null; then
 	cp -r "$srcdir/tests/src/hello" "$tmp/hello-build"
-	if "$KFORGE" -k "$kver" -q build "$tmp/hello-build" >"$tmp/out" 2>&1 &&
-		[ "$(modinfo -F vermagic "$tmp/hello-build/hello.ko" | cut -d' ' -f1)" = "$kver" ] &&
-		modprobe --dump-modversions "$tmp/hello-build/hello.ko" | grep -q "_printk"; then
-		ok "build an external module for $kver: vermagic and CRCs right"
+	ko=$tmp/imp-real/lib/modules/$kver/updates/hello.ko
+	if "$KFORGE" -k "$kver" -q install "$tmp/hello-build" --install-mod-path "$tmp/imp-real" >"$tmp/out" 2>&1 &&
+		[ "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" = "$kver" ] &&
+		modprobe --dump-modversions "$ko" | grep -q "_printk" &&
+		grep -q "^updates/hello.ko:" "$tmp/imp-real/lib/modules/$kver/modules.dep"; then
+		ok "install an external module for $kver: vermagic, CRCs, depmod"
 	else
-		not_ok "build an external module for $kver: vermagic and CRCs right"
+		not_ok "install an external module for $kver: vermagic, CRCs, depmod"
 		sed 's/^/# /' "$tmp/out"
 	fi
 else
-	skip "build an external module for a Debian kernel" "no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
+	skip "install an external module for a Debian kernel" "no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
 fi
 tap_done

@@ -1,5 +1,5 @@
 /* fedora: Fedora and the RHEL family: kernel-devel, SRPMs, .ko.xz, dracut. */
-#include <string.h>
+#include <stddef.h>
 
 #include <kforge/kforge.h>
 
@@ -21,19 +21,9 @@ static int fedora_setup(struct kforge_job *job)
 	return kforge_job_set_install_subdir(job, "updates");
 }
 
-static int fedora_refresh_initramfs(struct kforge_job *job)
-{
-	if (strcmp(kforge_job_initramfs(job), "dracut") != 0)
-		return kforge_default_refresh_initramfs(job);
-	kforge_plan_note(job, "only when the module is in %s's current initramfs (lsinitrd), or --initramfs:",
-			 kforge_job_kernel(job));
-	return kforge_runl(job, NULL, "dracut", "-f", "--kver", kforge_job_kernel(job), NULL) ? -5 : 0;
-}
-
 KFORGE_PLUGIN_DEFINE(
 	.name = "fedora",
 	.description = "Fedora and the RHEL family: kernel-devel, SRPM, .ko.xz, dracut",
 	.probe = fedora_probe,
 	.setup = fedora_setup,
-	.refresh_initramfs = fedora_refresh_initramfs,
 );

@@ -89,8 +89,15 @@ int kforge_job_set_module_subdir(struct kforge_job *job, const char *subdir);
 const char *kforge_job_module_dir(const struct kforge_job *job);
 int kforge_job_set_module_dir(struct kforge_job *job, const char *host_path);
 
+/* The Kconfig option that builds the module ("CONFIG_BTRFS_FS"), once known; "" for obj-m. */
+const char *kforge_job_module_option(const struct kforge_job *job);
+int kforge_job_set_module_option(struct kforge_job *job, const char *option);
+
 /* Sources and build trees. */
 const char *kforge_job_source(const struct kforge_job *job);	/* --source, or NULL */
+/* A plugin that found the source (a tree or a tarball) names it here, before the default runs. */
+int kforge_job_set_source(struct kforge_job *job, const char *host_path);
+const char *kforge_job_cache_dir(const struct kforge_job *job);
 const char *kforge_job_source_dir(const struct kforge_job *job); /* the tree located */
 int kforge_job_set_source_dir(struct kforge_job *job, const char *host_path);
 const char *kforge_job_work_dir(const struct kforge_job *job);
@@ -104,6 +111,28 @@ void kforge_job_set_strategy(struct kforge_job *job, enum kforge_strategy s);
 unsigned int kforge_job_jobs(const struct kforge_job *job);
 /* --set CONFIG_X=VALUE changes, in the order given; NULL past the end. */
 const char *kforge_job_config_change(const struct kforge_job *job, unsigned int i);
+int kforge_job_add_config_change(struct kforge_job *job, const char *change);
+/* --extra-symbols files, and the Module.symvers of external modules kforge built before. */
+const char *kforge_job_extra_symbols(const struct kforge_job *job, unsigned int i);
+int kforge_job_add_extra_symbols(struct kforge_job *job, const char *host_path);
+
+/* What compile produced: host paths of the .ko files, in build order; NULL past the end. */
+const char *kforge_job_built_module(const struct kforge_job *job, unsigned int i);
+int kforge_job_add_built_module(struct kforge_job *job, const char *host_path);
+
+/* Installing: --install-mod-path (kbuild's INSTALL_MOD_PATH, NULL for the root itself),
+ * the lib/modules/KVER folder installs go to, and --initramfs. */
+const char *kforge_job_install_mod_path(const struct kforge_job *job);
+const char *kforge_job_install_base(const struct kforge_job *job);
+bool kforge_job_initramfs_forced(const struct kforge_job *job);
+
+/*
+ * The validation gate: every built module's vermagic must match the target's, and on a
+ * CONFIG_MODVERSIONS kernel every imported symbol must carry the CRC the target (or an
+ * extra Module.symvers) lists. Returns 0, or fails the job with KFORGE_EXIT_REFUSED
+ * naming the string or symbol that differs. The core's install runs it first.
+ */
+int kforge_validate(struct kforge_job *job);
 
 /*
  * Variables make needs to reproduce the target's release (derive version adds them,

@@ -93,6 +93,10 @@ struct kforge_job_options {
 	enum kforge_strategy strategy;
 	unsigned int jobs;	 /* 0: from the configuration */
 	bool plan;		 /* record commands, run nothing */
+	const char *install_mod_path;	   /* install under DIR/lib/modules (kbuild's INSTALL_MOD_PATH) */
+	const char *install_dir;	   /* the folder under lib/modules/KVER (INSTALL_MOD_DIR) */
+	const char *const *extra_symbols;  /* NULL-terminated Module.symvers files */
+	bool initramfs;			   /* refresh the initramfs even when the module is not in it */
 };
 /* Fails with a message and an exit code in *exit_code (e.g. no build dir: 3). */
 int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts,

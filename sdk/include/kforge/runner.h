@@ -18,6 +18,13 @@ struct kforge_job;
  */
 int kforge_run(struct kforge_job *job, const char *cwd, const char *const argv[]);
 
+/*
+ * Like kforge_run, and hands back what the command printed on stdout (malloc'd, NUL-
+ * terminated) in *out. Commands whose output a step needs to decide (lsinitramfs) use
+ * this; in plan mode it records the command and *out is "".
+ */
+int kforge_run_capture(struct kforge_job *job, const char *cwd, const char *const argv[], char **out);
+
 /* The same with the arguments listed: kforge_runl(job, cwd, "make", "-C", dir, NULL). */
 int kforge_runl(struct kforge_job *job, const char *cwd, const char *arg0, ...)
 	__attribute__((sentinel));
