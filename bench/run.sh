@@ -38,11 +38,14 @@ setup_b() {
 	tar -xf /usr/src/linux-source-6.1.tar.xz -C "$w/b" --strip-components=1 linux-source-6.1/drivers/net
 }
 run_b() {
-	rm -rf "$w/imp-b" "$w/b/drivers/net/dummy.o" "$w/b/drivers/net/dummy.ko"
-	make -s -C "$BUILD" M="$w/b/drivers/net" -j "$jobs" dummy.ko >/dev/null
+	# from scratch, as kforge builds: every output of the last build removed
+	rm -rf "$w/imp-b"
+	find "$w/b/drivers/net" -maxdepth 1 \( -name 'dummy.*' ! -name dummy.c -o -name '.dummy*' -o -name 'modules.order' \
+		-o -name 'Module.symvers' -o -name '.modules.order.cmd' -o -name '.Module.symvers.cmd' \) -delete
+	make -s -C "$BUILD" M="$w/b/drivers/net" -j "$jobs" dummy.ko >/dev/null 2>&1
 	mkdir -p "$w/imp-b/lib/modules/$KVER/updates"
 	cp "$w/b/drivers/net/dummy.ko" "$w/imp-b/lib/modules/$KVER/updates/"
-	depmod -b "$w/imp-b" "$KVER"
+	depmod -b "$w/imp-b" "$KVER" 2>/dev/null
 }
 run_c() {
 	rm -rf "$w/c"
@@ -56,6 +59,8 @@ run_c() {
 	test -f "$w/c/drivers/net/dummy.ko"
 }
 
+# each timed case starts with no earlier case's writes still being flushed to disk
+sync
 t0=$(now); run_a; t1=$(now)
 a_cold=$(elapsed "$t0" "$t1")
 setup_b
@@ -65,6 +70,7 @@ for i in $(seq "$ROUNDS"); do
 	a_sum=$(echo "$a_sum + $(elapsed "$t0" "$t1")" | bc -l)
 	b_sum=$(echo "$b_sum + $(elapsed "$t1" "$t2")" | bc -l)
 done
+sync
 t0=$(now); run_c; t1=$(now)
 c=$(elapsed "$t0" "$t1")
 a=$(echo "$a_sum / $ROUNDS" | bc -l)

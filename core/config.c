@@ -26,6 +26,7 @@ static const struct key_def keys[] = {
 	{ "build.cc_launcher", "", T_STRING, NULL, "a compiler launcher put before CC, e.g. ccache" },
 	{ "install.compression", "auto", T_ENUM, "|auto|none|gzip|xz|zstd|",
 	  "module compression; auto matches the target kernel's own modules" },
+	{ "install.strip", "yes", T_ENUM, "|yes|no|", "strip debug info from installed modules (INSTALL_MOD_STRIP=1)" },
 	{ "install.initramfs", "auto", T_ENUM, "|auto|always|never|",
 	  "regenerate the initramfs: when the module is in it (auto), always, never" },
 	{ "install.sign_key", "", T_PATH, NULL, "private key for module signing" },

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <time.h>
 
 #include "libkforge-private.h"
 #include "job-private.h"
@@ -405,7 +406,14 @@ int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_s
 			kf_info(job->ctx, "[%d/%d] %s (%s)", s + 1, KFORGE_STEP_COUNT, step_names[s],
 				job->current_owner);
 		kf_log_to_file(job, "== step %d: %s (%s)\n", s + 1, step_names[s], job->current_owner);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		r = (fn ? fn : defaults[s])(job);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		kf_log_to_file(job, "== step %d: %s took %.2f s\n", s + 1, step_names[s], secs);
+		if (!job->plan)
+			kf_dbg(job->ctx, "%s took %.2f s", step_names[s], secs);
 		if (r >= 0 && s == KFORGE_STEP_LOCATE_SOURCE)
 			kf_job_resolve_strategy(job);
 		if (r < 0) {

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libkmod.h>
 #include <string.h>
 #include <sys/file.h>
@@ -311,7 +312,8 @@ static int apply_change(struct kforge_job *job, const char *config, const char *
 			     : strcmp(val, "n") == 0 ? "--disable"
 						     : "--set-val";
 	_cleanup_free_ char *script = kforge_path_join(job->source_dir, "scripts/config", NULL);
-	const char *argv[] = { "sh", script, "--file", config, action, opt + 7, NULL, NULL };
+	/* scripts/config is a bash script */
+	const char *argv[] = { "bash", script, "--file", config, action, opt + 7, NULL, NULL };
 	if (strcmp(action, "--set-val") == 0)
 		argv[6] = val;
 	return kforge_run(job, NULL, argv) == 0
@@ -411,23 +413,140 @@ int kforge_default_configure(struct kforge_job *job)
 	return check_changes_kept(job, dst);
 }
 
+/* Removes DIR and everything below it (no error when it does not exist). */
+static int rm_rf_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static int rm_rf(const char *dir)
+{
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return nftw(dir, rm_rf_one, 32, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
+}
+
+/* Mirrors SRC into DST: folders made, files symlinked; RECURSE 0 takes only SRC's own files. */
+static int mirror(const char *src, const char *dst, bool recurse)
+{
+	if (kf_mkdir_p(dst) < 0)
+		return -errno;
+	DIR *d = opendir(src);
+	if (!d)
+		return -errno;
+	int r = 0;
+	struct dirent *e;
+	while (r == 0 && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		_cleanup_free_ char *from = kforge_path_join(src, e->d_name, NULL);
+		_cleanup_free_ char *to = kforge_path_join(dst, e->d_name, NULL);
+		if (!from || !to) {
+			r = -ENOMEM;
+			break;
+		}
+		struct stat st;
+		if (lstat(from, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			r = recurse ? mirror(from, to, true) : 0;
+		else if (symlink(from, to) < 0)
+			r = -errno;
+	}
+	closedir(d);
+	return r;
+}
+
+/* The sub-folders a module's own objects live in ("btrfs-y += tests/x.o" -> tests). */
+static void object_subdirs(const char *makefile, const char *name, struct kf_strv *out)
+{
+	_cleanup_free_ char *text = NULL;
+	if (kf_read_file(makefile, &text, NULL) < 0)
+		return;
+	_cleanup_free_ char *prefix = kf_strdup_printf("%s-", name);
+	bool in = false;
+	for (char *l = text, *next; prefix && l; l = next) {
+		next = strchr(l, '\n');
+		if (next)
+			*next++ = '\0';
+		/* a continued line stays in the assignment it started */
+		bool starts = strncmp(kf_strstrip(l), prefix, strlen(prefix)) == 0;
+		if (!starts && !in)
+			continue;
+		in = l[0] && l[strlen(l) - 1] == '\\';
+		char *save = NULL;
+		for (char *tok = strtok_r(l, " \t\\", &save); tok; tok = strtok_r(NULL, " \t\\", &save)) {
+			char *slash = strchr(tok, '/');
+			if (!slash || !kf_str_endswith(tok, ".o"))
+				continue;
+			*slash = '\0';
+			if (!kf_strv_contains(out, tok))
+				kf_strv_push(out, tok);
+		}
+	}
+}
+
 /*
- * The module's folder, mirrored out of the source as a tree of symlinks (cp -as): kbuild
- * writes its objects there, the cached source stays clean, and a big folder (drivers/net)
- * costs inodes, not a copy.
+ * The module's folder, mirrored out of the source as symlinks, so kbuild writes its objects
+ * there and the cached source stays clean. A single named module takes only its folder's own
+ * files and the sub-folders its objects name (drivers/net for dummy: a hundred links, not the
+ * thousands of the whole folder); an in-tree folder is taken whole.
  */
 static int copy_module_dir(struct kforge_job *job)
 {
 	_cleanup_free_ char *src = kforge_path_join(job->source_dir, job->module_subdir, NULL);
-	if (!job->plan && !kf_is_dir(src))
+	if (!src)
+		return -ENOMEM;
+	if (job->plan) {
+		_cleanup_free_ char *at = kforge_path_join(job->work_dir, job->module_subdir, NULL);
+		kforge_plan_note(job, "mirror %s%s into %s (symlinks)", src,
+				 job->kind == KFORGE_MODULE_NAME ? "'s own files and the sub-folders its objects name" : "",
+				 at);
+		return kforge_job_set_module_dir(job, at);
+	}
+	if (!kf_is_dir(src))
 		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "%s is not a folder of the source %s", job->module_subdir,
 				       job->source_dir);
-	_cleanup_free_ char *from = kforge_path_join(src, ".", NULL);
-	if (kforge_runl(job, NULL, "rm", "-rf", job->work_dir, NULL) != 0 ||
-	    kforge_runl(job, NULL, "mkdir", "-p", job->work_dir, NULL) != 0 ||
-	    kforge_runl(job, NULL, "cp", "-as", from, job->work_dir, NULL) != 0)
-		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot mirror %s into %s", src, job->work_dir);
-	return kforge_job_set_module_dir(job, job->work_dir);
+	/* the folder sits at its own path under the work root, and each folder above it has its
+	 * files linked too, so that #include "../x.h" finds what it finds in the source */
+	_cleanup_free_ char *dst = kforge_path_join(job->work_dir, job->module_subdir, NULL);
+	if (!dst)
+		return -ENOMEM;
+	int r = rm_rf(job->work_dir);
+	if (r == 0)
+		r = mirror(src, dst, job->kind != KFORGE_MODULE_NAME);
+	_cleanup_free_ char *up = strdup(job->module_subdir);
+	for (char *slash = up ? strrchr(up, '/') : NULL; r == 0 && slash; slash = strrchr(up, '/')) {
+		*slash = '\0';
+		_cleanup_free_ char *a_src = kforge_path_join(job->source_dir, up, NULL);
+		_cleanup_free_ char *a_dst = kforge_path_join(job->work_dir, up, NULL);
+		r = a_src && a_dst ? mirror(a_src, a_dst, false) : -ENOMEM;
+	}
+	if (r == 0 && job->kind == KFORGE_MODULE_NAME) {
+		struct kf_strv subs = { 0 };
+		static const char *const files[] = { "Makefile", "Kbuild" };
+		for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+			_cleanup_free_ char *mk = kforge_path_join(src, files[i], NULL);
+			if (mk)
+				object_subdirs(mk, job->module_spec, &subs);
+		}
+		for (size_t i = 0; r == 0 && i < subs.n; i++) {
+			_cleanup_free_ char *from = kforge_path_join(src, subs.v[i], NULL);
+			_cleanup_free_ char *to = kforge_path_join(dst, subs.v[i], NULL);
+			if (from && to && kf_is_dir(from) && !kf_is_dir(to))
+				r = mirror(from, to, true);
+		}
+		kf_strv_free(&subs);
+	}
+	if (r < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot mirror %s into %s: %s", src, job->work_dir,
+				       strerror(-r));
+	kf_log_to_file(job, "# mirrored %s into %s\n", src, dst);
+	return kforge_job_set_module_dir(job, dst);
 }
 
 int kforge_default_prepare(struct kforge_job *job)
@@ -674,30 +793,41 @@ static int install_one(struct kforge_job *job, const char *built, const char *de
 	if (!tmp)
 		return -ENOMEM;
 	if (job->plan) {
-		kforge_plan_note(job, "write %s as %s (a temporary name in the same folder, synced, renamed)", built,
-				 kforge_job_display_path(job, dest));
+		kforge_plan_note(job, "write %s as %s (%sa temporary name in the same folder, synced, renamed)", built,
+				 kforge_job_display_path(job, dest),
+				 strcmp(kforge_config_get(job->ctx, "install.strip"), "yes") == 0 ? "debug info stripped, "
+												   : "");
 		return 0;
 	}
 	if (kf_mkdir_p(dir) < 0)
 		return kforge_job_fail(job, KFORGE_EXIT_ROLLBACK, "cannot create %s: %s", dir, strerror(errno));
-	int r;
-	switch (job->compression) {
-	case KFORGE_COMPRESS_NONE:
-		r = kforge_runl(job, NULL, "cp", built, tmp, NULL);
-		break;
-	case KFORGE_COMPRESS_XZ: {
-		/* the kernel's xz decompressor wants CRC32 checks */
-		_cleanup_free_ char *sh = kf_strdup_printf("xz --check=crc32 --lzma2=dict=1MiB -c \"$1\" > \"$2\"");
-		r = kforge_runl(job, NULL, "sh", "-c", sh, "sh", built, tmp, NULL);
-		break;
+	/* stage: the module as it will be, before compression; debug info stripped like
+	 * kbuild's INSTALL_MOD_STRIP=1 (what distributions ship) unless install.strip = no */
+	_cleanup_free_ char *stage = kf_strdup_printf("%s.raw", tmp);
+	if (!stage)
+		return -ENOMEM;
+	int r = kforge_runl(job, NULL, "cp", built, stage, NULL);
+	if (r == 0 && strcmp(kforge_config_get(job->ctx, "install.strip"), "yes") == 0)
+		r = kforge_runl(job, NULL, "strip", "--strip-debug", stage, NULL);
+	if (r == 0) {
+		switch (job->compression) {
+		case KFORGE_COMPRESS_NONE:
+			r = rename(stage, tmp) < 0 ? -errno : 0;
+			break;
+		case KFORGE_COMPRESS_XZ:
+			/* the kernel's xz decompressor wants CRC32 checks */
+			r = kforge_runl(job, NULL, "sh", "-c", "xz --check=crc32 --lzma2=dict=1MiB -c \"$1\" > \"$2\"",
+					"sh", stage, tmp, NULL);
+			break;
+		case KFORGE_COMPRESS_GZIP:
+			r = kforge_runl(job, NULL, "sh", "-c", "gzip -9 -n -c \"$1\" > \"$2\"", "sh", stage, tmp, NULL);
+			break;
+		default:
+			r = kforge_runl(job, NULL, "sh", "-c", "zstd -q -19 -c \"$1\" > \"$2\"", "sh", stage, tmp, NULL);
+			break;
+		}
 	}
-	case KFORGE_COMPRESS_GZIP:
-		r = kforge_runl(job, NULL, "sh", "-c", "gzip -9 -n -c \"$1\" > \"$2\"", "sh", built, tmp, NULL);
-		break;
-	default:
-		r = kforge_runl(job, NULL, "sh", "-c", "zstd -q -19 -c \"$1\" > \"$2\"", "sh", built, tmp, NULL);
-		break;
-	}
+	unlink(stage);
 	int fd = r == 0 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
 	if (fd < 0 || fsync(fd) < 0 || rename(tmp, dest) < 0) {
 		int e = errno;

@@ -1,13 +1,15 @@
 #!/bin/sh
 # deps.sh: installs everything kforge needs to build, test and run on Debian/Ubuntu (apt-get).
-# Also installs the headers of a real Debian 6.1 kernel (the newest linux-headers-6.1.0-N-amd64
-# in the archive) for the quick start and the real-build tests. Prints that kernel's release.
+# Also installs a real Debian 6.1 kernel's headers (the newest linux-headers-6.1.0-N-amd64 in the
+# archive, and its rt-amd64 flavour), Debian's kernel source (linux-source-6.1), qemu and
+# busybox for the end-to-end tests. Prints that kernel's release.
 set -eu
 [ "$(id -u)" -eq 0 ] && SUDO= || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 
 pkgs="build-essential autoconf automake libtool libltdl-dev pkg-config libkmod-dev libgit2-dev
-libinih-dev libcmocka-dev jq kmod bc flex bison libelf-dev libssl-dev xz-utils"
+libinih-dev libcmocka-dev jq kmod bc flex bison libelf-dev libssl-dev xz-utils zstd cpio
+qemu-system-x86 busybox-static linux-source-6.1"
 
 missing() {
 	for p in "$@"; do
@@ -24,7 +26,7 @@ kver=$(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' | cu
 	sed 's/^linux-headers-//' | sort -V | tail -n 1)
 [ -n "$kver" ] || { echo "deps.sh: no linux-headers-6.1.0-N-amd64 in the package lists: add Debian 12's archive to /etc/apt/sources.list" >&2; exit 3; }
 # shellcheck disable=SC2086
-need=$(missing $pkgs "linux-headers-$kver")
+need=$(missing $pkgs "linux-headers-$kver" "linux-headers-${kver%-amd64}-rt-amd64")
 if [ -n "$need" ]; then
 	echo "deps.sh: installing" $need >&2
 	# shellcheck disable=SC2086

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test.sh: installs every dependency (apt-get), builds kforge, and runs every test: the cmocka
 # units and fixture-root suite (make check), the SDK test (install into a scratch prefix, the
-# example vendor plugin built out of tree), and make distcheck. Ends with "N passed, N failed".
+# example vendor plugin built out of tree), the end-to-end suite (real Debian kernels, modules
+# loaded under qemu), and make distcheck. Ends with "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -20,14 +21,19 @@ echo "make check: $p passed, $f failed (details: _build/test-suite.log)"
 passed=$((passed + p))
 failed=$((failed + f))
 
-echo "== SDK: install, example vendor plugin"
-tests/sdk-example.sh >_build/sdk-example.log 2>&1
-grep -E '^(not )?ok' _build/sdk-example.log
-p=$(grep -c '^ok' _build/sdk-example.log)
-f=$(grep -c '^not ok' _build/sdk-example.log)
-grep -q '^1\.\.' _build/sdk-example.log || f=$((f + 1))
-passed=$((passed + p))
-failed=$((failed + f))
+# a TAP suite: its lines shown, its counts added; a suite that stops early counts as a failure
+tap_suite() { # title script log
+	echo "== $1"
+	"$2" >"$3" 2>&1
+	grep -E '^(not )?ok|^#|^Bail' "$3"
+	p=$(grep -c '^ok' "$3")
+	f=$(grep -c '^not ok' "$3")
+	grep -q '^1\.\.' "$3" || f=$((f + 1))
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+tap_suite "SDK: install, example vendor plugin" tests/sdk-example.sh _build/sdk-example.log
+tap_suite "end to end: real Debian kernels under qemu" tests/e2e/run.sh _build/e2e.log
 
 echo "== make distcheck"
 if (cd _build && make -j"$(nproc)" distcheck >distcheck.log 2>&1); then

@@ -183,7 +183,7 @@ expect_fail "debian: no source at all says which package to install (exit 3)" 3 
 p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan dummy --json --source "$srcdir/tests/src/linux-mini")
 check "plan install: validate, write under a temporary name into updates/, depmod -b the root" sh -c '
 	printf "%s" "$1" | jq -e "[.steps[5].actions[].note] | any(. != null and test(\"^validate: vermagic 6.1.0-56-amd64, every imported symbol\"))" &&
-	printf "%s" "$1" | jq -e "[.steps[5].actions[].note] | any(. != null and test(\"as /usr/lib/modules/6.1.0-56-amd64/updates/dummy.ko \\\\(a temporary name\"))" &&
+	printf "%s" "$1" | jq -e "[.steps[5].actions[].note] | any(. != null and test(\"as /usr/lib/modules/6.1.0-56-amd64/updates/dummy.ko \\\\(debug info stripped, a temporary name\"))" &&
 	printf "%s" "$1" | jq -e --arg r "$2/debian" "[.steps[5].actions[].command] | index(\"depmod -b \" + \$r + \" 6.1.0-56-amd64\") != null"' _ "$p" "$R"
 p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan dummy --json --source "$srcdir/tests/src/linux-mini" --install-mod-path "$tmp/imp")
 check "plan --install-mod-path: depmod -b DIR, no initramfs" sh -c '
@@ -232,7 +232,18 @@ if [ -n "$kver" ] && command -v modinfo >/dev/null; then
 		not_ok "install an external module for $kver: vermagic, CRCs, depmod"
 		sed 's/^/# /' "$tmp/out"
 	fi
+	cp -r "$srcdir/tests/src/pair" "$tmp/pair"
+	d=$tmp/imp-pair/lib/modules/$kver
+	if "$KFORGE" -k "$kver" -q install "$tmp/pair" --install-mod-path "$tmp/imp-pair" --install-dir extra/kforge >"$tmp/out" 2>&1 &&
+		[ -f "$d/extra/kforge/kforge_one.ko" ] && [ -f "$d/extra/kforge/kforge_two.ko" ] &&
+		grep -q "^extra/kforge/kforge_two.ko:" "$d/modules.dep"; then
+		ok "install two modules from one folder into --install-dir extra/kforge"
+	else
+		not_ok "install two modules from one folder into --install-dir extra/kforge"
+		sed 's/^/# /' "$tmp/out"
+	fi
 else
+	skip "install two modules from one folder" "no linux-headers-6.1.0-N-amd64 installed"
 	skip "install an external module for a Debian kernel" "no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
 fi
 tap_done

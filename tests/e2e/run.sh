@@ -104,7 +104,7 @@ INIT
 	(cd "$r" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$r.cpio.gz"
 	timeout 300 qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2 -nographic -no-reboot -net none \
 		-kernel "$E/image-$k/boot/vmlinuz-$k" -initrd "$r.cpio.gz" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=3" </dev/null 2>&1 | tr -d '\r' | grep -E '^KFORGE-|^\[' 
+		-append "console=ttyS0 panic=-1 quiet loglevel=3" </dev/null 2>&1 | tr -d '\r' | grep -oE 'KFORGE-.*|^\[.*'
 	rm -rf "$r" "$r.cpio.gz"
 }
 
@@ -147,6 +147,15 @@ load_case dummy-headers "$KVER" dummy "$U/dummy.ko" dummy --strategy headers
 load_case dummy-full "$KVER" dummy "$U/dummy.ko" dummy --strategy full
 load_case btrfs "$KVER" btrfs "$U/btrfs.ko" btrfs
 load_case aria-set "$KVER" aria_generic "$U/aria_generic.ko" aria_generic --set CONFIG_CRYPTO_ARIA=m
+# a header outside the module's folder (-I$(srctree)/drivers/media/common/siano): the headers
+# strategy cannot see it, kforge says so and builds against the full tree
+load_case headers-fallback "$KVER" smsusb "$U/smsusb.ko" smsusb
+if grep -q "which is outside drivers/media/usb/siano: building against the full source tree instead" "$work/headers-fallback.out"; then
+	ok "headers-fallback: kforge said why it fell back to the full tree"
+else
+	not_ok "headers-fallback: kforge said why it fell back to the full tree"
+	sed 's/^/# /' "$work/headers-fallback.out"
+fi
 cp -r "$top/tests/src/hello" "$work/hello-src"
 load_case external-two-files "$KVER" hello "$U/hello.ko" "$work/hello-src"
 
@@ -173,6 +182,40 @@ if image "$RT" && [ -f "/usr/src/linux-headers-$RT/Makefile" ]; then
 	load_case rt-flavour "$RT" dummy "/lib/modules/$RT/updates/dummy.ko" dummy
 else
 	skip "rt-flavour" "linux-headers-$RT or linux-image-$RT is not available"
+fi
+
+# the source cache: an unpack killed half-way is cleaned up, and two kforge runs at once share one unpack
+cache=$work/cache
+printf '[build]\ncache_dir = %s\n' "$cache" >"$work/cache.conf"
+KFORGE_SYSTEM_CONFIG=$work/cache.conf "$KFORGE" -q -k "$KVER" build dummy >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 100 ] && [ -z "$(ls -d "$cache"/src/*.partial-* 2>/dev/null)" ]; do sleep 0.2; i=$((i + 1)); done
+sleep 2
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+sleep 1
+# kforge's tar died with it (PR_SET_PDEATHSIG): nothing writes into the cache any more
+orphans=$(pgrep -f "tar -xf /usr/src/linux-source-6.1.tar.xz -C $cache" | wc -l)
+left=$(ls -d "$cache"/src/*.partial-* 2>/dev/null | wc -l)
+KFORGE_SYSTEM_CONFIG=$work/cache.conf "$KFORGE" -k "$KVER" build dummy >"$work/cache1.out" 2>&1 &
+p1=$!
+sleep 1
+KFORGE_SYSTEM_CONFIG=$work/cache.conf "$KFORGE" -k "$KVER" build dummy >"$work/cache2.out" 2>&1
+r2=$?
+wait $p1
+r1=$?
+unpacks=$(cat "$work/cache1.out" "$work/cache2.out" | grep -c "^kforge: unpacking ")
+if [ "$left" -ge 1 ] && [ "$orphans" -eq 0 ] && [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ "$unpacks" -eq 1 ] &&
+	grep -q "left by an interrupted unpack" "$work/cache1.out" &&
+	grep -q "waiting for another kforge that is unpacking" "$work/cache2.out" &&
+	[ -z "$(ls -d "$cache"/src/*.partial-* 2>/dev/null)" ]; then
+	ok "source cache: a killed unpack is removed, two runs at once unpack once"
+else
+	not_ok "source cache: a killed unpack is removed, two runs at once unpack once"
+	echo "# partial dirs after the kill: $left; orphaned tar: $orphans; exits $r1 $r2; unpacks $unpacks"
+	sed 's/^/# 1: /' "$work/cache1.out"
+	sed 's/^/# 2: /' "$work/cache2.out"
 fi
 
 # the gate: modules made wrong on purpose never reach the disk (exit 5)
