@@ -29,6 +29,7 @@ struct kforge_job {
 	char *log_path;
 	FILE *log;
 	char kconfig_buf[256];
+	int work_lock; /* flock held from prepare to the end of the job, -1 when none */
 };
 
 /* Picks headers or full for an auto strategy, once the module and its option are known. */

@@ -157,6 +157,7 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	if (!job)
 		return -ENOMEM;
 	job->refcount = 1;
+	job->work_lock = -1;
 	job->ctx = kforge_ctx_ref(ctx);
 	job->plan = opts->plan;
 	job->strategy = opts->strategy;
@@ -307,6 +308,8 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	free(job->log_path);
 	if (job->log)
 		fclose(job->log);
+	if (job->work_lock >= 0)
+		close(job->work_lock);
 	kf_strv_free(&job->changes);
 	kf_strv_free(&job->make_vars);
 	plan_free(job);

@@ -573,17 +573,19 @@ int main(int argc, char **argv)
 		code = KFORGE_EXIT_USAGE;
 		goto out;
 	}
-	if (o.jobs && kforge_config_set(ctx, "build.jobs", o.jobs, "command line: -j") < 0) {
-		code = KFORGE_EXIT_USAGE;
-		goto out;
-	}
-	if (o.strategy && kforge_config_set(ctx, "build.strategy", o.strategy, "command line: --strategy") < 0) {
-		code = KFORGE_EXIT_USAGE;
-		goto out;
-	}
-	if (o.plugin && kforge_config_set(ctx, "plugins.plugin", o.plugin, "command line: --plugin") < 0) {
-		code = KFORGE_EXIT_USAGE;
-		goto out;
+	/* options that are also settings: the command line is their last origin */
+	const struct {
+		const char *value, *key, *origin;
+	} settings[] = {
+		{ o.jobs, "build.jobs", "command line: -j" },
+		{ o.strategy, "build.strategy", "command line: --strategy" },
+		{ o.plugin, "plugins.plugin", "command line: --plugin" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(settings); i++) {
+		if (settings[i].value && kforge_config_set(ctx, settings[i].key, settings[i].value, settings[i].origin) < 0) {
+			code = KFORGE_EXIT_USAGE;
+			goto out;
+		}
 	}
 	if (o.verbose || o.quiet) {
 		static const char *const lv[] = { "err", "warning", "notice", "info", "debug" };

@@ -549,8 +549,41 @@ static int copy_module_dir(struct kforge_job *job)
 	return kforge_job_set_module_dir(job, dst);
 }
 
+/*
+ * Two kforge runs building in the same folder (the same module for the same kernel, or one
+ * external module folder) would wipe each other's objects: the second waits for the first.
+ * The lock is held until the job ends (install included).
+ */
+static int lock_work(struct kforge_job *job, const char *dir)
+{
+	if (job->plan || job->work_lock >= 0)
+		return 0;
+	unsigned long h = 5381;
+	for (const char *p = dir; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	_cleanup_free_ char *locks = kforge_path_join(job->cache_dir, "locks", NULL);
+	_cleanup_free_ char *path = kf_strdup_printf("%s/%08lx.lock", locks, h & 0xffffffffUL);
+	if (!locks || !path)
+		return -ENOMEM;
+	if (kf_mkdir_p(locks) < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot create %s: %s (set build.cache_dir in kforge.conf)",
+				       locks, strerror(errno));
+	job->work_lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (job->work_lock < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot open %s: %s", path, strerror(errno));
+	if (flock(job->work_lock, LOCK_EX | LOCK_NB) < 0) {
+		kf_info(job->ctx, "waiting for another kforge that is building in %s", dir);
+		if (flock(job->work_lock, LOCK_EX) < 0)
+			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot lock %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
 int kforge_default_prepare(struct kforge_job *job)
 {
+	int lr = lock_work(job, job->kind == KFORGE_MODULE_EXTERNAL ? job->module_dir : job->work_dir);
+	if (lr < 0)
+		return lr;
 	if (job->kind == KFORGE_MODULE_EXTERNAL) {
 		kforge_plan_note(job, "built against the installed build directory %s",
 				 kforge_job_display_path(job, job->kernel.build_dir));
