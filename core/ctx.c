@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <ltdl.h>
 #include <string.h>
 
@@ -40,6 +41,9 @@ int kforge_ctx_new(const char *root, struct kforge_ctx **out)
 	ctx->log_fn = log_stderr;
 	ctx->log_priority = LOG_INFO;
 	const char *r = root && root[0] ? root : "/";
+	char real[4096];
+	if (realpath(r, real))
+		r = real; /* ../x and symlinks out of what messages show; a missing root is reported later */
 	if (r[0] != '/') {
 		char cwd[4096];
 		if (!getcwd(cwd, sizeof(cwd))) {

@@ -915,14 +915,13 @@ int kforge_default_install(struct kforge_job *job)
 	return run_depmod(job);
 }
 
-/* Whether NAME.ko is in the image: the generator's own lister, then a search of its output. */
-static bool in_image(struct kforge_job *job, const char *const lister[], bool *known)
+bool kforge_job_initramfs_needed(struct kforge_job *job, const char *const lister[])
 {
+	if (job->initramfs_forced)
+		return true;
 	_cleanup_free_ char *out = NULL;
-	*known = false;
 	if (kforge_run_capture(job, NULL, lister, &out) != 0 || job->plan)
 		return false;
-	*known = true;
 	for (size_t i = 0; i < job->built.n; i++) {
 		const char *leaf = strrchr(job->built.v[i], '/') + 1;
 		_cleanup_free_ char *needle = kf_strdup_printf("/%s", leaf);
@@ -973,9 +972,7 @@ int kforge_default_refresh_initramfs(struct kforge_job *job)
 	}
 	_cleanup_free_ char *host_img = kforge_path_find(kforge_ctx_root(job->ctx), img);
 	lister[1] = host_img ? host_img : img;
-	bool known = false, needed = job->initramfs_forced;
-	if (!needed && (host_img || job->plan))
-		needed = in_image(job, lister, &known);
+	bool needed = job->initramfs_forced || ((host_img || job->plan) && kforge_job_initramfs_needed(job, lister));
 	if (job->plan) {
 		kforge_plan_note(job, "only when %s is in %s (the command above), or with --initramfs:", job->module_spec, img);
 		return kforge_run(job, NULL, argv) ? -EIO : 0;

@@ -2,7 +2,7 @@
 # fixtures.sh: drives the real kforge binary against the fixture roots in tests/rootfs (TAP).
 # Needs jq. Run by `make check` with KFORGE_PLUGIN_PATH pointing at the built plugins.
 set -u
-srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd -P)
 builddir=${top_builddir:-$srcdir}
 . "$srcdir/tests/tap.sh"
 KFORGE="$builddir/kforge"

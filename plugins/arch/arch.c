@@ -44,18 +44,27 @@ static int arch_refresh_initramfs(struct kforge_job *job)
 		/* no pkgbase: not a packaged kernel, the generic commands apply */
 		return kforge_default_refresh_initramfs(job);
 	}
-	kforge_plan_note(job, "only when the module is in %s's current image, or --initramfs "
-			      "(the %s package's hook does not fire for updates/):",
-			 kforge_job_kernel(job), pkgbase);
-	if (strcmp(gen, "mkinitcpio") == 0)
+	bool mk = strcmp(gen, "mkinitcpio") == 0;
+	if (!mk && strcmp(gen, "booster") != 0)
+		return kforge_default_refresh_initramfs(job);
+	/* the preset's default image, or booster's: /boot/initramfs-linux.img, /boot/booster-linux.img */
+	char img[256], *host = NULL;
+	snprintf(img, sizeof(img), mk ? "/boot/initramfs-%s.img" : "/boot/booster-%s.img", pkgbase);
+	host = kforge_path_find(kforge_job_root(job), img);
+	const char *lister[] = { "lsinitcpio", host ? host : img, NULL };
+	bool needed = (host || kforge_job_is_plan(job)) && kforge_job_initramfs_needed(job, lister);
+	needed = needed || kforge_job_initramfs_forced(job);
+	free(host);
+	if (kforge_job_is_plan(job))
+		kforge_plan_note(job, "only when the module is in %s (the command above), or --initramfs "
+				      "(the %s package's hook does not fire for updates/):",
+				 img, pkgbase);
+	else if (!needed)
+		return 0;
+	if (mk)
 		return kforge_runl(job, NULL, "mkinitcpio", "-p", pkgbase, NULL) ? -5 : 0;
-	if (strcmp(gen, "booster") == 0) {
-		char img[256];
-		snprintf(img, sizeof(img), "/boot/booster-%s.img", pkgbase);
-		return kforge_runl(job, NULL, "booster", "build", "--force", "--kernel-version",
-				   kforge_job_kernel(job), img, NULL) ? -5 : 0;
-	}
-	return kforge_default_refresh_initramfs(job);
+	return kforge_runl(job, NULL, "booster", "build", "--force", "--kernel-version", kforge_job_kernel(job), img,
+			   NULL) ? -5 : 0;
 }
 
 KFORGE_PLUGIN_DEFINE(

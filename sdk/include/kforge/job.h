@@ -141,6 +141,13 @@ int kforge_validate(struct kforge_job *job);
 int kforge_job_add_make_var(struct kforge_job *job, const char *assignment);
 const char *kforge_job_make_var(const struct kforge_job *job, unsigned int i);
 
+/*
+ * For refresh-initramfs hooks: true with --initramfs, or when LISTER (the generator's own
+ * lister and the image, e.g. {"lsinitramfs", "/boot/initrd.img-KVER", NULL}) lists one of the
+ * built modules. In plan mode the lister is recorded and the answer is false.
+ */
+bool kforge_job_initramfs_needed(struct kforge_job *job, const char *const lister[]);
+
 /* The core's default for each step; a plugin's hook may call it and then adjust. */
 int kforge_default_locate_source(struct kforge_job *job);
 int kforge_default_derive_version(struct kforge_job *job);
