@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs="build-essential autoconf automake libtool libltdl-dev pkg-config libkmod-dev libgit2-dev
 libinih-dev libcmocka-dev jq kmod bc flex bison libelf-dev libssl-dev xz-utils zstd cpio
-qemu-system-x86 busybox-static linux-source-6.1"
+qemu-system-x86 busybox-static linux-source-6.1 procps binutils"
 
 missing() {
 	for p in "$@"; do
