@@ -457,6 +457,17 @@ static void command_usage(const struct command *c)
 		printf("\nOptions: -k KVER, --root DIR, --plugin NAME%s (see kforge --help).\n", c->json ? ", --json" : "");
 }
 
+/* Appends a repeatable option's value; -1 (said) when there are more than LIST holds. */
+static int push_arg(const char **list, unsigned int *n, size_t max, const char *value, const char *option)
+{
+	if (*n >= max) {
+		fprintf(stderr, "kforge: error: more than %zu %s options\n", max, option);
+		return -1;
+	}
+	list[(*n)++] = value;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -498,11 +509,8 @@ int main(int argc, char **argv)
 		case 'D': o.install_dir = optarg; break;
 		case 'i': o.initramfs = true; break;
 		case 'E':
-			if (o.n_extra >= ARRAY_SIZE(o.extra_symbols)) {
-				fprintf(stderr, "kforge: error: too many --extra-symbols options\n");
+			if (push_arg(o.extra_symbols, &o.n_extra, ARRAY_SIZE(o.extra_symbols), optarg, "--extra-symbols") < 0)
 				return KFORGE_EXIT_USAGE;
-			}
-			o.extra_symbols[o.n_extra++] = optarg;
 			break;
 		case 'v': o.verbose++; break;
 		case 'q': o.quiet++; break;
@@ -511,11 +519,8 @@ int main(int argc, char **argv)
 				 KFORGE_PLUGIN_ABI_MINOR);
 			return 0;
 		case 'S':
-			if (o.n_changes >= ARRAY_SIZE(o.changes)) {
-				fprintf(stderr, "kforge: error: too many --set options\n");
+			if (push_arg(o.changes, &o.n_changes, ARRAY_SIZE(o.changes), optarg, "--set") < 0)
 				return KFORGE_EXIT_USAGE;
-			}
-			o.changes[o.n_changes++] = optarg;
 			break;
 		default:
 			if (optopt)
