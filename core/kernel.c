@@ -135,11 +135,6 @@ static enum kforge_compression detect_compression(const char *modules_dir, const
 	return KFORGE_COMPRESS_NONE;
 }
 
-enum kforge_compression kf_detect_compression(const char *modules_dir)
-{
-	return detect_compression(modules_dir, NULL);
-}
-
 /*
  * The initramfs generator installed under ROOT; the first found wins. kernel-install is
  * not one: it only calls whichever generator its plugins name.

@@ -63,6 +63,12 @@ char *kf_strstrip(char *s);
 bool kf_str_endswith(const char *s, const char *suffix);
 bool kf_is_dir(const char *path);
 bool kf_is_file(const char *path);
+/*
+ * djb2 over S, continuing from H (start with KF_HASH_SEED): names cache entries after a
+ * path or a list of config changes. Stable across releases: names already on disk use it.
+ */
+#define KF_HASH_SEED 5381UL
+unsigned long kf_hash_str(unsigned long h, const char *s);
 /* Creates DIR and its parents (mode 0755). */
 int kf_mkdir_p(const char *dir);
 
@@ -130,7 +136,6 @@ int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel
 void kf_kernel_free(struct kf_kernel *k);
 /* Looks OPTION up in a .config's text: "y", "m", "value" (quotes removed) or NULL. */
 const char *kf_kconfig_lookup(const char *config_text, const char *option, char *buf, size_t size);
-enum kforge_compression kf_detect_compression(const char *modules_dir);
 const char *kf_detect_initramfs(const char *root);
 /* The modules dir for RELEASE under ROOT, as a host path, or NULL. */
 char *kf_find_modules_dir(const char *root, const char *release);

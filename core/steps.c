@@ -116,6 +116,43 @@ static const char *target_arch(const struct kforge_job *job)
 }
 
 /*
+ * Opens and locks PATH (exclusive flock) for the rest of the job or until closed; when another
+ * kforge holds it, says what it waits for (WAITING) and waits. Returns the fd, or fails the job.
+ */
+static int lock_wait(struct kforge_job *job, const char *path, const char *waiting)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot open %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		kf_info(job->ctx, "waiting for another kforge that is %s", waiting);
+		if (flock(fd, LOCK_EX) < 0) {
+			int r = kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot lock %s: %s", path, strerror(errno));
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
+/* Removes DIR and everything below it (no error when it does not exist). */
+static int rm_rf_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static int rm_rf(const char *dir)
+{
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return nftw(dir, rm_rf_one, 32, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
+}
+
+/*
  * Unpacks a source tarball once into the cache: under a lock (a second kforge waits), into
  * a temporary folder renamed when complete, so an interrupted unpack leaves nothing that
  * looks finished and the next run starts it again.
@@ -152,14 +189,10 @@ static int unpack_cached(struct kforge_job *job, const char *tarball)
 	if (kf_mkdir_p(srcdir) < 0)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot create %s: %s (set build.cache_dir in kforge.conf)",
 				       srcdir, strerror(errno));
-	_cleanup_close_ int lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	_cleanup_free_ char *waiting = kf_strdup_printf("unpacking %s", tarball);
+	_cleanup_close_ int lock = waiting ? lock_wait(job, lockpath, waiting) : -ENOMEM;
 	if (lock < 0)
-		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot open %s: %s", lockpath, strerror(errno));
-	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
-		kf_info(job->ctx, "waiting for another kforge that is unpacking %s", tarball);
-		if (flock(lock, LOCK_EX) < 0)
-			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot lock %s: %s", lockpath, strerror(errno));
-	}
+		return lock;
 	if (kf_is_dir(dest)) /* the other kforge finished it */
 		return kforge_job_set_source_dir(job, dest);
 	/* whatever an interrupted run left; nobody else unpacks while we hold the lock */
@@ -171,7 +204,7 @@ static int unpack_cached(struct kforge_job *job, const char *tarball)
 			continue;
 		_cleanup_free_ char *old = kforge_path_join(srcdir, e->d_name, NULL);
 		kf_info(job->ctx, "removing %s, left by an interrupted unpack", old);
-		kforge_runl(job, NULL, "rm", "-rf", old, NULL);
+		rm_rf(old);
 	}
 	if (d)
 		closedir(d);
@@ -180,7 +213,7 @@ static int unpack_cached(struct kforge_job *job, const char *tarball)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot create %s: %s", partial, strerror(errno));
 	int r = kforge_runl(job, NULL, "tar", "-xf", tarball, "-C", partial, "--strip-components=1", NULL);
 	if (r != 0) {
-		kforge_runl(job, NULL, "rm", "-rf", partial, NULL);
+		rm_rf(partial);
 		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "cannot unpack %s (tar exited %d): is it a kernel source tarball?",
 				       tarball, r);
 	}
@@ -348,10 +381,9 @@ static int check_changes_kept(struct kforge_job *job, const char *config)
 /* The prepared tree (O=) for this kernel and these config changes, reused while they stay the same. */
 static char *objdir_for(struct kforge_job *job)
 {
-	unsigned long h = 5381;
+	unsigned long h = KF_HASH_SEED;
 	for (size_t i = 0; i < job->changes.n; i++)
-		for (const char *p = job->changes.v[i]; *p; p++)
-			h = h * 33 + (unsigned char)*p;
+		h = kf_hash_str(h, job->changes.v[i]);
 	const char *src = job->source_dir ? strrchr(job->source_dir, '/') : NULL;
 	return kf_strdup_printf("%s/build/%s-%s-%08lx", job->cache_dir, job->kernel.release, src ? src + 1 : "src",
 				h & 0xffffffffUL);
@@ -411,23 +443,6 @@ int kforge_default_configure(struct kforge_job *job)
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make olddefconfig failed in %s: see %s", job->source_dir,
 				       job->log_path ? job->log_path : "the log");
 	return check_changes_kept(job, dst);
-}
-
-/* Removes DIR and everything below it (no error when it does not exist). */
-static int rm_rf_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-static int rm_rf(const char *dir)
-{
-	struct stat st;
-	if (lstat(dir, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	return nftw(dir, rm_rf_one, 32, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
 }
 
 /* Mirrors SRC into DST: folders made, files symlinked; RECURSE 0 takes only SRC's own files. */
@@ -558,24 +573,18 @@ static int lock_work(struct kforge_job *job, const char *dir)
 {
 	if (job->plan || job->work_lock >= 0)
 		return 0;
-	unsigned long h = 5381;
-	for (const char *p = dir; *p; p++)
-		h = h * 33 + (unsigned char)*p;
 	_cleanup_free_ char *locks = kforge_path_join(job->cache_dir, "locks", NULL);
-	_cleanup_free_ char *path = kf_strdup_printf("%s/%08lx.lock", locks, h & 0xffffffffUL);
-	if (!locks || !path)
+	_cleanup_free_ char *path = kf_strdup_printf("%s/%08lx.lock", locks, kf_hash_str(KF_HASH_SEED, dir) & 0xffffffffUL);
+	_cleanup_free_ char *waiting = kf_strdup_printf("building in %s", dir);
+	if (!locks || !path || !waiting)
 		return -ENOMEM;
 	if (kf_mkdir_p(locks) < 0)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot create %s: %s (set build.cache_dir in kforge.conf)",
 				       locks, strerror(errno));
-	job->work_lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (job->work_lock < 0)
-		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot open %s: %s", path, strerror(errno));
-	if (flock(job->work_lock, LOCK_EX | LOCK_NB) < 0) {
-		kf_info(job->ctx, "waiting for another kforge that is building in %s", dir);
-		if (flock(job->work_lock, LOCK_EX) < 0)
-			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot lock %s: %s", path, strerror(errno));
-	}
+	int fd = lock_wait(job, path, waiting);
+	if (fd < 0)
+		return fd;
+	job->work_lock = fd;
 	return 0;
 }
 
@@ -681,10 +690,8 @@ static int collect_built(struct kforge_job *job)
  */
 static char *symvers_file(const struct kforge_job *job, const char *module_dir)
 {
-	unsigned long h = 5381;
-	for (const char *p = module_dir; p && *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	return kf_strdup_printf("%s/symvers/%s/%08lx.symvers", job->cache_dir, job->kernel.release, h & 0xffffffffUL);
+	return kf_strdup_printf("%s/symvers/%s/%08lx.symvers", job->cache_dir, job->kernel.release,
+				kf_hash_str(KF_HASH_SEED, module_dir) & 0xffffffffUL);
 }
 
 static void add_registered_symvers(struct kforge_job *job)

@@ -153,6 +153,11 @@ int kf_read_file(const char *path, char **out, size_t *lenp)
 	return *out ? 0 : -ENOMEM;
 }
 
+int kforge_read_file(const char *path, char **out)
+{
+	return kf_read_file(path, out, NULL);
+}
+
 char *kf_strdup_printf(const char *fmt, ...)
 {
 	va_list ap;
@@ -189,6 +194,13 @@ bool kf_is_file(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+unsigned long kf_hash_str(unsigned long h, const char *s)
+{
+	for (const char *p = s; p && *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return h;
 }
 
 int kf_mkdir_p(const char *dir)

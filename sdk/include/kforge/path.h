@@ -21,6 +21,9 @@ char *kforge_path_find(const char *root, const char *path);
 /* True when PATH inside ROOT exists (after resolving links). */
 bool kforge_path_exists(const char *root, const char *path);
 
+/* Reads a whole file (host path) into a malloc'd NUL-terminated string; 0 or a negative errno. */
+int kforge_read_file(const char *path, char **out);
+
 /* Joins parts with single slashes into a malloc'd string; the list ends with NULL. */
 char *kforge_path_join(const char *first, ...) __attribute__((sentinel));
 
