@@ -22,34 +22,6 @@ static int debian_setup(struct kforge_job *job)
 	return kforge_job_set_install_subdir(job, "updates");
 }
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t cap = 0, len = 0, n;
-	char chunk[65536];
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			char *b = realloc(buf, cap);
-			if (!b) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = b;
-		}
-		memcpy(buf + len, chunk, n);
-		len += n;
-	}
-	fclose(f);
-	if (buf)
-		buf[len] = '\0';
-	return buf;
-}
-
 /* The installed version of PACKAGE in dpkg's status file text, copied into VERSION. */
 static int dpkg_version(const char *status, const char *package, char *version, size_t size)
 {
@@ -80,7 +52,9 @@ static int has_deb_src(const char *root)
 					     "/etc/apt/sources.list.d/ubuntu.sources" };
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *host = kforge_path_find(root, files[i]);
-		char *text = host ? read_file(host) : NULL;
+		char *text = NULL;
+		if (host)
+			kforge_read_file(host, &text);
 		int found = 0;
 		for (char *l = text; l && *l && !found; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
 			while (*l == ' ' || *l == '\t')
@@ -108,7 +82,9 @@ static int debian_locate_source(struct kforge_job *job)
 	const char *kver = kforge_job_kernel(job);
 	const struct kforge_release *rel = kforge_job_release(job);
 	char *status_path = kforge_path_find(root, "/var/lib/dpkg/status");
-	char *status = status_path ? read_file(status_path) : NULL;
+	char *status = NULL;
+	if (status_path)
+		kforge_read_file(status_path, &status);
 	free(status_path);
 	char kpkg[128], kversion[128] = "", spkg[64], sversion[128] = "";
 	const char *prefixes[] = { "linux-image-", "linux-image-unsigned-", "linux-headers-" };
@@ -147,12 +123,8 @@ static int debian_locate_source(struct kforge_job *job)
 			return -12;
 		snprintf(spec, sizeof(spec), "linux=%s", kversion);
 		kforge_plan_note(job, "deb-src is configured: the source package linux %s", kversion);
-		if (!kforge_job_is_plan(job)) {
-			char *mk = NULL;
-			if (asprintf(&mk, "mkdir -p '%s'", dir) >= 0)
-				kforge_runl(job, NULL, "sh", "-c", mk, NULL);
-			free(mk);
-		}
+		if (!kforge_job_is_plan(job))
+			kforge_runl(job, NULL, "mkdir", "-p", dir, NULL);
 		int r = kforge_runl(job, dir, "apt-get", "source", "--only-source", spec, NULL);
 		if (r != 0) {
 			free(dir);
