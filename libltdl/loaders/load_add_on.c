@@ -1,1 +1,0 @@
-/usr/share/libtool/loaders/load_add_on.c

@@ -1,1 +1,0 @@
-/usr/share/libtool/loaders/shl_load.c

@@ -1,1 +1,0 @@
-/usr/share/libtool/lt__argz.c

@@ -1,1 +1,0 @@
-/usr/share/libtool/lt_error.c
