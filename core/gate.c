@@ -85,9 +85,18 @@ static char *reference_vermagic(struct kforge_job *job, struct kmod_ctx *kctx)
 		return NULL;
 	*colon = '\0';
 	_cleanup_free_ char *path = kforge_path_join(job->kernel.modules_dir, text, NULL);
+	/* the target's modules may be .ko.gz, .ko.xz or .ko.zst: read a plain copy */
+	char *tmpdir = NULL;
+	char *plain = path ? kf_module_plain_copy(path, &tmpdir) : NULL;
 	struct kmod_module *mod = NULL;
-	if (!path || kmod_module_new_from_path(kctx, path, &mod) < 0)
+	if (!plain || kmod_module_new_from_path(kctx, plain, &mod) < 0) {
+		if (!plain)
+			kf_warn(job->ctx, "cannot read %s (%s): the gate checks vermagic against the config instead", path,
+				strerror(errno));
+		if (plain)
+			kf_module_plain_release(plain, tmpdir);
 		return NULL;
+	}
 	char *vm = NULL;
 	struct kmod_list *info = NULL, *l;
 	if (kmod_module_get_info(mod, &info) >= 0) {
@@ -96,6 +105,7 @@ static char *reference_vermagic(struct kforge_job *job, struct kmod_ctx *kctx)
 		kmod_module_info_free_list(info);
 	}
 	kmod_module_unref(mod);
+	kf_module_plain_release(plain, tmpdir);
 	return vm;
 }
 

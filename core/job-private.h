@@ -30,7 +30,23 @@ struct kforge_job {
 	FILE *log;
 	char kconfig_buf[256];
 	int work_lock; /* flock held from prepare to the end of the job, -1 when none */
+	struct kf_state *state; /* the root's state, locked, from install to the end of the job */
+	bool no_wait;		/* --no-wait: fail at once when another kforge holds the lock */
+	char *repaired;		/* what opening the state finished or rolled back */
+	struct kf_strv user_extra_symbols; /* --extra-symbols as given, for the record */
+	char *sign_key, *sign_cert, *sign_hash; /* host paths and hash when modules are signed */
+	bool sign_checked;
 };
+
+struct kf_state;
+/* install.c: the built modules installed as one transaction; the state opened and locked once */
+int kf_install_built(struct kforge_job *job);
+int kf_job_state(struct kforge_job *job, bool create);
+void kf_state_close(struct kf_state *st);
+/* sign.c: finds the key (or refuses when the kernel enforces signatures and there is none) */
+int kf_sign_prepare(struct kforge_job *job);
+/* Signs the module file at PATH in place when a key was found; 0 otherwise. */
+int kf_sign_module(struct kforge_job *job, const char *path);
 
 /* Picks headers or full for an auto strategy, once the module and its option are known. */
 void kf_job_resolve_strategy(struct kforge_job *job);

@@ -186,7 +186,9 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 			return -ENOENT;
 		}
 		kf_strv_push(&job->extra_symbols, real);
+		kf_strv_push(&job->user_extra_symbols, real);
 	}
+	job->no_wait = opts->no_wait;
 	if (opts->install_mod_path) {
 		char cwd[PATH_MAX];
 		if (opts->install_mod_path[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
@@ -240,7 +242,7 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 		kforge_job_unref(job);
 		return r;
 	}
-	if (!job->kernel.build_dir) {
+	if (!job->kernel.build_dir && !opts->lifecycle) {
 		*code = KFORGE_EXIT_MISSING;
 		report_missing_build_dir(job);
 		kforge_job_unref(job);
@@ -304,7 +306,13 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	free(job->install_base);
 	free(job->install_dir_forced);
 	kf_strv_free(&job->extra_symbols);
+	kf_strv_free(&job->user_extra_symbols);
 	kf_strv_free(&job->built);
+	kf_state_close(job->state);
+	free(job->repaired);
+	free(job->sign_key);
+	free(job->sign_cert);
+	free(job->sign_hash);
 	free(job->log_path);
 	if (job->log)
 		fclose(job->log);

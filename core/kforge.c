@@ -21,7 +21,8 @@ struct opts {
 	bool initramfs;
 	const char *jobs;
 	int verbose, quiet;
-	bool json, help, dry_run;
+	bool json, help, dry_run, no_wait, force;
+	const char *dir;
 	const char *args[8];
 	unsigned int n_args;
 };
@@ -97,8 +98,8 @@ static int setup_plugins(struct kforge_ctx *ctx, const struct opts *o)
 	return r < 0 ? KFORGE_EXIT_FAILURE : 0;
 }
 
-static int make_job(struct kforge_ctx *ctx, const struct opts *o, const char *module, bool plan,
-		    struct kforge_job **job)
+static int make_job_for(struct kforge_ctx *ctx, const struct opts *o, const char *module, bool plan, bool lifecycle,
+			struct kforge_job **job)
 {
 	int code = setup_plugins(ctx, o);
 	if (code)
@@ -132,12 +133,27 @@ static int make_job(struct kforge_ctx *ctx, const struct opts *o, const char *mo
 		.install_dir = o->install_dir,
 		.extra_symbols = extra,
 		.initramfs = o->initramfs,
+		.no_wait = o->no_wait,
+		.lifecycle = lifecycle,
 	};
 	enum kforge_exit ec;
 	int r = kforge_job_new(ctx, &jo, job, &ec);
 	if (r < 0)
 		return ec ? (int)ec : exit_for(r);
 	return 0;
+}
+
+static int make_job(struct kforge_ctx *ctx, const struct opts *o, const char *module, bool plan,
+		    struct kforge_job **job)
+{
+	return make_job_for(ctx, o, module, plan, false, job);
+}
+
+/* The job's exit code after a failed call, never 0. */
+static int job_code(struct kforge_job *job)
+{
+	int code = (int)kforge_job_exit_code(job);
+	return code ? code : KFORGE_EXIT_FAILURE;
 }
 
 static int need_args(struct kforge_ctx *ctx, const struct opts *o, unsigned int n, const char *what)
@@ -378,24 +394,118 @@ static int cmd_install(struct kforge_ctx *ctx, struct opts *o)
 	return run_pipeline(ctx, o, "install", KFORGE_STEP_COUNT - 1);
 }
 
-static int not_yet(struct kforge_ctx *ctx, const char *what)
-{
-	kforge_err(ctx, "%s is not implemented in this version: it needs the install records that come with "
-			"`kforge install`",
-		   what);
-	return KFORGE_EXIT_FAILURE;
-}
-
 static int cmd_uninstall(struct kforge_ctx *ctx, struct opts *o)
 {
-	int code = need_args(ctx, o, 1, "uninstall needs a module name");
-	return code ? code : not_yet(ctx, "uninstall");
+	int code = need_args(ctx, o, 1, "uninstall needs the name of a module kforge installed (see kforge status)");
+	struct kforge_job *job = NULL;
+	if (code || (code = make_job_for(ctx, o, NULL, false, true, &job)))
+		return code;
+	if (kforge_job_open_log(job, "uninstall") < 0)
+		kforge_warn(ctx, "no log file can be written: set log.dir in kforge.conf");
+	code = kforge_job_uninstall(job, o->args[0], o->force) < 0 ? job_code(job) : 0;
+	if (code && kforge_job_log_path(job))
+		kforge_notice(ctx, "log: %s", kforge_job_log_path(job));
+	kforge_job_unref(job);
+	return code;
+}
+
+static void json_record(const struct kforge_record *r, const char *state)
+{
+	fputs("{", stdout);
+	json_kv("module", r->module, true);
+	json_kv("kernel", r->kernel, true);
+	json_kv("state", state, true);
+	json_kv("path", r->path, true);
+	json_kv("sha256", r->sha256, true);
+	json_kv("spec", r->spec, true);
+	json_kv("kind", r->kind, true);
+	json_kv("source", r->source, true);
+	json_kv("strategy", r->strategy, true);
+	json_kv("plugin", r->plugin, true);
+	json_kv("install_dir", r->install_dir, true);
+	json_kv("time", r->time, true);
+	fputs("\"set\": [", stdout);
+	for (size_t i = 0; r->changes && r->changes[i]; i++) {
+		fputs(i ? ", " : "", stdout);
+		json_str(r->changes[i]);
+	}
+	fputs("], \"replaced\": [", stdout);
+	for (size_t i = 0; i < r->n_replaced; i++) {
+		fputs(i ? ", {" : "{", stdout);
+		json_kv("path", r->replaced[i].path, true);
+		json_kv("sha256", r->replaced[i].sha256, true);
+		json_kv("backup", r->replaced[i].backup, false);
+		fputs("}", stdout);
+	}
+	fputs("]}", stdout);
 }
 
 static int cmd_status(struct kforge_ctx *ctx, struct opts *o)
 {
 	int code = need_args(ctx, o, 0, "");
-	return code ? code : not_yet(ctx, "status");
+	struct kforge_job *job = NULL;
+	if (code || (code = make_job_for(ctx, o, NULL, false, true, &job)))
+		return code;
+	struct kforge_record **recs = NULL;
+	size_t n = 0;
+	if (kforge_records_list(job, o->kernel, &recs, &n) < 0) {
+		code = job_code(job);
+		kforge_job_unref(job);
+		return code;
+	}
+	const char *repaired = kforge_job_repaired(job);
+	if (o->json) {
+		fputs("{\"repaired\": ", stdout);
+		json_str(repaired);
+		fputs(", \"modules\": [", stdout);
+	} else if (n) {
+		printf("%-24s %-20s %-10s %-20s %s\n", "KERNEL", "MODULE", "STATE", "INSTALLED", "PATH");
+	} else {
+		printf("kforge installed no module%s%s under %s\n", o->kernel ? " for " : "", o->kernel ? o->kernel : "",
+		       o->install_mod_path ? o->install_mod_path : kforge_ctx_root(ctx));
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *state = kforge_record_state_name(kforge_record_check(job, recs[i]));
+		if (o->json) {
+			fputs(i ? ", " : "", stdout);
+			json_record(recs[i], state);
+			continue;
+		}
+		printf("%-24s %-20s %-10s %-20s %s\n", recs[i]->kernel, recs[i]->module, state, recs[i]->time,
+		       recs[i]->path);
+		for (size_t j = 0; j < recs[i]->n_replaced; j++)
+			printf("%-24s %-20s %-10s %-20s   replaced %s (kept in %s)\n", "", "", "", "", recs[i]->replaced[j].path,
+			       recs[i]->replaced[j].backup);
+	}
+	if (o->json)
+		fputs("]}\n", stdout);
+	kforge_records_free(recs, n);
+	kforge_job_unref(job);
+	return 0;
+}
+
+static int cmd_keygen(struct kforge_ctx *ctx, struct opts *o)
+{
+	int code = need_args(ctx, o, 0, "");
+	struct kforge_job *job = NULL;
+	if (code || (code = make_job_for(ctx, o, NULL, false, true, &job)))
+		return code;
+	kforge_job_open_log(job, "keygen");
+	char *key = NULL, *cert = NULL;
+	if (kforge_job_keygen(job, o->dir, &key, &cert) < 0) {
+		code = job_code(job);
+	} else {
+		printf("created the module signing key %s and its certificate %s\n"
+		       "kforge signs modules with them from now on%s. For the kernel to trust them under Secure Boot,\n"
+		       "enroll the certificate in the machine owner keys (MOK):\n"
+		       "  mokutil --import %s\n"
+		       "then reboot and confirm the enrollment in MokManager with the password you chose.\n",
+		       key, cert, o->dir ? " (name them in kforge.conf: install.sign_key, install.sign_cert)" : "", cert);
+	}
+	free(key);
+	free(cert);
+	kforge_job_unref(job);
+	return code;
 }
 
 static const struct command commands[] = {
@@ -405,8 +515,9 @@ static const struct command commands[] = {
 	{ "plan", cmd_plan, "plan MODULE|DIR [--json]", "the seven steps and the exact commands, run nothing", true },
 	{ "build", cmd_build, "build MODULE|DIR", "locate, configure, prepare and compile; install nothing", false },
 	{ "install", cmd_install, "install MODULE|DIR", "build, validate, install, depmod, refresh the initramfs", false },
-	{ "uninstall", cmd_uninstall, "uninstall MODULE", "restore what an install replaced (not in this version)", false },
-	{ "status", cmd_status, "status [--json]", "the modules kforge installed (not in this version)", true },
+	{ "uninstall", cmd_uninstall, "uninstall MODULE [--force]", "remove a module kforge installed, put back what it replaced", false },
+	{ "status", cmd_status, "status [--json]", "the modules kforge installed: ok, modified, missing or superseded", true },
+	{ "keygen", cmd_keygen, "keygen [--dir DIR]", "create a module signing key pair and say how to enroll it", false },
 };
 
 static void usage(FILE *f)
@@ -427,6 +538,9 @@ static void usage(FILE *f)
 		   "  --install-mod-path D install under D/lib/modules/KVER (kbuild's INSTALL_MOD_PATH)\n"
 		   "  --install-dir DIR    the folder under lib/modules/KVER (default updates)\n"
 		   "  --initramfs          refresh the initramfs even when the module is not in it\n"
+		   "  --no-wait            fail at once when another kforge holds the lock (default: wait)\n"
+		   "  --force              uninstall: remove the module even when it changed since\n"
+		   "  --dir DIR            keygen: where the key pair goes (default /var/lib/kforge/mok)\n"
 		   "  -j, --jobs N         parallel make jobs\n"
 		   "  --json               machine-readable output (info, plugins, config, plan, status)\n"
 		   "  --dry-run            build: print the plan (the exact commands) instead of running it\n"
@@ -478,7 +592,8 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },	      { "quiet", no_argument, NULL, 'q' },
 		{ "extra-symbols", required_argument, NULL, 'E' }, { "install-mod-path", required_argument, NULL, 'I' },
 		{ "install-dir", required_argument, NULL, 'D' }, { "initramfs", no_argument, NULL, 'i' },
-		{ "dry-run", no_argument, NULL, 'n' },	      { "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
+		{ "dry-run", no_argument, NULL, 'n' },	      { "no-wait", no_argument, NULL, 'W' },
+		{ "force", no_argument, NULL, 'F' },	      { "dir", required_argument, NULL, 'd' },	      { "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { 0 };
@@ -505,6 +620,9 @@ int main(int argc, char **argv)
 		case 'j': o.jobs = optarg; break;
 		case 'J': o.json = true; break;
 		case 'n': o.dry_run = true; break;
+		case 'W': o.no_wait = true; break;
+		case 'F': o.force = true; break;
+		case 'd': o.dir = optarg; break;
 		case 'I': o.install_mod_path = optarg; break;
 		case 'D': o.install_dir = optarg; break;
 		case 'i': o.initramfs = true; break;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <kforge/kforge.h>
@@ -71,6 +72,11 @@ bool kf_is_file(const char *path);
 unsigned long kf_hash_str(unsigned long h, const char *s);
 /* Creates DIR and its parents (mode 0755). */
 int kf_mkdir_p(const char *dir);
+/* Writes TEXT into PATH (created with MODE or truncated); 0 or a negative errno. */
+int kf_write_file(const char *path, const char *text, mode_t mode);
+
+/* Where `kforge keygen` puts its key pair, and where kforge looks for it first. */
+#define KFORGE_MOK_DIR "/var/lib/kforge/mok"
 
 /* osrelease.c */
 struct kf_os_release {
@@ -146,3 +152,17 @@ int kf_running_kernel(char *buf, size_t size);
 int kf_find_module_in_source(const char *src, const char *name, const char *arch, char **subdir, char *option,
 			     size_t optsize);
 int kf_find_module_in_dir(const char *src, const char *subdir, const char *name, char *option, size_t optsize);
+
+/* compress.c: module files like the target's own (zlib, liblzma, libzstd) */
+enum kforge_compression kf_compression_of_path(const char *path);
+/* Writes IN_PATH to OUT_FD compressed with C (gzip; xz with CRC32 checks; zstd). */
+int kf_compress_file(enum kforge_compression c, const char *in_path, int out_fd);
+/* Writes IN_PATH to OUT_FD decompressed, by its suffix (.gz, .xz, .zst; else as is). */
+int kf_decompress_file(const char *in_path, int out_fd);
+/*
+ * A plain copy of a possibly compressed module, for libkmod (which may lack zlib): PATH
+ * itself when it is not compressed, else NAME.ko in a new folder *TMPDIR. NULL on error
+ * (errno). Released with kf_module_plain_release().
+ */
+char *kf_module_plain_copy(const char *path, char **tmpdir);
+void kf_module_plain_release(char *path, char *tmpdir);

@@ -810,116 +810,31 @@ int kforge_default_compile(struct kforge_job *job)
 	return r;
 }
 
-/* Where one built module goes: install_base/subdir/<its path inside the module folder>. */
-static char *install_path(const struct kforge_job *job, const char *built)
-{
-	const char *rel = strrchr(built, '/') + 1;
-	size_t n = strlen(job->module_dir);
-	if (job->kind == KFORGE_MODULE_EXTERNAL && strncmp(built, job->module_dir, n) == 0 && built[n] == '/')
-		rel = built + n + 1;
-	return kf_strdup_printf("%s/%s/%s%s", job->install_base, job->install_subdir, rel,
-				kforge_compression_suffix(job->compression));
-}
-
-/* Writes one module: a temporary name in the destination folder, synced, then renamed. */
-static int install_one(struct kforge_job *job, const char *built, const char *dest)
-{
-	_cleanup_free_ char *dir = strdup(dest);
-	if (!dir)
-		return -ENOMEM;
-	*strrchr(dir, '/') = '\0';
-	const char *leaf = strrchr(dest, '/') + 1;
-	_cleanup_free_ char *tmp = kf_strdup_printf("%s/.%s.kforge-%d", dir, leaf, (int)getpid());
-	if (!tmp)
-		return -ENOMEM;
-	if (job->plan) {
-		kforge_plan_note(job, "write %s as %s (%sa temporary name in the same folder, synced, renamed)", built,
-				 kforge_job_display_path(job, dest),
-				 strcmp(kforge_config_get(job->ctx, "install.strip"), "yes") == 0 ? "debug info stripped, "
-												   : "");
-		return 0;
-	}
-	if (kf_mkdir_p(dir) < 0)
-		return kforge_job_fail(job, KFORGE_EXIT_ROLLBACK, "cannot create %s: %s", dir, strerror(errno));
-	/* stage: the module as it will be, before compression; debug info stripped like
-	 * kbuild's INSTALL_MOD_STRIP=1 (what distributions ship) unless install.strip = no */
-	_cleanup_free_ char *stage = kf_strdup_printf("%s.raw", tmp);
-	if (!stage)
-		return -ENOMEM;
-	int r = kforge_runl(job, NULL, "cp", built, stage, NULL);
-	if (r == 0 && strcmp(kforge_config_get(job->ctx, "install.strip"), "yes") == 0)
-		r = kforge_runl(job, NULL, "strip", "--strip-debug", stage, NULL);
-	if (r == 0) {
-		switch (job->compression) {
-		case KFORGE_COMPRESS_NONE:
-			r = rename(stage, tmp) < 0 ? -errno : 0;
-			break;
-		case KFORGE_COMPRESS_XZ:
-			/* the kernel's xz decompressor wants CRC32 checks */
-			r = kforge_runl(job, NULL, "sh", "-c", "xz --check=crc32 --lzma2=dict=1MiB -c \"$1\" > \"$2\"",
-					"sh", stage, tmp, NULL);
-			break;
-		case KFORGE_COMPRESS_GZIP:
-			r = kforge_runl(job, NULL, "sh", "-c", "gzip -9 -n -c \"$1\" > \"$2\"", "sh", stage, tmp, NULL);
-			break;
-		default:
-			r = kforge_runl(job, NULL, "sh", "-c", "zstd -q -19 -c \"$1\" > \"$2\"", "sh", stage, tmp, NULL);
-			break;
-		}
-	}
-	unlink(stage);
-	int fd = r == 0 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
-	if (fd < 0 || fsync(fd) < 0 || rename(tmp, dest) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		return kforge_job_fail(job, KFORGE_EXIT_ROLLBACK, "cannot install %s as %s: %s; nothing was changed", built,
-				       dest, r ? "the copy failed" : strerror(e));
-	}
-	close(fd);
-	kf_info(job->ctx, "installed %s", kforge_job_display_path(job, dest));
-	return 0;
-}
-
-/* depmod for the kernel, inside the root or the --install-mod-path tree. */
-static int run_depmod(struct kforge_job *job)
-{
-	const char *root = kforge_ctx_root(job->ctx);
-	const char *base = job->install_mod_path ? job->install_mod_path : strcmp(root, "/") != 0 ? root : NULL;
-	int r = base ? kforge_runl(job, NULL, "depmod", "-b", base, job->kernel.release, NULL)
-		     : kforge_runl(job, NULL, "depmod", job->kernel.release, NULL);
-	if (r != 0)
-		return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
-				       "depmod failed (exit %d): the module is installed but not indexed; run depmod "
-				       "%s by hand and see %s",
-				       r, job->kernel.release, job->log_path ? job->log_path : "the log");
-	return 0;
-}
-
 int kforge_default_install(struct kforge_job *job)
 {
 	int r;
 	if (job->plan) {
 		kforge_plan_note(job, "validate: vermagic %s%s", job->kernel.release,
 				 kforge_job_modversions(job) ? ", every imported symbol's CRC against Module.symvers" : "");
-		_cleanup_free_ char *dest = kf_strdup_printf("%s/%s/%s.ko%s", job->install_base, job->install_subdir,
-							     strrchr(job->module_spec, '/') ? strrchr(job->module_spec, '/') + 1
-											    : job->module_spec,
-							     kforge_compression_suffix(job->compression));
-		install_one(job, "the built module", dest);
-		return run_depmod(job);
-	}
-	if ((r = kforge_validate(job)) < 0)
-		return r;
-	for (size_t i = 0; i < job->built.n; i++) {
-		_cleanup_free_ char *dest = install_path(job, job->built.v[i]);
-		if (!dest)
-			return -ENOMEM;
-		if ((r = install_one(job, job->built.v[i], dest)) < 0)
+		if ((r = kf_sign_prepare(job)) < 0)
 			return r;
+		const char *leaf = strrchr(job->module_spec, '/') ? strrchr(job->module_spec, '/') + 1 : job->module_spec;
+		_cleanup_free_ char *dest = kf_strdup_printf("%s/%s/%s.ko%s", job->install_base, job->install_subdir, leaf,
+							     kforge_compression_suffix(job->compression));
+		const char *base = job->install_mod_path ? job->install_mod_path : kforge_ctx_root(job->ctx);
+		kforge_plan_note(job, "lock %s/var/lib/kforge; back up what %s replaces; write it under a temporary "
+				      "name (%s%scompression %s), record it, commit (rename), depmod",
+				 strcmp(base, "/") ? base : "", kforge_job_display_path(job, dest),
+				 strcmp(kforge_config_get(job->ctx, "install.strip"), "yes") == 0 ? "debug info stripped, " : "",
+				 job->sign_key ? "signed, " : "", kforge_compression_name(job->compression));
+		const char *root = kforge_ctx_root(job->ctx);
+		const char *b = job->install_mod_path ? job->install_mod_path : strcmp(root, "/") != 0 ? root : NULL;
+		return (b ? kforge_runl(job, NULL, "depmod", "-b", b, job->kernel.release, NULL)
+			  : kforge_runl(job, NULL, "depmod", job->kernel.release, NULL)) ? -EIO : 0;
 	}
-	return run_depmod(job);
+	if ((r = kforge_validate(job)) < 0 || (r = kf_sign_prepare(job)) < 0)
+		return r;
+	return kf_install_built(job);
 }
 
 bool kforge_job_initramfs_needed(struct kforge_job *job, const char *const lister[])

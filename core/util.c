@@ -220,3 +220,15 @@ int kf_mkdir_p(const char *dir)
 		return -errno;
 	return 0;
 }
+
+int kf_write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(text);
+	ssize_t w = write(fd, text, len);
+	int r = w == (ssize_t)len ? 0 : -(w < 0 ? errno : EIO);
+	close(fd);
+	return r;
+}

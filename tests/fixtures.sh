@@ -149,7 +149,8 @@ expect_fail "--plugin that does not exist: exit 2" 2 'no plugin named "nosuch"' 
 	"$KFORGE" --root "$R/debian" --plugin nosuch info
 expect_fail "bad --strategy: exit 2" 2 "build.strategy must be one of auto,headers,full" \
 	"$KFORGE" --root "$R/debian" --strategy fast plan x
-expect_fail "status says plainly it is not there yet" 1 "status is not implemented in this version" "$KFORGE" status
+check "status where kforge never installed anything: says so, creates nothing" sh -c '
+	"$1" --root "$2" -k 6.1.0-56-amd64 status | grep -qx "kforge installed no module for 6.1.0-56-amd64 under $2" && [ ! -e "$2/var/lib/kforge" ]' _ "$KFORGE" "$R/debian"
 printf '[build]\njobs = 3\n[log]\nverbosity = 2\n' >"$tmp/bad.conf"
 expect_fail "bad config file: exit 2, file:line" 2 "$tmp/bad.conf:4: unknown key \"log.verbosity\"" \
 	env KFORGE_SYSTEM_CONFIG="$tmp/bad.conf" "$KFORGE" config
@@ -183,7 +184,7 @@ expect_fail "debian: no source at all says which package to install (exit 3)" 3 
 p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan dummy --json --source "$srcdir/tests/src/linux-mini")
 check "plan install: validate, write under a temporary name into updates/, depmod -b the root" sh -c '
 	printf "%s" "$1" | jq -e "[.steps[5].actions[].note] | any(. != null and test(\"^validate: vermagic 6.1.0-56-amd64, every imported symbol\"))" &&
-	printf "%s" "$1" | jq -e "[.steps[5].actions[].note] | any(. != null and test(\"as /usr/lib/modules/6.1.0-56-amd64/updates/dummy.ko \\\\(debug info stripped, a temporary name\"))" &&
+	printf "%s" "$1" | jq -e "[.steps[5].actions[].note] | any(. != null and test(\"back up what /usr/lib/modules/6.1.0-56-amd64/updates/dummy.ko replaces; write it under a temporary name \\\\(debug info stripped, compression none\\\\), record it, commit\"))" &&
 	printf "%s" "$1" | jq -e --arg r "$2/debian" "[.steps[5].actions[].command] | index(\"depmod -b \" + \$r + \" 6.1.0-56-amd64\") != null"' _ "$p" "$R"
 p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan dummy --json --source "$srcdir/tests/src/linux-mini" --install-mod-path "$tmp/imp")
 check "plan --install-mod-path: depmod -b DIR, no initramfs" sh -c '

@@ -9,6 +9,7 @@
 #include <kforge/job.h>
 #include <kforge/runner.h>
 #include <kforge/plugin.h>
+#include <kforge/records.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -97,6 +98,8 @@ struct kforge_job_options {
 	const char *install_dir;	   /* the folder under lib/modules/KVER (INSTALL_MOD_DIR) */
 	const char *const *extra_symbols;  /* NULL-terminated Module.symvers files */
 	bool initramfs;			   /* refresh the initramfs even when the module is not in it */
+	bool no_wait;			   /* fail at once when another kforge holds the root's lock */
+	bool lifecycle;			   /* status, uninstall, autoinstall: no build dir needed */
 };
 /* Fails with a message and an exit code in *exit_code (e.g. no build dir: 3). */
 int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts,

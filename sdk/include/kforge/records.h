@@ -1,0 +1,74 @@
+/* kforge/records.h: what kforge installed, checking it, undoing it, and carrying it to new kernels. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kforge_ctx;
+struct kforge_job;
+
+/* A file an install replaced or moved aside, and the copy kept of it. */
+struct kforge_replaced {
+	char *path;   /* where it was (as the target sees it) */
+	char *sha256; /* its content */
+	char *backup; /* the copy under /var/lib/kforge/backups */
+};
+
+/*
+ * One installed module, as recorded in /var/lib/kforge/records/KVER/NAME.conf (under the
+ * root, or under --install-mod-path). Paths are as the target sees them. Read only.
+ */
+struct kforge_record {
+	char *module, *kernel;
+	char *spec, *kind;	/* what was asked: "btrfs" (name), "fs/btrfs" (intree-dir), a path (external) */
+	char *source, *strategy, *plugin, *install_dir, *time;
+	char *path, *sha256;	/* the installed file and its content */
+	char **changes;		/* --set CONFIG_X=VAL, NULL-terminated */
+	char **extra_symbols;	/* --extra-symbols files, NULL-terminated */
+	bool strategy_forced, install_dir_forced;
+	struct kforge_replaced *replaced;
+	size_t n_replaced;
+};
+
+enum kforge_record_state {
+	KFORGE_RECORD_OK = 0,	  /* the file is there, as installed, and depmod resolves the name to it */
+	KFORGE_RECORD_MODIFIED,	  /* the file changed since kforge installed it */
+	KFORGE_RECORD_MISSING,	  /* the file is gone */
+	KFORGE_RECORD_SUPERSEDED, /* intact, but another file of the same name is the one that loads */
+};
+const char *kforge_record_state_name(enum kforge_record_state s);
+
+/*
+ * Every record of the job's root (or its --install-mod-path), of KERNEL only unless it is
+ * NULL, sorted by kernel and module. Takes the lock for a moment and finishes or rolls
+ * back what an interrupted run left first. The array and records are freed with
+ * kforge_records_free().
+ */
+int kforge_records_list(struct kforge_job *job, const char *kernel, struct kforge_record ***out, size_t *n);
+void kforge_records_free(struct kforge_record **list, size_t n);
+/* The record's state, checked against the files and modules.dep. */
+enum kforge_record_state kforge_record_check(struct kforge_job *job, const struct kforge_record *rec);
+/* What the last kforge_records_list() repaired (an interrupted run), or NULL. */
+const char *kforge_job_repaired(const struct kforge_job *job);
+
+/*
+ * Removes the module NAME that kforge installed for the job's kernel and puts back, byte
+ * for byte, what the install replaced; then depmod and, where the module was in the
+ * initramfs, a refresh. A file changed since the install is left alone unless FORCE.
+ */
+int kforge_job_uninstall(struct kforge_job *job, const char *name, bool force);
+
+/*
+ * Creates a module signing key pair in DIR (NULL: /var/lib/kforge/mok, where kforge looks
+ * first): MOK.priv and MOK.der, with openssl. Never overwrites a key. The paths (as the
+ * target sees them) come back malloc'd.
+ */
+int kforge_job_keygen(struct kforge_job *job, const char *dir, char **key, char **cert);
+
+#ifdef __cplusplus
+}
+#endif

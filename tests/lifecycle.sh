@@ -1,0 +1,271 @@
+#!/bin/sh
+# lifecycle.sh: install -> status -> uninstall for real, against the installed Debian headers, into
+# scratch --install-mod-path trees (TAP): records, backups restored byte for byte, the states status
+# reports, compression with the libraries, the per-root lock, and the kill test: the install (and the
+# uninstall) killed with SIGKILL at every checkpoint of its transaction never leaves a partial or
+# missing module, and the next kforge run reports and repairs.
+set -u
+srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd -P)
+builddir=${top_builddir:-$srcdir}
+. "$srcdir/tests/tap.sh"
+KFORGE="$builddir/kforge"
+tmp=$(mktemp -d /tmp/kforge-lifecycle-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export NO_COLOR=1
+
+kver=
+for d in /usr/src/linux-headers-6.1.0-*-amd64; do
+	case $d in *-rt-amd64 | *-cloud-amd64) continue ;; esac
+	[ -f "$d/.kernelvariables" ] && kver=${d#/usr/src/linux-headers-}
+done
+if [ -z "$kver" ]; then
+	echo "1..0 # SKIP no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
+	exit 0
+fi
+sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
+kf() { "$KFORGE" -k "$kver" "$@"; }
+
+# the modules the tests install: two from one folder (kforge_one, kforge_two)
+cp -r "$srcdir/tests/src/pair" "$tmp/pair"
+cp -r "$srcdir/tests/src/hello" "$tmp/hello"
+kf -q build "$tmp/hello" >"$tmp/build.out" 2>&1 || { echo "Bail out! kforge build hello failed"; cat "$tmp/build.out"; exit 1; }
+# two different real modules stand in for what was there before kforge: a vendor's kforge_one in
+# updates/ (the same path kforge installs to) and a DKMS kforge_two in updates/dkms/ (another path
+# depmod ranks as high, so it must be moved aside)
+cp "$tmp/hello/hello.ko" "$tmp/orig1"
+strip --strip-debug -o "$tmp/orig2" "$tmp/hello/hello.ko"
+O1=$(sha "$tmp/orig1")
+O2=$(sha "$tmp/orig2")
+
+fresh() { # dir: a tree holding the two originals, indexed by depmod
+	rm -rf "$1"
+	m=$1/lib/modules/$kver
+	mkdir -p "$m/updates/dkms"
+	cp "$tmp/orig1" "$m/updates/kforge_one.ko"
+	cp "$tmp/orig2" "$m/updates/dkms/kforge_two.ko"
+	depmod -b "$1" "$kver" 2>/dev/null
+}
+quiet_depmod() { depmod -b "$1" "$kver" 2>/dev/null; }
+
+# --- install, status, uninstall
+D=$tmp/life
+M=$D/lib/modules/$kver
+fresh "$D"
+if kf -q install "$tmp/pair" --install-mod-path "$D" >"$tmp/out" 2>&1 && [ -f "$M/updates/kforge_one.ko" ] &&
+	[ -f "$M/updates/kforge_two.ko" ] && [ ! -e "$M/updates/dkms/kforge_two.ko" ] &&
+	grep -q "^updates/kforge_two.ko:" "$M/modules.dep"; then
+	ok "install replaces updates/kforge_one.ko and moves the DKMS kforge_two aside"
+else
+	not_ok "install replaces updates/kforge_one.ko and moves the DKMS kforge_two aside"
+	sed 's/^/# /' "$tmp/out"
+fi
+N1=$(sha "$M/updates/kforge_one.ko")
+N2=$(sha "$M/updates/kforge_two.ko")
+rec=$D/var/lib/kforge/records/$kver/kforge_one.conf
+check "the record names module, kernel, spec, strategy, path, sha256 and the backup" sh -c '
+	grep -qx "module = kforge_one" "$1" && grep -qx "kernel = $2" "$1" && grep -qx "spec = $3" "$1" &&
+	grep -qx "strategy = headers" "$1" && grep -qx "path = /lib/modules/$2/updates/kforge_one.ko" "$1" &&
+	grep -qx "sha256 = $4" "$1" && grep -qx "\[replaced\]" "$1" && grep -qx "sha256 = $5" "$1" &&
+	b=$(sed -n "s/^backup = //p" "$1") && [ "$(sha256sum "$6$b" | cut -d" " -f1)" = "$5" ]' _ \
+	"$rec" "$kver" "$tmp/pair" "$N1" "$O1" "$D"
+out=$(kf status --json --install-mod-path "$D" 2>&1)
+check "status --json: both ok, with what each replaced" sh -c '
+	printf "%s" "$1" | jq -e --arg k "$2" "[.modules[] | select(.kernel == \$k and .state == \"ok\")] | length == 2" >/dev/null &&
+	printf "%s" "$1" | jq -e ".modules[] | select(.module == \"kforge_two\") | .replaced[0].path | endswith(\"updates/dkms/kforge_two.ko\")" >/dev/null' _ "$out" "$kver"
+
+# a second install over kforge's own keeps what the first replaced: uninstall still restores the originals
+kf -q install "$tmp/pair" --install-mod-path "$D" >"$tmp/out" 2>&1
+check "a second install keeps the first install's backups in its record" sh -c '
+	[ "$(grep -c "^\[replaced\]" "$1")" -eq 1 ] && grep -qx "sha256 = $2" "$1"' _ "$rec" "$O1"
+
+# states: modified, missing, superseded
+cp "$M/updates/kforge_one.ko" "$tmp/keep1"
+printf 'x' >>"$M/updates/kforge_one.ko"
+check "status: a file changed since the install is modified" sh -c \
+	'"$1" -k "$2" status --install-mod-path "$3" | grep -E "^$2 +kforge_one +modified "' _ "$KFORGE" "$kver" "$D"
+out=$(kf uninstall kforge_one --install-mod-path "$D" 2>&1)
+rc=$?
+check "uninstall leaves a modified file alone (exit 1, says --force)" sh -c \
+	'[ "$1" -eq 1 ] && printf "%s" "$2" | grep -q "changed since kforge installed it.*--force" && [ -f "$3/var/lib/kforge/records/$4/kforge_one.conf" ]' \
+	_ "$rc" "$out" "$D" "$kver"
+cp "$tmp/keep1" "$M/updates/kforge_one.ko"
+mv "$M/updates/kforge_two.ko" "$tmp/keep2"
+check "status: a deleted file is missing" sh -c \
+	'"$1" -k "$2" status --install-mod-path "$3" | grep -E "^$2 +kforge_two +missing "' _ "$KFORGE" "$kver" "$D"
+mv "$tmp/keep2" "$M/updates/kforge_two.ko"
+# a same-named module in a folder depmod ranks higher (depmod.d: search other updates built-in)
+mkdir -p "$M/other" "$D/etc/depmod.d"
+cp "$tmp/orig2" "$M/other/kforge_two.ko"
+echo "search other updates built-in" >"$D/etc/depmod.d/other.conf"
+depmod -b "$D" -C "$D/etc/depmod.d" "$kver" 2>/dev/null
+check "status: intact, but depmod resolves the name to another file: superseded" sh -c \
+	'grep -q "^other/kforge_two.ko:" "$4/modules.dep" && "$1" -k "$2" status --install-mod-path "$3" | grep -E "^$2 +kforge_two +superseded "' \
+	_ "$KFORGE" "$kver" "$D" "$M"
+rm -r "$M/other" "$D/etc/depmod.d"
+quiet_depmod "$D"
+
+if kf -q uninstall kforge_one --install-mod-path "$D" >"$tmp/out" 2>&1 && kf -q uninstall kforge_two --install-mod-path "$D" >>"$tmp/out" 2>&1 &&
+	cmp -s "$tmp/orig1" "$M/updates/kforge_one.ko" && cmp -s "$tmp/orig2" "$M/updates/dkms/kforge_two.ko" &&
+	[ ! -e "$M/updates/kforge_two.ko" ] && grep -q "^updates/dkms/kforge_two.ko:" "$M/modules.dep" &&
+	[ -z "$(ls "$D/var/lib/kforge/backups/$kver" 2>/dev/null)" ] && [ ! -e "$rec" ]; then
+	ok "uninstall puts both originals back byte for byte, depmod sees them, records and backups are gone"
+else
+	not_ok "uninstall puts both originals back byte for byte, depmod sees them, records and backups are gone"
+	sed 's/^/# /' "$tmp/out"
+	find "$D" -type f | sed 's/^/# /'
+fi
+out=$(kf uninstall kforge_one --install-mod-path "$D" 2>&1)
+rc=$?
+check "uninstall of what kforge did not install: exit 1, points at status" sh -c \
+	'[ "$1" -eq 1 ] && printf "%s" "$2" | grep -q "kforge installed no module kforge_one.*kforge status"' _ "$rc" "$out"
+
+# --- compression with zlib, liblzma and libzstd: each decompresses, with the system's tools, to the
+# very bytes of the uncompressed install; xz carries the CRC32 check the kernel's decompressor needs;
+# depmod indexes it when the system's kmod reads that format (Debian 12's kmod lacks zlib)
+D=$tmp/plain
+fresh "$D"
+kf -q install "$tmp/hello" --install-mod-path "$D" >"$tmp/out" 2>&1
+plain=$D/lib/modules/$kver/updates/hello.ko
+for c in gzip:gz:"gzip -dc" xz:xz:"xz -dc" zstd:zst:"zstd -dcq"; do
+	name=${c%%:*} rest=${c#*:}
+	suffix=${rest%%:*} tool=${rest#*:}
+	case $name in gzip) feature=ZLIB ;; xz) feature=XZ ;; *) feature=ZSTD ;; esac
+	printf '[install]\ncompression = %s\n' "$name" >"$tmp/$name.conf"
+	D=$tmp/c-$name
+	fresh "$D"
+	f=$D/lib/modules/$kver/updates/hello.ko.$suffix
+	if KFORGE_SYSTEM_CONFIG=$tmp/$name.conf "$KFORGE" -k "$kver" -q install "$tmp/hello" --install-mod-path "$D" >"$tmp/out" 2>&1 &&
+		[ -f "$f" ] && $tool "$f" | cmp -s - "$plain" &&
+		{ ! kmod --version | grep -q "+$feature" || grep -q "^updates/hello.ko.$suffix:" "$D/lib/modules/$kver/modules.dep"; } &&
+		{ [ "$name" != xz ] || xz --robot --list "$f" | grep -q "CRC32"; }; then
+		ok "install.compression = $name: hello.ko.$suffix decompresses to the installed bytes"
+	else
+		not_ok "install.compression = $name: hello.ko.$suffix decompresses to the installed bytes"
+		sed 's/^/# /' "$tmp/out"
+	fi
+done
+
+# --- one lock per root: the second run waits and says so, or fails at once with --no-wait
+D=$tmp/lock
+fresh "$D"
+mkdir -p "$D/var/lib/kforge"
+: >"$D/var/lib/kforge/lock"
+flock "$D/var/lib/kforge/lock" sleep 3 &
+holder=$!
+sleep 0.5
+start=$(date +%s)
+out=$(kf install "$tmp/hello" --install-mod-path "$D" --no-wait 2>&1)
+rc=$?
+check "--no-wait: another holder of the lock fails the install at once (exit 1), nothing written" sh -c \
+	'[ "$1" -eq 1 ] && printf "%s" "$2" | grep -q "holds .*/var/lib/kforge/lock.*without --no-wait" && [ ! -e "$3/lib/modules/$4/updates/hello.ko" ]' \
+	_ "$rc" "$out" "$D" "$kver"
+out=$(kf install "$tmp/hello" --install-mod-path "$D" 2>&1)
+rc=$?
+end=$(date +%s)
+wait $holder
+check "without --no-wait the install says it waits for the lock, then installs" sh -c \
+	'[ "$1" -eq 0 ] && printf "%s" "$2" | grep -q "waiting for another program that holds .*/var/lib/kforge/lock" && [ -f "$3/lib/modules/$4/updates/hello.ko" ]' \
+	_ "$rc" "$out" "$D" "$kver"
+
+# --- the kill test
+D=$tmp/kill
+M=$D/lib/modules/$kver
+fresh "$D"
+KFORGE_TEST_CHECKPOINTS=1 kf -q install "$tmp/pair" --install-mod-path "$D" >"$tmp/ref.out" 2>&1
+grep "checkpoint" "$tmp/ref.out" | sed 's/^kforge: checkpoint [0-9]*: //' >"$tmp/points"
+NI=$(wc -l <"$tmp/points")
+N1=$(sha "$M/updates/kforge_one.ko")
+N2=$(sha "$M/updates/kforge_two.ko")
+KFORGE_TEST_CHECKPOINTS=1 kf -q uninstall kforge_one --install-mod-path "$D" >"$tmp/ref-un.out" 2>&1
+grep "checkpoint" "$tmp/ref-un.out" | sed 's/^kforge: checkpoint [0-9]*: //' >"$tmp/points-un"
+NU=$(wc -l <"$tmp/points-un")
+kf -q uninstall kforge_two --install-mod-path "$D" >/dev/null 2>&1
+if [ "$NI" -ge 20 ] && cmp -s "$tmp/orig1" "$M/updates/kforge_one.ko"; then
+	ok "the install has $NI kill points, the uninstall $NU"
+else
+	not_ok "the install has $NI kill points (at least 20 wanted), the uninstall $NU"
+	sed 's/^/# /' "$tmp/ref.out"
+fi
+
+# old or new, whole: every module file present is one of the four known contents, and each module is there
+whole() {
+	s1=$(sha "$M/updates/kforge_one.ko")
+	s2u=$(sha "$M/updates/kforge_two.ko")
+	s2d=$(sha "$M/updates/dkms/kforge_two.ko")
+	{ [ "$s1" = "$O1" ] || [ "$s1" = "$N1" ]; } || { echo "kforge_one: $s1"; return 1; }
+	{ [ -z "$s2u" ] || [ "$s2u" = "$N2" ]; } || { echo "updates/kforge_two: $s2u"; return 1; }
+	{ [ -z "$s2d" ] || [ "$s2d" = "$O2" ]; } || { echo "dkms/kforge_two: $s2d"; return 1; }
+	[ -n "$s2u$s2d" ] || { echo "kforge_two is missing"; return 1; }
+	for f in $(find "$M" -name '*.ko*' ! -name '.*'); do
+		case $(sha "$f") in "$O1" | "$O2" | "$N1" | "$N2") ;; *) echo "unknown file $f"; return 1 ;; esac
+	done
+}
+# after the repair: kforge_one all old (no record) or all new (its record ok); kforge_two goes with it in
+# an install, and stays installed through an uninstall of kforge_one; modules.dep names only files there
+consistent() { # op
+	R=$D/var/lib/kforge/records/$kver
+	st=$(kf status --install-mod-path "$D" --json)
+	ok_of() { printf "%s" "$st" | jq -r --arg m "$1" '[.modules[] | select(.module == $m)][0].state // "none"'; }
+	case $(sha "$M/updates/kforge_one.ko") in
+	"$N1") state=new; [ "$(ok_of kforge_one)" = ok ] || { echo "kforge_one new, its record $(ok_of kforge_one)"; return 1; } ;;
+	"$O1") state=old; [ ! -e "$R/kforge_one.conf" ] || { echo "kforge_one old with a record"; return 1; } ;;
+	*) echo "kforge_one is neither"; return 1 ;;
+	esac
+	two=$state
+	[ "$1" = uninstall ] && two=new
+	if [ $two = new ]; then
+		[ "$(sha "$M/updates/kforge_two.ko")" = "$N2" ] && [ ! -e "$M/updates/dkms/kforge_two.ko" ] &&
+			[ "$(ok_of kforge_two)" = ok ] || { echo "kforge_two is not wholly new"; return 1; }
+	else
+		[ "$(sha "$M/updates/dkms/kforge_two.ko")" = "$O2" ] && [ ! -e "$M/updates/kforge_two.ko" ] &&
+			[ ! -e "$R/kforge_two.conf" ] || { echo "kforge_two is not wholly old"; return 1; }
+	fi
+	for f in $(cut -d: -f1 "$M/modules.dep"); do [ -e "$M/$f" ] || { echo "modules.dep names $f"; return 1; }; done
+	[ -z "$(find "$M" -name '.*kforge-*')" ] || { echo "temporary files left"; return 1; }
+}
+kill_case() { # op n what
+	op=$1 n=$2 what=$3
+	if [ "$op" = install ]; then
+		KFORGE_TEST_KILL_AT=$n kf -q install "$tmp/pair" --install-mod-path "$D" >"$tmp/k.out" 2>&1
+	else
+		KFORGE_TEST_KILL_AT=$n kf -q uninstall kforge_one --install-mod-path "$D" >"$tmp/k.out" 2>&1
+	fi
+	rc=$?
+	why=$(whole)
+	w=$?
+	journal=no
+	[ -e "$D/var/lib/kforge/transaction" ] && journal=yes
+	kf status --install-mod-path "$D" >"$tmp/s.out" 2>&1
+	said=yes
+	[ $journal = no ] || grep -q "was interrupted .*: \(finished it\|rolled it back\)" "$tmp/s.out" || said=no
+	consistent "$op" >"$tmp/why2"
+	c=$?
+	why2=$(cat "$tmp/why2")
+	if [ $rc -eq 137 ] && [ $w -eq 0 ] && [ $said = yes ] && [ $c -eq 0 ] && [ ! -e "$D/var/lib/kforge/transaction" ]; then
+		ok "$op killed at $n ($what): old or new, never partial; status repaired it to $state"
+	else
+		not_ok "$op killed at $n ($what): old or new, never partial; status repaired it"
+		echo "# exit $rc; whole: $why; journal $journal, said so: $said; after: $why2"
+		sed 's/^/# status: /' "$tmp/s.out"
+	fi
+}
+reset_old() {
+	kf -q uninstall kforge_one --install-mod-path "$D" >/dev/null 2>&1
+	kf -q uninstall kforge_two --install-mod-path "$D" >/dev/null 2>&1
+	cmp -s "$tmp/orig1" "$M/updates/kforge_one.ko" && cmp -s "$tmp/orig2" "$M/updates/dkms/kforge_two.ko" ||
+		echo "# the originals did not come back"
+}
+n=0
+while IFS= read -r what; do
+	n=$((n + 1))
+	kill_case install $n "$what"
+	reset_old
+done <"$tmp/points"
+n=0
+while IFS= read -r what; do
+	n=$((n + 1))
+	kf -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1
+	kill_case uninstall $n "$what"
+	reset_old
+done <"$tmp/points-un"
+tap_done
