@@ -136,11 +136,31 @@ static enum kforge_compression detect_compression(const char *modules_dir, const
 }
 
 /*
- * The initramfs generator installed under ROOT; the first found wins. kernel-install is
- * not one: it only calls whichever generator its plugins name.
+ * The initramfs generator installed under ROOT: kernel-install when its install.conf says how
+ * images are laid out (it then calls whichever generator its plugins name), else the first
+ * generator found.
  */
+/* kernel-install owns the images when its install.conf picks a layout or a generator. */
+static bool kernel_install_configured(const char *root)
+{
+	static const char *const confs[] = { "/etc/kernel/install.conf", "/usr/lib/kernel/install.conf" };
+	for (size_t i = 0; i < ARRAY_SIZE(confs); i++) {
+		_cleanup_free_ char *p = kforge_path_find(root, confs[i]);
+		_cleanup_free_ char *text = NULL;
+		if (p && kf_read_file(p, &text, NULL) == 0)
+			for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+				l = kf_strstrip(l);
+				if (strncmp(l, "layout=", 7) == 0 || strncmp(l, "initrd_generator=", 17) == 0)
+					return true;
+			}
+	}
+	return false;
+}
+
 const char *kf_detect_initramfs(const char *root)
 {
+	if (kernel_install_configured(root))
+		return "kernel-install";
 	static const struct {
 		const char *name;
 		const char *paths[4];

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <string.h>
 
 #include <libkmod.h>
@@ -251,7 +252,10 @@ enum kforge_record_state kf_record_check(const struct kf_state *st, const struct
 	if (kf_sha256_file(host, sha) < 0 || strcmp(sha, rec->sha256) != 0)
 		return KFORGE_RECORD_MODIFIED;
 	_cleanup_free_ char *now = resolved_path(st->base, rec->kernel, rec->module);
-	if (now && strcmp(now, rec->path) != 0)
+	_cleanup_free_ char *now_host = now ? kf_state_host(st, now) : NULL;
+	/* compared as real paths: /lib may be a link to /usr/lib */
+	char a[PATH_MAX], b[PATH_MAX];
+	if (now_host && realpath(now_host, a) && realpath(host, b) && strcmp(a, b) != 0)
 		return KFORGE_RECORD_SUPERSEDED;
 	return KFORGE_RECORD_OK;
 }

@@ -782,10 +782,47 @@ static bool missing_header(const struct kforge_job *job, char *which, size_t siz
 	return true;
 }
 
+/*
+ * An external module is built in its own folder, as the kernel's guide has it; kbuild does not
+ * notice that the objects there were made for another kernel, so kforge leaves a note in the
+ * folder (.kforge-built-for: release and build tree) and cleans the folder when that changes.
+ */
+static char *external_stamp(const struct kforge_job *job)
+{
+	return kforge_path_join(job->module_dir, ".kforge-built-for", NULL);
+}
+
+static int clean_if_other_kernel(struct kforge_job *job)
+{
+	_cleanup_free_ char *stamp = external_stamp(job);
+	_cleanup_free_ char *last = NULL;
+	if (!stamp)
+		return -ENOMEM;
+	_cleanup_free_ char *want = kf_strdup_printf("%s %s", job->kernel.release, job->kbuild_dir);
+	if (!want)
+		return -ENOMEM;
+	if (kf_read_file(stamp, &last, NULL) == 0 && strcmp(kf_strstrip(last), want) == 0)
+		return 0;
+	/* built for another kernel, or never by kforge (the objects there may be for any kernel) */
+	_cleanup_free_ char *m = kf_strdup_printf("M=%s", job->module_dir);
+	return kforge_runl(job, NULL, "make", "-C", job->kbuild_dir, m ? m : "M=", "clean", NULL) ? -EIO : 0;
+}
+
+static void write_external_stamp(struct kforge_job *job)
+{
+	_cleanup_free_ char *stamp = external_stamp(job);
+	_cleanup_free_ char *want = kf_strdup_printf("%s %s\n", job->kernel.release, job->kbuild_dir);
+	if (stamp && want && kf_write_file(stamp, want, 0644) < 0)
+		kf_dbg(job->ctx, "cannot write %s", stamp);
+}
+
 int kforge_default_compile(struct kforge_job *job)
 {
 	if (!job->kbuild_dir || !job->module_dir)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "nothing prepared to compile");
+	if (job->kind == KFORGE_MODULE_EXTERNAL && clean_if_other_kernel(job) < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make clean in %s failed: see %s", job->module_dir,
+				       job->log_path ? job->log_path : "the log");
 	int r = compile_once(job);
 	char header[256];
 	if (r != 0 && job->strategy_chosen && job->strategy == KFORGE_STRATEGY_HEADERS &&
@@ -805,8 +842,10 @@ int kforge_default_compile(struct kforge_job *job)
 	if (job->plan)
 		return 0;
 	r = collect_built(job);
-	if (r == 0 && job->kind == KFORGE_MODULE_EXTERNAL)
+	if (r == 0 && job->kind == KFORGE_MODULE_EXTERNAL) {
 		register_symvers(job);
+		write_external_stamp(job);
+	}
 	return r;
 }
 
@@ -853,6 +892,35 @@ bool kforge_job_initramfs_needed(struct kforge_job *job, const char *const liste
 	return false;
 }
 
+/* kernel-install's image of the kernel: ENTRY_TOKEN/KVER/initrd in the boot or EFI partition. */
+static char *kernel_install_image(struct kforge_job *job)
+{
+	const char *root = kforge_ctx_root(job->ctx);
+	_cleanup_free_ char *token = NULL;
+	static const char *const token_files[] = { "/etc/kernel/entry-token", "/etc/machine-id" };
+	for (size_t i = 0; i < ARRAY_SIZE(token_files) && !token; i++) {
+		_cleanup_free_ char *p = kforge_path_find(root, token_files[i]);
+		if (p && kf_read_file(p, &token, NULL) == 0 && !kf_strstrip(token)[0]) {
+			free(token);
+			token = NULL;
+		}
+	}
+	static const char *const tops[] = { "/boot", "/efi", "/boot/efi" };
+	char *first = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(tops); i++) {
+		char *img = kf_strdup_printf("%s/%s/%s/initrd", tops[i], token ? kf_strstrip(token) : "", job->kernel.release);
+		if (img && kforge_path_exists(root, img)) {
+			free(first);
+			return img;
+		}
+		if (!first)
+			first = img;
+		else
+			free(img);
+	}
+	return first;
+}
+
 int kforge_default_refresh_initramfs(struct kforge_job *job)
 {
 	const char *gen = job->initramfs;
@@ -868,7 +936,7 @@ int kforge_default_refresh_initramfs(struct kforge_job *job)
 	}
 	const char *argv[8] = { NULL };
 	const char *lister[4] = { NULL };
-	_cleanup_free_ char *img = NULL;
+	_cleanup_free_ char *img = NULL, *kimg = NULL;
 	if (strcmp(gen, "initramfs-tools") == 0) {
 		img = kf_strdup_printf("/boot/initrd.img-%s", kver);
 		const char *a[] = { "update-initramfs", "-u", "-k", kver, NULL };
@@ -889,9 +957,21 @@ int kforge_default_refresh_initramfs(struct kforge_job *job)
 		const char *a[] = { "booster", "build", "--force", "--kernel-version", kver, img, NULL };
 		memcpy(argv, a, sizeof(a));
 		lister[0] = "lsinitcpio";
+	} else if (strcmp(gen, "kernel-install") == 0) {
+		img = kernel_install_image(job);
+		kimg = kf_strdup_printf("/usr/lib/modules/%s/vmlinuz", kver);
+		if (kimg && !kforge_path_exists(kforge_ctx_root(job->ctx), kimg)) {
+			free(kimg);
+			kimg = kf_strdup_printf("/boot/vmlinuz-%s", kver);
+		}
+		const char *a[] = { "kernel-install", "add", kver, kimg, NULL };
+		memcpy(argv, a, sizeof(a));
+		lister[0] = "lsinitrd";
 	} else {
 		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "unknown initramfs generator \"%s\"", gen);
 	}
+	if (!img)
+		return -ENOMEM;
 	_cleanup_free_ char *host_img = kforge_path_find(kforge_ctx_root(job->ctx), img);
 	lister[1] = host_img ? host_img : img;
 	bool needed = job->initramfs_forced || ((host_img || job->plan) && kforge_job_initramfs_needed(job, lister));
@@ -900,15 +980,29 @@ int kforge_default_refresh_initramfs(struct kforge_job *job)
 		return kforge_run(job, NULL, argv) ? -EIO : 0;
 	}
 	if (!needed) {
+		const char *leaf = strrchr(job->module_spec, '/');
 		kf_info(job->ctx, "%s is not in %s: the initramfs stays as it is (--initramfs refreshes it anyway)",
-			job->module_spec, host_img ? img : "any initramfs");
+			leaf && leaf[1] ? leaf + 1 : job->module_spec, host_img ? img : "any initramfs");
 		return 0;
 	}
 	kf_info(job->ctx, "refreshing the initramfs of %s with %s", kver, argv[0]);
 	if (kforge_run(job, NULL, argv) != 0)
-		return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
-				       "%s failed: the module is installed, but %s's initramfs still holds the old one; "
-				       "see %s",
-				       argv[0], kver, job->log_path ? job->log_path : "the log");
+		return kforge_initramfs_failed(job, argv);
 	return 0;
+}
+
+int kforge_initramfs_failed(struct kforge_job *job, const char *const argv[])
+{
+	_cleanup_free_ char *cmd = NULL;
+	struct kf_strbuf b = { 0 };
+	for (size_t i = 0; argv[i]; i++) {
+		if (i)
+			kf_strbuf_append(&b, " ");
+		kf_strbuf_append_quoted(&b, argv[i]);
+	}
+	cmd = kf_strbuf_steal(&b);
+	return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
+			       "%s failed (its output is above): the module stays installed and recorded, but the initramfs "
+			       "of %s still holds what it held; fix the cause and run it again: %s (log: %s)",
+			       argv[0], job->kernel.release, cmd ? cmd : argv[0], job->log_path ? job->log_path : "none");
 }

@@ -110,9 +110,11 @@ check "plan unknown: vanilla runs every step, no initramfs" sh -c '
 	printf "%s" "$1" | jq -e "[.steps[6].actions[].note] | any(. != null and test(\"no initramfs generator\"))"' _ "$p"
 cp -r "$srcdir/tests/src/hello" "$tmp/hello"
 p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan "$tmp/hello" --json)
-check "plan external dir: M= the folder, against the build dir" sh -c '
+check "plan external dir: M= the folder, against the build dir, cleaned first (never built for this kernel)" sh -c '
 	printf "%s" "$1" | jq -e --arg m "M=$2/hello" --arg b "$3/debian/usr/src/linux-headers-6.1.0-56-amd64" \
-		"[.steps[4].actions[].command] | index(\"make -C \" + \$b + \" \" + \$m + \" -j\" + (.[0] | capture(\"-j(?<n>[0-9]+)\").n) + \" modules\") != null"' _ "$p" "$tmp" "$R"
+		"[.steps[4].actions[].command] | index(\"make -C \" + \$b + \" \" + \$m + \" -j\" + (.[-1] | capture(\"-j(?<n>[0-9]+)\").n) + \" modules\") != null" &&
+	printf "%s" "$1" | jq -e --arg m "M=$2/hello" --arg b "$3/debian/usr/src/linux-headers-6.1.0-56-amd64" \
+		".steps[4].actions[0].command == \"make -C \" + \$b + \" \" + \$m + \" clean\""' _ "$p" "$tmp" "$R"
 check "build --dry-run prints the plan and runs nothing" sh -c '"$1" --root "$2/debian" -k 6.1.0-56-amd64 build "$3/hello" --dry-run >"$3/dry" &&
 	grep -q "^5. compile \[core\]" "$3/dry" && ! ls "$3"/hello/*.o 2>/dev/null' _ "$KFORGE" "$R" "$tmp"
 check "plan text form numbers the steps" sh -c '"$1" --root "$2/debian" -k 6.1.0-56-amd64 plan "$3/hello" | grep -q "^7. refresh initramfs \[core\]"' _ "$KFORGE" "$R" "$tmp"

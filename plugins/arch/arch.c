@@ -61,10 +61,12 @@ static int arch_refresh_initramfs(struct kforge_job *job)
 				 img, pkgbase);
 	else if (!needed)
 		return 0;
-	if (mk)
-		return kforge_runl(job, NULL, "mkinitcpio", "-p", pkgbase, NULL) ? -5 : 0;
-	return kforge_runl(job, NULL, "booster", "build", "--force", "--kernel-version", kforge_job_kernel(job), img,
-			   NULL) ? -5 : 0;
+	const char *mkinitcpio[] = { "mkinitcpio", "-p", pkgbase, NULL };
+	const char *booster[] = { "booster", "build", "--force", "--kernel-version", kforge_job_kernel(job), img, NULL };
+	const char *const *argv = mk ? mkinitcpio : booster;
+	if (kforge_run(job, NULL, argv) != 0)
+		return kforge_initramfs_failed(job, argv);
+	return 0;
 }
 
 KFORGE_PLUGIN_DEFINE(

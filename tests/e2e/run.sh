@@ -178,6 +178,40 @@ else
 	sed 's/^/# /' "$work/exporter.out" "$work/importer.out"
 fi
 
+# the lifecycle on the real kernel: install over the distribution's own dummy.ko (its very path),
+# status, uninstall; the kernel loads kforge's file, then the package's original, byte for byte
+d=$(modpath lifecycle "$KVER")
+K=/lib/modules/$KVER/kernel/drivers/net/dummy.ko
+orig=$(sha256sum "$E/image-$KVER$K" | cut -d' ' -f1)
+if install_case lifecycle "$KVER" dummy --install-dir kernel/drivers/net --install-mod-path "$d"; then
+	ok "lifecycle: kforge install dummy --install-dir kernel/drivers/net (over the package's file)"
+	expect_loaded "lifecycle-installed" "$KVER" "$d" "$(boot "$KVER" "$d" dummy)" dummy "$K"
+	st=$("$KFORGE" -k "$KVER" status --json --install-mod-path "$d" 2>&1)
+	if printf '%s' "$st" | jq -e --arg o "$orig" --arg p "$K" '.modules | length == 1 and .[0].state == "ok" and .[0].path == $p and .[0].replaced[0].sha256 == $o' >/dev/null; then
+		ok "lifecycle: status says ok and names the package's file it replaced"
+	else
+		not_ok "lifecycle: status says ok and names the package's file it replaced"
+		printf '%s\n' "$st" | sed 's/^/# /'
+	fi
+	if "$KFORGE" -k "$KVER" uninstall dummy --install-mod-path "$d" >"$work/lifecycle-un.out" 2>&1 &&
+		[ "$(sha256sum "$d$K" | cut -d' ' -f1)" = "$orig" ]; then
+		ok "lifecycle: uninstall puts the package's dummy.ko back byte for byte"
+		report=$(boot "$KVER" "$d" dummy)
+		expect_loaded "lifecycle-restored" "$KVER" "$d" "$report" dummy "$K"
+		if printf '%s\n' "$report" | grep -q "^KFORGE-LOADED dummy $K $orig "; then
+			ok "lifecycle: after uninstall the kernel loads the original (sha256 of the linux-image package's file)"
+		else
+			not_ok "lifecycle: after uninstall the kernel loads the original (sha256 of the linux-image package's file)"
+		fi
+	else
+		not_ok "lifecycle: uninstall puts the package's dummy.ko back byte for byte"
+		sed 's/^/# /' "$work/lifecycle-un.out"
+	fi
+else
+	not_ok "lifecycle: kforge install dummy --install-dir kernel/drivers/net (over the package's file)"
+	sed 's/^/# /' "$work/lifecycle.out"
+fi
+
 if image "$RT" && [ -f "/usr/src/linux-headers-$RT/Makefile" ]; then
 	load_case rt-flavour "$RT" dummy "/lib/modules/$RT/updates/dummy.ko" dummy
 else

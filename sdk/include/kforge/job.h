@@ -148,6 +148,12 @@ const char *kforge_job_make_var(const struct kforge_job *job, unsigned int i);
  */
 bool kforge_job_initramfs_needed(struct kforge_job *job, const char *const lister[]);
 
+/*
+ * For refresh-initramfs hooks whose generator ARGV failed: fails the job (exit 1) with a
+ * message that the module stays installed and recorded, and the command to run again.
+ */
+int kforge_initramfs_failed(struct kforge_job *job, const char *const argv[]);
+
 /* The core's default for each step; a plugin's hook may call it and then adjust. */
 int kforge_default_locate_source(struct kforge_job *job);
 int kforge_default_derive_version(struct kforge_job *job);

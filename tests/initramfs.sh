@@ -1,0 +1,114 @@
+#!/bin/sh
+# initramfs.sh: a real install into a copy of each distribution's fixture root, then the initramfs
+# refresh with shim generators on PATH (TAP). The module is built for real: the fixture's build dir
+# is replaced by a copy of the installed Debian headers with the fixture's release written into it
+# (utsrelease.h, KERNELRELEASE), so vermagic says the fixture's release and the gate, compression,
+# depmod -b, records and the distribution's destination all run as on that system. The shims log
+# every call; a lister prints the fake image, which holds the listing the test wants.
+set -u
+srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd -P)
+builddir=${top_builddir:-$srcdir}
+. "$srcdir/tests/tap.sh"
+KFORGE="$builddir/kforge"
+R="$srcdir/tests/rootfs"
+tmp=$(mktemp -d /tmp/kforge-initramfs-XXXXXX)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+export NO_COLOR=1
+
+host=
+for d in /usr/src/linux-headers-6.1.0-*-amd64; do
+	case $d in *-rt-amd64 | *-cloud-amd64) continue ;; esac
+	[ -f "$d/.kernelvariables" ] && host=$d
+done
+if [ -z "$host" ]; then
+	echo "1..0 # SKIP no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
+	exit 0
+fi
+kbuild=$(readlink -f "$host/scripts")
+
+mkdir -p "$tmp/bin"
+for t in mkinitcpio booster dracut update-initramfs kernel-install lsinitcpio lsinitramfs lsinitrd; do
+	ln -s "$srcdir/tests/shim/initramfs-tool" "$tmp/bin/$t"
+done
+export KFORGE_SHIM_LOG="$tmp/shim.log"
+cp -r "$srcdir/tests/src/hello" "$tmp/hello"
+
+# headers of the host's Debian kernel, made to say RELEASE
+synth() { # dir release
+	rm -rf "$1"
+	mkdir -p "$1"
+	cp -a "$host/." "$1/"
+	rm -f "$1/scripts" "$1/tools"
+	ln -s "$kbuild" "$1/scripts"
+	ln -s "$(dirname "$kbuild")/tools" "$1/tools"
+	sed -i "s/^override KERNELRELEASE = .*/override KERNELRELEASE = $2/" "$1/.kernelvariables"
+	echo "#define UTS_RELEASE \"$2\"" >"$1/include/generated/utsrelease.h"
+}
+
+# name|fixture|release|destination|image|the generator's command
+while IFS='|' read -r name fixture kver dest image want; do
+	[ -n "$name" ] || continue
+	root=$tmp/root-$name
+	cp -a "$R/$fixture" "$root"
+	case $name in
+	kernel-install)
+		printf 'layout=bls\n' >"$root/etc/kernel/install.conf" 2>/dev/null ||
+			{ mkdir -p "$root/etc/kernel" && printf 'layout=bls\n' >"$root/etc/kernel/install.conf"; }
+		echo 0123456789abcdef0123456789abcdef >"$root/etc/machine-id"
+		: >"$root/usr/lib/modules/$kver/vmlinuz"
+		;;
+	esac
+	bd=$("$KFORGE" --root "$root" -k "$kver" info --json 2>/dev/null | jq -r .build_dir)
+	synth "$root$bd" "$kver"
+	mkdir -p "$root$(dirname "$image")"
+	echo "usr/lib/modules/$kver/updates/$(basename "$dest")" >"$root$image"
+	: >"$KFORGE_SHIM_LOG"
+	if PATH="$tmp/bin:$PATH" "$KFORGE" --root "$root" -k "$kver" install "$tmp/hello" >"$tmp/out" 2>&1 &&
+		[ -f "$root$dest" ] && grep -qxF "$want" "$KFORGE_SHIM_LOG" &&
+		[ "$(grep -cv '^ls' "$KFORGE_SHIM_LOG")" -eq 1 ] &&
+		"$KFORGE" --root "$root" -k "$kver" status | grep -qE "^$kver +hello +ok +.* $dest\$"; then
+		ok "$name: installs $dest and runs \`$want\` (the image lists the module)"
+	else
+		not_ok "$name: installs $dest and runs \`$want\` (the image lists the module)"
+		sed 's/^/# shim: /' "$KFORGE_SHIM_LOG"
+		sed 's/^/# /' "$tmp/out"
+	fi
+	: >"$KFORGE_SHIM_LOG"
+	PATH="$tmp/bin:$PATH" KFORGE_SHIM_FAIL="$(echo "$want" | cut -d' ' -f1)" "$KFORGE" --root "$root" -k "$kver" install "$tmp/hello" >"$tmp/out" 2>&1
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q "simulated failure" "$tmp/out" &&
+		grep -q "failed (its output is above): the module stays installed and recorded" "$tmp/out" && [ -f "$root$dest" ] &&
+		"$KFORGE" --root "$root" -k "$kver" status | grep -qE "^$kver +hello +ok "; then
+		ok "$name: a failing generator fails the install (exit 1) with its output shown; the module stays installed and recorded"
+	else
+		not_ok "$name: a failing generator fails the install (exit 1) with its output shown; the module stays installed and recorded"
+		echo "# exit $rc"
+		sed 's/^/# /' "$tmp/out"
+	fi
+done <<'TABLE'
+arch|arch|6.6.1-arch1-1|/usr/lib/modules/6.6.1-arch1-1/updates/hello.ko.zst|/boot/initramfs-linux.img|mkinitcpio -p linux
+booster|manjaro|6.12.63-1-MANJARO|/usr/lib/modules/6.12.63-1-MANJARO/updates/hello.ko.zst|/boot/booster-linux612.img|booster build --force --kernel-version 6.12.63-1-MANJARO /boot/booster-linux612.img
+debian|debian|6.1.0-56-amd64|/usr/lib/modules/6.1.0-56-amd64/updates/hello.ko|/boot/initrd.img-6.1.0-56-amd64|update-initramfs -u -k 6.1.0-56-amd64
+ubuntu|ubuntu|6.8.0-51-generic|/usr/lib/modules/6.8.0-51-generic/updates/hello.ko.zst|/boot/initrd.img-6.8.0-51-generic|update-initramfs -u -k 6.8.0-51-generic
+fedora|fedora|6.5.6-300.fc39.x86_64|/usr/lib/modules/6.5.6-300.fc39.x86_64/updates/hello.ko.xz|/boot/initramfs-6.5.6-300.fc39.x86_64.img|dracut -f --kver 6.5.6-300.fc39.x86_64
+kernel-install|fedora|6.5.6-300.fc39.x86_64|/usr/lib/modules/6.5.6-300.fc39.x86_64/updates/hello.ko.xz|/boot/0123456789abcdef0123456789abcdef/6.5.6-300.fc39.x86_64/initrd|kernel-install add 6.5.6-300.fc39.x86_64 /usr/lib/modules/6.5.6-300.fc39.x86_64/vmlinuz
+TABLE
+
+# only when the module is in the image, unless --initramfs; a module not in it leaves the image alone
+root=$tmp/root-debian
+kver=6.1.0-56-amd64
+echo "usr/lib/modules/$kver/kernel/drivers/net/dummy.ko" >"$root/boot/initrd.img-$kver"
+: >"$KFORGE_SHIM_LOG"
+PATH="$tmp/bin:$PATH" "$KFORGE" --root "$root" -k "$kver" install "$tmp/hello" >"$tmp/out" 2>&1
+check "debian: hello not in the image: lsinitramfs asked, update-initramfs not run" sh -c '
+	grep -q "^lsinitramfs .*/boot/initrd.img-$2\$" "$1" && ! grep -q "^update-initramfs" "$1" &&
+	grep -q "hello is not in /boot/initrd.img-$2: the initramfs stays as it is" "$3"' _ "$KFORGE_SHIM_LOG" "$kver" "$tmp/out"
+: >"$KFORGE_SHIM_LOG"
+PATH="$tmp/bin:$PATH" "$KFORGE" --root "$root" -k "$kver" install "$tmp/hello" --initramfs >"$tmp/out" 2>&1
+check "debian: --initramfs refreshes it anyway" sh -c 'grep -qx "update-initramfs -u -k $2" "$1" || { cat "$1" "$3"; false; }' _ "$KFORGE_SHIM_LOG" "$kver" "$tmp/out"
+: >"$KFORGE_SHIM_LOG"
+echo "usr/lib/modules/$kver/updates/hello.ko" >"$root/boot/initrd.img-$kver"
+PATH="$tmp/bin:$PATH" "$KFORGE" --root "$root" -k "$kver" uninstall hello >"$tmp/out" 2>&1
+check "debian: uninstall of a module in the image refreshes it too" sh -c '
+	grep -qx "update-initramfs -u -k $2" "$1" && [ ! -e "$3/usr/lib/modules/$2/updates/hello.ko" ]' _ "$KFORGE_SHIM_LOG" "$kver" "$root"
+tap_done
