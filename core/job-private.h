@@ -15,7 +15,7 @@ struct kforge_job {
 	char *install_subdir, *initramfs;
 	char *module_option, *objdir, *install_mod_path, *install_base, *install_dir_forced;
 	struct kf_strv extra_symbols, built;
-	bool initramfs_forced, strategy_chosen;
+	bool initramfs_forced, initramfs_never, strategy_chosen;
 	enum kforge_compression compression;
 	enum kforge_strategy strategy;
 	unsigned int jobs;

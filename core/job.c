@@ -174,7 +174,10 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	}
 	for (size_t i = 0; opts->config_changes && opts->config_changes[i]; i++)
 		kf_strv_push(&job->changes, opts->config_changes[i]);
-	job->initramfs_forced = opts->initramfs;
+	/* install.initramfs: auto (when the module is in the image), always, never; --initramfs wins */
+	const char *ir = kforge_config_get(ctx, "install.initramfs");
+	job->initramfs_forced = opts->initramfs || strcmp(ir, "always") == 0;
+	job->initramfs_never = !opts->initramfs && strcmp(ir, "never") == 0;
 	for (size_t i = 0; opts->extra_symbols && opts->extra_symbols[i]; i++) {
 		char real[PATH_MAX];
 		if (!realpath(opts->extra_symbols[i], real) || !kf_is_file(real)) {
@@ -412,6 +415,14 @@ int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_s
 	for (int s = (int)first; s <= (int)last && s < KFORGE_STEP_COUNT; s++) {
 		kforge_step_fn fn = plugin_hook(p, (enum kforge_step)s);
 		job->current_step = (enum kforge_step)s;
+		if (s == KFORGE_STEP_REFRESH_INITRAMFS && job->initramfs_never) {
+			job->current_owner = "core";
+			kforge_plan_note(job, "install.initramfs = never: the initramfs is not refreshed");
+			if (!job->plan)
+				kf_info(job->ctx, "install.initramfs = never: the initramfs of %s stays as it is",
+					job->kernel.release);
+			continue;
+		}
 		job->current_owner = fn ? p->name : "core";
 		if (!job->plan)
 			kf_info(job->ctx, "[%d/%d] %s (%s)", s + 1, KFORGE_STEP_COUNT, step_names[s],

@@ -312,6 +312,23 @@ int kforge_default_locate_source(struct kforge_job *job)
 	return 0;
 }
 
+/*
+ * build.cc_launcher (ccache, sccache): CC becomes "LAUNCHER COMPILER", the compiler being the
+ * one the target was built with (CONFIG_CC_VERSION_TEXT's first word: gcc-12, clang), else gcc.
+ */
+static int add_cc_launcher(struct kforge_job *job)
+{
+	const char *launcher = kforge_config_get(job->ctx, "build.cc_launcher");
+	if (!launcher[0])
+		return 0;
+	const char *text = kforge_job_kconfig(job, "CONFIG_CC_VERSION_TEXT");
+	char cc[64] = "gcc";
+	if (text && (strncmp(text, "gcc", 3) == 0 || strncmp(text, "clang", 5) == 0))
+		snprintf(cc, sizeof(cc), "%.*s", (int)strcspn(text, " "), text);
+	_cleanup_free_ char *var = kf_strdup_printf("CC=%s %s", launcher, cc);
+	return var ? kforge_job_add_make_var(job, var) : -ENOMEM;
+}
+
 int kforge_default_derive_version(struct kforge_job *job)
 {
 	const struct kforge_release *rel = &job->kernel.rel;
@@ -321,6 +338,9 @@ int kforge_default_derive_version(struct kforge_job *job)
 			 rel->release, ver, rel->extraversion, rel->localversion,
 			 kforge_release_override_name(rel->override),
 			 rel->from_build_dir ? "" : " (guessed from the string: no Makefile in the build dir)");
+	int r = add_cc_launcher(job);
+	if (r < 0)
+		return r;
 	if (job->strategy != KFORGE_STRATEGY_FULL || job->kind == KFORGE_MODULE_EXTERNAL)
 		return 0;
 	/* KERNELRELEASE on make's command line reproduces any release exactly (verified on 6.1) */
@@ -975,14 +995,18 @@ int kforge_default_refresh_initramfs(struct kforge_job *job)
 	_cleanup_free_ char *host_img = kforge_path_find(kforge_ctx_root(job->ctx), img);
 	lister[1] = host_img ? host_img : img;
 	bool needed = job->initramfs_forced || ((host_img || job->plan) && kforge_job_initramfs_needed(job, lister));
+	const char *leaf = strrchr(job->module_spec, '/');
+	leaf = leaf && leaf[1] ? leaf + 1 : job->module_spec;
 	if (job->plan) {
-		kforge_plan_note(job, "only when %s is in %s (the command above), or with --initramfs:", job->module_spec, img);
+		if (job->initramfs_forced)
+			kforge_plan_note(job, "--initramfs or install.initramfs = always: refreshed whatever %s holds:", img);
+		else
+			kforge_plan_note(job, "only when %s is in %s (the command above), or with --initramfs:", leaf, img);
 		return kforge_run(job, NULL, argv) ? -EIO : 0;
 	}
 	if (!needed) {
-		const char *leaf = strrchr(job->module_spec, '/');
-		kf_info(job->ctx, "%s is not in %s: the initramfs stays as it is (--initramfs refreshes it anyway)",
-			leaf && leaf[1] ? leaf + 1 : job->module_spec, host_img ? img : "any initramfs");
+		kf_info(job->ctx, "%s is not in %s: the initramfs stays as it is (--initramfs refreshes it anyway)", leaf,
+			host_img ? img : "any initramfs");
 		return 0;
 	}
 	kf_info(job->ctx, "refreshing the initramfs of %s with %s", kver, argv[0]);

@@ -217,6 +217,18 @@ printf '[log]\ncolor = always\n' >"$tmp/color.conf"
 check "colour when log.color = always" sh -c 'KFORGE_SYSTEM_CONFIG="$2" NO_COLOR= "$1" frob 2>&1; env -u NO_COLOR KFORGE_SYSTEM_CONFIG="$2" "$1" --root /nonexistent info 2>&1 | grep -q "$(printf "\033")"' _ "$KFORGE" "$tmp/color.conf"
 check "no colour with NO_COLOR" sh -c '! KFORGE_SYSTEM_CONFIG="$2" NO_COLOR=1 "$1" --root "$3" -k 9.9 info 2>&1 | grep -q "$(printf "\033")"' _ "$KFORGE" "$tmp/color.conf" "$R/debian"
 
+# settings that change what a job does
+printf '[build]\ncc_launcher = ccache\n[install]\ninitramfs = never\n' >"$tmp/settings.conf"
+p=$(KFORGE_SYSTEM_CONFIG="$tmp/settings.conf" "$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan "$tmp/hello" --json)
+check "build.cc_launcher: CC=ccache COMPILER on make's command line" sh -c '
+	printf "%s" "$1" | jq -e "[.steps[4].actions[].command] | any(. != null and test(\" .CC=ccache gcc. \"))"' _ "$p"
+check "install.initramfs = never: no lister, no generator, a note says why" sh -c '
+	printf "%s" "$1" | jq -e "(.steps[6].actions | map(select(.command)) | length == 0) and (.steps[6].actions[0].note | test(\"never\"))"' _ "$p"
+printf '[install]\ninitramfs = always\n' >"$tmp/always.conf"
+p=$(KFORGE_SYSTEM_CONFIG="$tmp/always.conf" "$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan "$tmp/hello" --json)
+check "install.initramfs = always: the generator runs without asking the lister" sh -c '
+	printf "%s" "$1" | jq -e "[.steps[6].actions[].command | select(.)] == [\"update-initramfs -u -k 6.1.0-56-amd64\"]"' _ "$p"
+
 # a real build and install: an external module of two files and include/ against installed Debian headers
 kver=
 for d in /usr/src/linux-headers-6.1.0-*-amd64; do
