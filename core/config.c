@@ -36,6 +36,8 @@ static const struct key_def keys[] = {
 	{ "log.dir", "/var/log/kforge", T_PATH, NULL, "where per-job logs are kept (under the root)" },
 	{ "log.color", "auto", T_ENUM, "|auto|always|never|", "colour on a terminal; NO_COLOR always wins" },
 	{ "plugins.plugin", "", T_STRING, NULL, "use this plugin instead of probing (like --plugin)" },
+	{ "autoinstall.exclude", "", T_STRING, NULL,
+	  "modules (names or folders, space-separated) kforge autoinstall leaves out" },
 };
 
 struct kf_config {

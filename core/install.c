@@ -262,9 +262,9 @@ static struct kforge_record *new_record(struct kforge_job *job, const struct kf_
 	const char *source = job->source ? job->source : job->source_dir;
 	r->module = strdup(it->name);
 	r->kernel = strdup(job->kernel.release);
-	/* an external module's folder by its full path: autoinstall finds it from anywhere */
-	r->spec = strdup(job->kind == KFORGE_MODULE_EXTERNAL && job->module_dir ? kforge_job_display_path(job, job->module_dir)
-									 : job->module_spec);
+	/* an external module's folder by its full path (where kforge runs, like --source):
+	 * autoinstall finds it from anywhere */
+	r->spec = strdup(job->kind == KFORGE_MODULE_EXTERNAL && job->module_dir ? job->module_dir : job->module_spec);
 	r->kind = strdup(kind_name(job->kind));
 	r->source = source ? strdup(kforge_job_display_path(job, source)) : NULL;
 	r->strategy = strdup(kforge_strategy_name(job->strategy));

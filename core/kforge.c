@@ -484,6 +484,26 @@ static int cmd_status(struct kforge_ctx *ctx, struct opts *o)
 	return 0;
 }
 
+static int cmd_autoinstall(struct kforge_ctx *ctx, struct opts *o)
+{
+	int code = need_args(ctx, o, 0, "");
+	struct kforge_job *job = NULL;
+	if (code || (code = make_job_for(ctx, o, NULL, false, true, &job)))
+		return code;
+	struct kforge_job_options base = {
+		.install_mod_path = o->install_mod_path,
+		.no_wait = o->no_wait,
+		.initramfs = o->initramfs,
+	};
+	int failed = 0;
+	if (kforge_autoinstall(job, &base, &failed) < 0)
+		code = job_code(job);
+	else if (failed)
+		code = KFORGE_EXIT_FAILURE;
+	kforge_job_unref(job);
+	return code;
+}
+
 static int cmd_keygen(struct kforge_ctx *ctx, struct opts *o)
 {
 	int code = need_args(ctx, o, 0, "");
@@ -517,6 +537,7 @@ static const struct command commands[] = {
 	{ "install", cmd_install, "install MODULE|DIR", "build, validate, install, depmod, refresh the initramfs", false },
 	{ "uninstall", cmd_uninstall, "uninstall MODULE [--force]", "remove a module kforge installed, put back what it replaced", false },
 	{ "status", cmd_status, "status [--json]", "the modules kforge installed: ok, modified, missing or superseded", true },
+	{ "autoinstall", cmd_autoinstall, "autoinstall -k KVER", "rebuild every module kforge installed for kernel KVER (the hooks call it)", false },
 	{ "keygen", cmd_keygen, "keygen [--dir DIR]", "create a module signing key pair and say how to enroll it", false },
 };
 
@@ -559,6 +580,15 @@ static void usage(FILE *f)
 
 static void command_usage(const struct command *c)
 {
+	static const struct {
+		const char *name, *text;
+	} extra[] = {
+		{ "install", "--no-wait (fail at once when another kforge holds the lock)" },
+		{ "uninstall", "--install-mod-path DIR, --initramfs, --no-wait, --force (remove a module changed since)" },
+		{ "status", "--install-mod-path DIR (the records of that tree); without -k every kernel" },
+		{ "autoinstall", "--install-mod-path DIR, --no-wait, -j N" },
+		{ "keygen", "--dir DIR (default /var/lib/kforge/mok, where kforge looks first)" },
+	};
 	printf("Usage: kforge %s\n\n%s.\n", c->usage, c->help);
 	if (strcmp(c->name, "plan") == 0 || strcmp(c->name, "build") == 0 || strcmp(c->name, "install") == 0)
 		printf("\nMODULE is a module name (btrfs), a directory of the kernel source (fs/btrfs),\n"
@@ -569,6 +599,9 @@ static void command_usage(const struct command *c)
 		       c->json ? ", --json" : "");
 	else
 		printf("\nOptions: -k KVER, --root DIR, --plugin NAME%s (see kforge --help).\n", c->json ? ", --json" : "");
+	for (size_t i = 0; i < ARRAY_SIZE(extra); i++)
+		if (strcmp(c->name, extra[i].name) == 0)
+			printf("Also: %s.\n", extra[i].text);
 }
 
 /* Appends a repeatable option's value; -1 (said) when there are more than LIST holds. */

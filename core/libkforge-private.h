@@ -13,6 +13,7 @@
 
 #define kf_err(ctx, ...) kforge_err(ctx, __VA_ARGS__)
 #define kf_warn(ctx, ...) kforge_warn(ctx, __VA_ARGS__)
+#define kf_notice(ctx, ...) kforge_notice(ctx, __VA_ARGS__)
 #define kf_info(ctx, ...) kforge_info(ctx, __VA_ARGS__)
 #define kf_dbg(ctx, ...) kforge_dbg(ctx, __VA_ARGS__)
 

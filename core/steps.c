@@ -714,23 +714,86 @@ static char *symvers_file(const struct kforge_job *job, const char *module_dir)
 				kf_hash_str(KF_HASH_SEED, module_dir) & 0xffffffffUL);
 }
 
-static void add_registered_symvers(struct kforge_job *job)
+/* The registry's files for this kernel, newest first, without the module's own. */
+static void registered_symvers(struct kforge_job *job, struct kf_strv *out)
 {
 	_cleanup_free_ char *own = symvers_file(job, job->module_dir);
 	_cleanup_free_ char *reg = own ? strdup(own) : NULL;
 	if (!reg)
 		return;
 	*strrchr(reg, '/') = '\0';
-	struct dirent **list;
-	int n = scandir(reg, &list, NULL, alphasort);
-	for (int i = 0; i < n; i++) {
-		_cleanup_free_ char *p = kforge_path_join(reg, list[i]->d_name, NULL);
+	struct kf_strv found = { 0 };
+	DIR *d = opendir(reg);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		_cleanup_free_ char *p = kforge_path_join(reg, e->d_name, NULL);
 		if (p && kf_str_endswith(p, ".symvers") && strcmp(p, own) != 0)
-			kforge_job_add_extra_symbols(job, p);
-		free(list[i]);
+			kf_strv_push(&found, p);
 	}
-	if (n >= 0)
-		free(list);
+	if (d)
+		closedir(d);
+	/* newest first: a rebuilt exporter's CRCs win over an older copy's */
+	while (found.n) {
+		size_t best = 0;
+		struct stat sb, sa;
+		for (size_t i = 1; i < found.n; i++)
+			if (stat(found.v[i], &sa) == 0 && stat(found.v[best], &sb) == 0 &&
+			    (sa.st_mtim.tv_sec > sb.st_mtim.tv_sec ||
+			     (sa.st_mtim.tv_sec == sb.st_mtim.tv_sec && sa.st_mtim.tv_nsec > sb.st_mtim.tv_nsec)))
+				best = i;
+		kf_strv_push(out, found.v[best]);
+		free(found.v[best]);
+		found.v[best] = found.v[--found.n];
+		found.v[found.n] = NULL;
+	}
+	kf_strv_free(&found);
+}
+
+/*
+ * One KBUILD_EXTRA_SYMBOLS file: --extra-symbols first, then the registry newest first, each
+ * symbol once. modpost refuses a symbol "exported twice", and the registry holds one file per
+ * folder ever built: a copy of an exporter, or one built from another folder, exports the same.
+ * The merged file replaces the list, so that the gate checks the CRCs the build used.
+ */
+static int merge_extra_symbols(struct kforge_job *job)
+{
+	struct kf_strv files = { 0 }, seen = { 0 };
+	for (size_t i = 0; i < job->user_extra_symbols.n; i++)
+		kf_strv_push(&files, job->user_extra_symbols.v[i]);
+	registered_symvers(job, &files);
+	if (!files.n)
+		return 0;
+	struct kf_strbuf out = { 0 };
+	for (size_t i = 0; i < files.n; i++) {
+		_cleanup_free_ char *text = NULL;
+		if (kf_read_file(files.v[i], &text, NULL) < 0)
+			continue;
+		for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+			char *sym = strchr(l, '\t');
+			if (!sym)
+				continue;
+			_cleanup_free_ char *name = strndup(sym + 1, strcspn(sym + 1, "\t"));
+			if (!name || kf_strv_contains(&seen, name))
+				continue;
+			kf_strv_push(&seen, name);
+			kf_strbuf_appendf(&out, "%s\n", l);
+		}
+	}
+	_cleanup_free_ char *dir = kforge_path_join(job->cache_dir, "work", job->kernel.release, NULL);
+	_cleanup_free_ char *merged = kf_strdup_printf("%s/extra-%08lx.symvers", dir ? dir : "",
+						       kf_hash_str(KF_HASH_SEED, job->module_dir) & 0xffffffffUL);
+	int r = dir && merged ? kf_mkdir_p(dir) : -ENOMEM;
+	if (r == 0)
+		r = kf_write_file(merged, out.s ? out.s : "", 0644);
+	if (r == 0) {
+		kf_log_to_file(job, "# KBUILD_EXTRA_SYMBOLS: %zu symbols from %zu files merged into %s\n", seen.n, files.n,
+			       merged);
+		kf_strv_free(&job->extra_symbols);
+		kf_strv_push(&job->extra_symbols, merged);
+	}
+	kf_strbuf_release(&out);
+	kf_strv_free(&files);
+	kf_strv_free(&seen);
+	return r;
 }
 
 static void register_symvers(struct kforge_job *job)
@@ -762,7 +825,15 @@ static int compile_once(struct kforge_job *job)
 	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
 	struct kf_strbuf extra = { 0 };
 	if (job->kind == KFORGE_MODULE_EXTERNAL) {
-		add_registered_symvers(job);
+		if (job->plan) {
+			struct kf_strv reg = { 0 };
+			registered_symvers(job, &reg);
+			for (size_t i = 0; i < reg.n; i++)
+				kforge_job_add_extra_symbols(job, reg.v[i]);
+			kf_strv_free(&reg);
+		} else if (merge_extra_symbols(job) < 0) {
+			kf_warn(job->ctx, "cannot merge the Module.symvers of other external modules: building without them");
+		}
 		_cleanup_free_ char *own = kforge_path_join(job->module_dir, "Module.symvers", NULL);
 		for (size_t i = 0; i < job->extra_symbols.n; i++) {
 			if (own && strcmp(job->extra_symbols.v[i], own) == 0)

@@ -15,16 +15,11 @@ tmp=$(mktemp -d /tmp/kforge-initramfs-XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 export NO_COLOR=1
 
-host=
-for d in /usr/src/linux-headers-6.1.0-*-amd64; do
-	case $d in *-rt-amd64 | *-cloud-amd64) continue ;; esac
-	[ -f "$d/.kernelvariables" ] && host=$d
-done
-if [ -z "$host" ]; then
+. "$srcdir/tests/synth.sh"
+if [ -z "$synth_host" ]; then
 	echo "1..0 # SKIP no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
 	exit 0
 fi
-kbuild=$(readlink -f "$host/scripts")
 
 mkdir -p "$tmp/bin"
 for t in mkinitcpio booster dracut update-initramfs kernel-install lsinitcpio lsinitramfs lsinitrd; do
@@ -32,18 +27,6 @@ for t in mkinitcpio booster dracut update-initramfs kernel-install lsinitcpio ls
 done
 export KFORGE_SHIM_LOG="$tmp/shim.log"
 cp -r "$srcdir/tests/src/hello" "$tmp/hello"
-
-# headers of the host's Debian kernel, made to say RELEASE
-synth() { # dir release
-	rm -rf "$1"
-	mkdir -p "$1"
-	cp -a "$host/." "$1/"
-	rm -f "$1/scripts" "$1/tools"
-	ln -s "$kbuild" "$1/scripts"
-	ln -s "$(dirname "$kbuild")/tools" "$1/tools"
-	sed -i "s/^override KERNELRELEASE = .*/override KERNELRELEASE = $2/" "$1/.kernelvariables"
-	echo "#define UTS_RELEASE \"$2\"" >"$1/include/generated/utsrelease.h"
-}
 
 # name|fixture|release|destination|image|the generator's command
 while IFS='|' read -r name fixture kver dest image want; do

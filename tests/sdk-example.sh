@@ -25,12 +25,16 @@ fi
 layout_ok=true
 for f in bin/kforge lib/libkforge.so.0 lib/kforge/plugins/arch.so lib/kforge/plugins/debian.so \
 	lib/kforge/plugins/fedora.so lib/kforge/plugins/vanilla.so include/kforge/kforge.h include/kforge/plugin.h \
-	include/kforge/version.h lib/pkgconfig/kforge-plugin.pc etc/kforge/kforge.conf share/man/man1/kforge.1; do
+	include/kforge/version.h include/kforge/records.h lib/pkgconfig/kforge-plugin.pc etc/kforge/kforge.conf \
+	share/man/man1/kforge.1 etc/kernel/postinst.d/50-kforge etc/kernel/header_postinst.d/50-kforge \
+	lib/kernel/install.d/40-kforge.install share/libalpm/hooks/60-kforge.hook libexec/kforge/pacman-hook; do
 	[ -e "$prefix/$f" ] || { echo "# missing: $f"; layout_ok=false; }
 done
 ls "$prefix"/lib/kforge/plugins/*.la >/dev/null 2>&1 && { echo "# .la files installed"; layout_ok=false; }
 [ -d "$prefix/etc/kforge/plugins.d" ] || { echo "# no etc/kforge/plugins.d"; layout_ok=false; }
-$layout_ok && ok "installed layout" || not_ok "installed layout"
+grep -q "^Exec = $prefix/libexec/kforge/pacman-hook\$" "$prefix/share/libalpm/hooks/60-kforge.hook" ||
+	{ echo "# the pacman hook does not name the installed script"; layout_ok=false; }
+$layout_ok && ok "installed layout (with the kernel hooks)" || not_ok "installed layout (with the kernel hooks)"
 
 others=$(nm -D --defined-only "$prefix/lib/libkforge.so.0" | awk '{print $3}' | grep -v '^kforge_' | grep -v '^$')
 if [ -z "$others" ]; then ok "libkforge.so exports only kforge_* (the SDK)"; else

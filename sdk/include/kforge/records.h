@@ -63,6 +63,17 @@ const char *kforge_job_repaired(const struct kforge_job *job);
 int kforge_job_uninstall(struct kforge_job *job, const char *name, bool force);
 
 /*
+ * Rebuilds, for the job's kernel, every module kforge installed for any kernel (the newest
+ * record of each module folder or name with its options), each in its own job built from
+ * BASE (install_mod_path, jobs). What cannot apply there (an option the kernel lacks, a module
+ * built into it, a folder that is gone, autoinstall.exclude) is skipped with a one-line reason;
+ * a failed build is reported with its log and counted in *FAILED. Without a build dir for the
+ * kernel (headers not installed yet) nothing is done. Returns 0 or a negative errno.
+ */
+struct kforge_job_options;
+int kforge_autoinstall(struct kforge_job *job, const struct kforge_job_options *base, int *failed);
+
+/*
  * Creates a module signing key pair in DIR (NULL: /var/lib/kforge/mok, where kforge looks
  * first): MOK.priv and MOK.der, with openssl. Never overwrites a key. The paths (as the
  * target sees them) come back malloc'd.

@@ -1,0 +1,140 @@
+#!/bin/sh
+# hooks.sh: kernel upgrades (TAP). In copies of the Debian, Fedora and Arch fixture roots, modules
+# are installed for real for one kernel (tests/synth.sh makes its build dir), a second kernel
+# arrives, and the distribution's hook (as `make` generates it) runs as the package manager would
+# run it: kforge autoinstall rebuilds and installs the recorded modules for the new kernel, skips
+# with a one-line reason what cannot apply, reports a failed build with its log, and the hook
+# always exits 0.
+set -u
+srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd -P)
+builddir=${top_builddir:-$srcdir}
+. "$srcdir/tests/tap.sh"
+KFORGE="$builddir/kforge"
+R="$srcdir/tests/rootfs"
+tmp=$(mktemp -d /tmp/kforge-hooks-XXXXXX)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+export NO_COLOR=1
+. "$srcdir/tests/synth.sh"
+if [ -z "$synth_host" ]; then
+	echo "1..0 # SKIP no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
+	exit 0
+fi
+
+# the hooks call $KFORGE (their documented override): here kforge inside the fixture root
+cat >"$tmp/kforge-in-root" <<EOF
+#!/bin/sh
+exec "$KFORGE" --root "\$HOOK_ROOT" "\$@"
+EOF
+chmod +x "$tmp/kforge-in-root"
+export KFORGE_HOOK_BIN="$tmp/kforge-in-root"
+
+# a root from FIXTURE with hello installed for OLD, and a kernel NEW beside it
+setup() { # name fixture old new
+	root=$tmp/$1
+	cp -a "$R/$2" "$root"
+	bd=$("$KFORGE" --root "$root" -k "$3" info --json 2>/dev/null | jq -r .build_dir)
+	synth "$root$bd" "$3"
+	synth_kernel "$root" "$3" "$4"
+	rm -rf "$tmp/hello-$1"
+	cp -r "$srcdir/tests/src/hello" "$tmp/hello-$1"
+	"$KFORGE" --root "$root" -k "$3" -q install "$tmp/hello-$1" >"$tmp/setup.out" 2>&1 ||
+		{ echo "Bail out! installing hello into the $1 root failed"; cat "$tmp/setup.out"; exit 1; }
+}
+# run_hook NAME ROOT CMD...: the hook as the package manager runs it
+run_hook() {
+	n=$1 r=$2
+	shift 2
+	HOOK_ROOT=$r KFORGE=$KFORGE_HOOK_BIN "$@" >"$tmp/$n.out" 2>&1
+}
+installed_for() { # root kver file
+	"$KFORGE" --root "$1" -k "$2" status 2>/dev/null | grep -qE "^$2 +hello +ok +.* $3\$"
+}
+
+# --- Debian and Ubuntu: /etc/kernel/postinst.d and header_postinst.d (one script)
+hook=$builddir/plugins/debian/hooks/kernel-hook
+setup debian debian 6.1.0-56-amd64 6.1.0-57-amd64
+root=$tmp/debian
+# two more recorded modules: one whose folder is gone, one that no longer compiles
+cp -r "$srcdir/tests/src/pair" "$tmp/gone"
+cp -r "$srcdir/tests/src/exporter" "$tmp/exporter"
+cp -r "$srcdir/tests/src/importer" "$tmp/broken"
+for m in gone exporter; do
+	"$KFORGE" --root "$root" -k 6.1.0-56-amd64 -q install "$tmp/$m" >"$tmp/setup.out" 2>&1 || cat "$tmp/setup.out"
+done
+"$KFORGE" --root "$root" -k 6.1.0-56-amd64 -q install "$tmp/broken" --extra-symbols "$tmp/exporter/Module.symvers" >"$tmp/setup.out" 2>&1 ||
+	cat "$tmp/setup.out"
+rm -rf "$tmp/gone"
+echo "this is not C;" >>"$tmp/broken/kforge_importer.c"
+run_hook postinst "$root" "$hook" 6.1.0-57-amd64 /boot/vmlinuz-6.1.0-57-amd64
+rc=$?
+pout=$tmp/postinst.out
+if [ $rc -eq 0 ] && installed_for "$root" 6.1.0-57-amd64 /usr/lib/modules/6.1.0-57-amd64/updates/hello.ko &&
+	installed_for "$root" 6.1.0-56-amd64 /usr/lib/modules/6.1.0-56-amd64/updates/hello.ko; then
+	ok "debian postinst.d: hello rebuilt and installed for the new kernel 6.1.0-57-amd64, the old one kept"
+else
+	not_ok "debian postinst.d: hello rebuilt and installed for the new kernel 6.1.0-57-amd64, the old one kept"
+	echo "# exit $rc"
+	sed 's/^/# /' "$pout"
+fi
+check "debian postinst.d: a module whose folder is gone is skipped with a one-line reason" \
+	grep -q "^kforge: $tmp/gone: skipped for 6.1.0-57-amd64: its folder $tmp/gone is gone\$" "$pout"
+check "debian postinst.d: a build failure is reported with its log, and the hook still exits 0" sh -c '
+	[ "$1" -eq 0 ] && grep -q "^kforge: error: $2/broken: the rebuild for 6.1.0-57-amd64 failed (exit 4): see .*autoinstall.*\.log\$" "$3" &&
+	grep -q "rebuilding modules for 6.1.0-57-amd64 failed .*the kernel.s installation goes on" "$3" &&
+	grep -q "autoinstall for 6.1.0-57-amd64: 2 rebuilt, 1 skipped, 1 failed" "$3"' _ "$rc" "$tmp" "$pout"
+# the headers arrive after the image: postinst.d finds no build dir, header_postinst.d does the work
+synth_kernel "$root" 6.1.0-56-amd64 6.1.0-58-amd64
+mv "$root/usr/lib/modules/6.1.0-58-amd64/build" "$tmp/build-58"
+run_hook postinst-nohdr "$root" "$hook" 6.1.0-58-amd64 /boot/vmlinuz-6.1.0-58-amd64
+rc=$?
+check "debian postinst.d before the headers: says so, installs nothing, exits 0" sh -c '
+	[ "$1" -eq 0 ] && grep -q "6.1.0-58-amd64 has no build directory yet" "$2" && [ ! -e "$3/usr/lib/modules/6.1.0-58-amd64/updates" ]' \
+	_ "$rc" "$tmp/postinst-nohdr.out" "$root"
+mv "$tmp/build-58" "$root/usr/lib/modules/6.1.0-58-amd64/build"
+printf '[autoinstall]\nexclude = kforge_importer\n' >"$tmp/exclude.conf"
+# the exporter comes first (installed first): its exports for the new kernel are what the importer uses
+KFORGE_SYSTEM_CONFIG=$tmp/exclude.conf run_hook header "$root" "$hook" 6.1.0-58-amd64
+rc=$?
+check "debian header_postinst.d: hello installed for 6.1.0-58-amd64; autoinstall.exclude skips with its reason" sh -c '
+	[ "$1" -eq 0 ] && grep -q "broken: skipped for 6.1.0-58-amd64: excluded by autoinstall.exclude in kforge.conf" "$2"' \
+	_ "$rc" "$tmp/header.out"
+installed_for "$root" 6.1.0-58-amd64 /usr/lib/modules/6.1.0-58-amd64/updates/hello.ko &&
+	ok "debian header_postinst.d: status shows hello ok for 6.1.0-58-amd64" ||
+	not_ok "debian header_postinst.d: status shows hello ok for 6.1.0-58-amd64"
+run_hook again "$root" "$hook" 6.1.0-57-amd64
+check "autoinstall again: what is installed and intact is left alone" \
+	grep -q "^kforge: $tmp/hello-debian: already installed for 6.1.0-57-amd64\$" "$tmp/again.out"
+
+# --- Fedora and systemd systems: the kernel-install plugin
+hook=$builddir/plugins/fedora/hooks/40-kforge.install
+setup fedora fedora 6.5.6-300.fc39.x86_64 6.5.7-300.fc39.x86_64
+run_hook ki-remove "$tmp/fedora" "$hook" remove 6.5.7-300.fc39.x86_64
+check "kernel-install remove: nothing rebuilt" sh -c '[ ! -s "$1" ] && [ ! -e "$2/usr/lib/modules/6.5.7-300.fc39.x86_64/updates" ]' \
+	_ "$tmp/ki-remove.out" "$tmp/fedora"
+run_hook ki-add "$tmp/fedora" "$hook" add 6.5.7-300.fc39.x86_64 /boot/efi/x /usr/lib/modules/6.5.7-300.fc39.x86_64/vmlinuz
+rc=$?
+if [ $rc -eq 0 ] && installed_for "$tmp/fedora" 6.5.7-300.fc39.x86_64 /usr/lib/modules/6.5.7-300.fc39.x86_64/updates/hello.ko.xz; then
+	ok "kernel-install add: hello.ko.xz rebuilt and installed for 6.5.7-300.fc39.x86_64"
+else
+	not_ok "kernel-install add: hello.ko.xz rebuilt and installed for 6.5.7-300.fc39.x86_64"
+	sed 's/^/# /' "$tmp/ki-add.out"
+fi
+
+# --- Arch: the pacman hook (targets on stdin, once per kernel)
+setup arch arch 6.6.1-arch1-1 6.6.2-arch1-1
+hook=$builddir/plugins/arch/hooks/pacman-hook
+printf 'usr/lib/modules/6.6.2-arch1-1/vmlinuz\nusr/lib/modules/6.6.2-arch1-1/build/Makefile\n' >"$tmp/targets"
+HOOK_ROOT=$tmp/arch KFORGE=$KFORGE_HOOK_BIN "$hook" <"$tmp/targets" >"$tmp/pacman.out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && installed_for "$tmp/arch" 6.6.2-arch1-1 /usr/lib/modules/6.6.2-arch1-1/updates/hello.ko.zst &&
+	[ "$(grep -c "rebuilding for 6.6.2-arch1-1" "$tmp/pacman.out")" -eq 1 ]; then
+	ok "pacman hook: hello.ko.zst rebuilt and installed for 6.6.2-arch1-1, once for two targets"
+else
+	not_ok "pacman hook: hello.ko.zst rebuilt and installed for 6.6.2-arch1-1, once for two targets"
+	sed 's/^/# /' "$tmp/pacman.out"
+fi
+check "pacman hook: triggers on the kernel and on its headers, runs after the transaction, before mkinitcpio's" sh -c '
+	grep -qx "Target = usr/lib/modules/\*/vmlinuz" "$1" && grep -qx "Target = usr/lib/modules/\*/build/Makefile" "$1" &&
+	grep -qx "When = PostTransaction" "$1" && grep -qx "NeedsTargets" "$1" && grep -q "^Exec = /.*/pacman-hook\$" "$1" &&
+	[ "$(printf "%s\n" 60-kforge.hook 90-mkinitcpio-install.hook | sort | head -n 1)" = 60-kforge.hook ]' _ "$builddir/plugins/arch/hooks/60-kforge.hook"
+tap_done
