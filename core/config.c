@@ -29,6 +29,8 @@ static const struct key_def keys[] = {
 	{ "install.strip", "yes", T_ENUM, "|yes|no|", "strip debug info from installed modules (INSTALL_MOD_STRIP=1)" },
 	{ "install.initramfs", "auto", T_ENUM, "|auto|always|never|",
 	  "regenerate the initramfs: when the module is in it (auto), always, never" },
+	{ "install.sign", "auto", T_ENUM, "|auto|never|",
+	  "sign modules when the kernel has CONFIG_MODULE_SIG and a key is found (auto), or never" },
 	{ "install.sign_key", "", T_PATH, NULL, "private key for module signing" },
 	{ "install.sign_cert", "", T_PATH, NULL, "certificate (DER or PEM) for module signing" },
 	{ "log.level", "info", T_ENUM, "|err|warning|notice|info|debug|",

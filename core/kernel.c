@@ -70,17 +70,6 @@ const char *kf_kconfig_lookup(const char *text, const char *option, char *buf, s
 	return NULL;
 }
 
-static enum kforge_compression compression_of(const char *name)
-{
-	if (kf_str_endswith(name, ".ko.zst"))
-		return KFORGE_COMPRESS_ZSTD;
-	if (kf_str_endswith(name, ".ko.xz"))
-		return KFORGE_COMPRESS_XZ;
-	if (kf_str_endswith(name, ".ko.gz"))
-		return KFORGE_COMPRESS_GZIP;
-	return KFORGE_COMPRESS_NONE;
-}
-
 /* The first module file under DIR (depth-first), or false. */
 static bool first_module(const char *dir, int depth, enum kforge_compression *c)
 {
@@ -95,7 +84,7 @@ static bool first_module(const char *dir, int depth, enum kforge_compression *c)
 		if (e->d_name[0] == '.')
 			continue;
 		if (strstr(e->d_name, ".ko")) {
-			*c = compression_of(e->d_name);
+			*c = kf_compression_of_path(e->d_name);
 			found = kf_str_endswith(e->d_name, ".ko") || *c != KFORGE_COMPRESS_NONE;
 			continue;
 		}
@@ -118,7 +107,7 @@ static enum kforge_compression detect_compression(const char *modules_dir, const
 			char *colon = strchr(text, ':');
 			if (colon) {
 				*colon = '\0';
-				return compression_of(text);
+				return kf_compression_of_path(text);
 			}
 		}
 		_cleanup_free_ char *kdir = kforge_path_join(modules_dir, "kernel", NULL);

@@ -58,6 +58,16 @@ int kf_sign_prepare(struct kforge_job *job)
 	const char *sig = kforge_job_kconfig(job, "CONFIG_MODULE_SIG");
 	if (!sig || strcmp(sig, "y") != 0)
 		return 0;
+	if (strcmp(kforge_config_get(job->ctx, "install.sign"), "never") == 0) {
+		const char *why = enforced_by(job);
+		if (why)
+			return kforge_job_fail(job, KFORGE_EXIT_USAGE,
+					       "install.sign = never, but %s refuses unsigned modules (%s): set install.sign "
+					       "= auto and give it a key (kforge keygen)",
+					       job->kernel.release, why);
+		kforge_plan_note(job, "not signed: install.sign = never");
+		return 0;
+	}
 	const char *key = kforge_config_get(job->ctx, "install.sign_key");
 	const char *cert = kforge_config_get(job->ctx, "install.sign_cert");
 	if (key[0] || cert[0]) {

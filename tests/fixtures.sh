@@ -2,14 +2,8 @@
 # fixtures.sh: drives the real kforge binary against the fixture roots in tests/rootfs (TAP).
 # Needs jq. Run by `make check` with KFORGE_PLUGIN_PATH pointing at the built plugins.
 set -u
-srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd -P)
-builddir=${top_builddir:-$srcdir}
-. "$srcdir/tests/tap.sh"
-KFORGE="$builddir/kforge"
-R="$srcdir/tests/rootfs"
-tmp=$(mktemp -d /tmp/kforge-fixtures-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-export NO_COLOR=1
+NAME=fixtures
+. "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
 
 # info --json against every fixture: plugin and release parts, build dir, config, facts
 # root|kver|plugin|version|extraversion|localversion|override|modversions|compression|initramfs|module_dir|build_dir
@@ -230,12 +224,9 @@ check "install.initramfs = always: the generator runs without asking the lister"
 	printf "%s" "$1" | jq -e "[.steps[6].actions[].command | select(.)] == [\"update-initramfs -u -k 6.1.0-56-amd64\"]"' _ "$p"
 
 # a real build and install: an external module of two files and include/ against installed Debian headers
-kver=
-for d in /usr/src/linux-headers-6.1.0-*-amd64; do
-	case $d in *-rt-amd64 | *-cloud-amd64) continue ;; esac
-	[ -f "$d/.kernelvariables" ] && kver=${d#/usr/src/linux-headers-}
-done
-if [ -n "$kver" ] && command -v modinfo >/dev/null; then
+. "$srcdir/tests/synth.sh"
+kver=${synth_host#/usr/src/linux-headers-}
+if [ -n "$synth_host" ] && command -v modinfo >/dev/null; then
 	cp -r "$srcdir/tests/src/hello" "$tmp/hello-build"
 	ko=$tmp/imp-real/lib/modules/$kver/updates/hello.ko
 	if "$KFORGE" -k "$kver" -q install "$tmp/hello-build" --install-mod-path "$tmp/imp-real" >"$tmp/out" 2>&1 &&

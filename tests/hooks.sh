@@ -6,19 +6,9 @@
 # with a one-line reason what cannot apply, reports a failed build with its log, and the hook
 # always exits 0.
 set -u
-srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd -P)
-builddir=${top_builddir:-$srcdir}
-. "$srcdir/tests/tap.sh"
-KFORGE="$builddir/kforge"
-R="$srcdir/tests/rootfs"
-tmp=$(mktemp -d /tmp/kforge-hooks-XXXXXX)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-export NO_COLOR=1
-. "$srcdir/tests/synth.sh"
-if [ -z "$synth_host" ]; then
-	echo "1..0 # SKIP no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
-	exit 0
-fi
+NAME=hooks
+. "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
+need_headers
 
 # the hooks call $KFORGE (their documented override): here kforge inside the fixture root
 cat >"$tmp/kforge-in-root" <<EOF

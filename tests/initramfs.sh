@@ -6,20 +6,10 @@
 # depmod -b, records and the distribution's destination all run as on that system. The shims log
 # every call; a lister prints the fake image, which holds the listing the test wants.
 set -u
-srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd -P)
-builddir=${top_builddir:-$srcdir}
-. "$srcdir/tests/tap.sh"
-KFORGE="$builddir/kforge"
-R="$srcdir/tests/rootfs"
-tmp=$(mktemp -d /tmp/kforge-initramfs-XXXXXX)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-export NO_COLOR=1
+NAME=initramfs
+. "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
 
-. "$srcdir/tests/synth.sh"
-if [ -z "$synth_host" ]; then
-	echo "1..0 # SKIP no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
-	exit 0
-fi
+need_headers
 
 mkdir -p "$tmp/bin"
 for t in mkinitcpio booster dracut update-initramfs kernel-install lsinitcpio lsinitramfs lsinitrd; do

@@ -5,23 +5,11 @@
 # uninstall) killed with SIGKILL at every checkpoint of its transaction never leaves a partial or
 # missing module, and the next kforge run reports and repairs.
 set -u
-srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd -P)
-builddir=${top_builddir:-$srcdir}
-. "$srcdir/tests/tap.sh"
-KFORGE="$builddir/kforge"
-tmp=$(mktemp -d /tmp/kforge-lifecycle-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-export NO_COLOR=1
+NAME=lifecycle
+. "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
 
-kver=
-for d in /usr/src/linux-headers-6.1.0-*-amd64; do
-	case $d in *-rt-amd64 | *-cloud-amd64) continue ;; esac
-	[ -f "$d/.kernelvariables" ] && kver=${d#/usr/src/linux-headers-}
-done
-if [ -z "$kver" ]; then
-	echo "1..0 # SKIP no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
-	exit 0
-fi
+need_headers
+kver=${synth_host#/usr/src/linux-headers-}
 sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
 kf() { "$KFORGE" -k "$kver" "$@"; }
 

@@ -5,19 +5,9 @@
 # certificate, signing before compressing, and the refusal (with the steps) when the kernel
 # enforces signatures and no key exists.
 set -u
-srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd -P)
-builddir=${top_builddir:-$srcdir}
-. "$srcdir/tests/tap.sh"
-KFORGE="$builddir/kforge"
-R="$srcdir/tests/rootfs"
-tmp=$(mktemp -d /tmp/kforge-signing-XXXXXX)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-export NO_COLOR=1
-. "$srcdir/tests/synth.sh"
-if [ -z "$synth_host" ]; then
-	echo "1..0 # SKIP no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
-	exit 0
-fi
+NAME=signing
+. "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
+need_headers
 K=6.1.0-56-amd64
 cp -r "$srcdir/tests/src/hello" "$tmp/hello"
 
@@ -108,6 +98,13 @@ kf install "$tmp/hello" >"$tmp/out" 2>&1
 rc=$?
 check "kernel lockdown and no key: refused the same way (exit 3)" sh -c \
 	'[ "$1" -eq 3 ] && grep -q "refuses unsigned modules (kernel lockdown)" "$2"' _ "$rc" "$tmp/out"
+newroot never
+mkdir -p "$root/var/lib/kforge"
+cp -r "$tmp/keygen/var/lib/kforge/mok" "$root/var/lib/kforge/"
+printf '[install]\nsign = never\n' >"$tmp/never.conf"
+KFORGE_SYSTEM_CONFIG=$tmp/never.conf kf -q install "$tmp/hello" >"$tmp/out" 2>&1
+check "install.sign = never: a key is there, the module is installed unsigned" sh -c \
+	'[ -f "$1" ] && [ -z "$(modinfo -F signer "$1")" ]' _ "$root/usr/lib/modules/$K/updates/hello.ko"
 newroot unsigned
 kf install "$tmp/hello" >"$tmp/out" 2>&1
 rc=$?

@@ -58,10 +58,11 @@ install_case() { # name kver args...
 	"$KFORGE" -k "$k" -j "$(nproc)" install "$@" >"$work/$n.out" 2>&1
 }
 
-# boot kernel K with modules from D, modprobe each of MODS; prints the guest's report lines
-boot() { # kver modpath mods...
-	k=$1 d=$2
-	shift 2
+# an initramfs at OUT for kernel K with modules from D: busybox, kmod's modprobe, each of MODS and
+# what modules.dep says it needs; its init modprobes them and reports what the kernel did
+initrd() { # out kver modpath mods...
+	out=$1 k=$2 d=$3
+	shift 3
 	r=$work/initrd-$$-$(date +%s%N)
 	mkdir -p "$r/bin" "$r/sbin" "$r/proc" "$r/sys" "$r/dev" "$r/tmp" "$r/lib/modules/$k"
 	cp /bin/busybox "$r/bin/busybox"
@@ -85,7 +86,10 @@ boot() { # kver modpath mods...
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 echo KFORGE-BOOTED \$(uname -r)
+echo KFORGE-LOCKDOWN \$(cat /sys/kernel/security/lockdown 2>/dev/null)
+dmesg | grep "Loaded X.509 cert 'kforge" | sed 's/^/KFORGE-CERT /'
 for m in $*; do
 	# kmod's modprobe (busybox installed its own applet into /bin)
 	if /sbin/modprobe -v \$m >/tmp/out 2>&1 && [ -d /sys/module/\$m ]; then
@@ -101,11 +105,46 @@ echo KFORGE-DONE
 poweroff -f
 INIT
 	chmod +x "$r/init"
-	(cd "$r" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$r.cpio.gz"
+	(cd "$r" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$out"
+	rm -rf "$r"
+}
+
+# boot kernel K with modules from D, modprobe each of MODS; prints the guest's report lines
+boot() { # kver modpath mods...
+	k=$1
+	img=$work/initrd-$$-$(date +%s%N).cpio.gz
+	initrd "$img" "$@"
 	timeout 300 qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2 -nographic -no-reboot -net none \
-		-kernel "$E/image-$k/boot/vmlinuz-$k" -initrd "$r.cpio.gz" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=3" </dev/null 2>&1 | tr -d '\r' | grep -oE 'KFORGE-.*|^\[.*'
-	rm -rf "$r" "$r.cpio.gz"
+		-kernel "$E/image-$k/boot/vmlinuz-$k" -initrd "$img" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=3" </dev/null 2>&1 | tr -d '\r' | grep -aoE 'KFORGE-.*|^\[.*'
+	rm -f "$img"
+}
+
+# the same under UEFI Secure Boot, the way a Debian machine boots: OVMF with Microsoft's keys,
+# Debian's signed shim and grub on an EFI system partition, the signed kernel; VARS is OVMF's
+# variable store (where MokList lives)
+sb_boot() { # vars kver modpath mods...
+	vars=$1 k=$2
+	shift
+	esp=$work/esp-$$.img
+	img=$work/initrd-sb-$$.cpio.gz
+	initrd "$img" "$@"
+	printf 'set timeout=0\nlinux /vmlinuz console=ttyS0 panic=-1 quiet loglevel=3\ninitrd /initrd.gz\nboot\n' >"$work/grub.cfg"
+	rm -f "$esp"
+	mkfs.vfat -C "$esp" 65536 >/dev/null &&
+		mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/EFI/debian &&
+		mcopy -i "$esp" "$E/sb/usr/lib/shim/shimx64.efi.signed" ::/EFI/BOOT/BOOTX64.EFI &&
+		mcopy -i "$esp" "$E/sb/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" ::/EFI/BOOT/grubx64.efi &&
+		mcopy -i "$esp" "$work/grub.cfg" ::/EFI/BOOT/grub.cfg &&
+		mcopy -i "$esp" "$work/grub.cfg" ::/EFI/debian/grub.cfg &&
+		mcopy -i "$esp" "$E/image-$k/boot/vmlinuz-$k" ::/vmlinuz &&
+		mcopy -i "$esp" "$img" ::/initrd.gz || return 1
+	timeout 600 qemu-system-x86_64 -accel tcg -cpu max -m 1024 -machine q35,smm=on -nographic -no-reboot -net none \
+		-global driver=cfi.pflash01,property=secure,value=on \
+		-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd \
+		-drive if=pflash,format=raw,unit=1,file="$vars" -drive file="$esp",format=raw,if=ide \
+		</dev/null 2>&1 | tr -d '\r' | grep -aoE 'KFORGE-.*|UEFI Secure Boot is enabled'
+	rm -f "$img" "$esp"
 }
 
 # asserts that MOD was loaded by kernel K from the file kforge installed at REL under D
@@ -210,6 +249,55 @@ if install_case lifecycle "$KVER" dummy --install-dir kernel/drivers/net --insta
 else
 	not_ok "lifecycle: kforge install dummy --install-dir kernel/drivers/net (over the package's file)"
 	sed 's/^/# /' "$work/lifecycle.out"
+fi
+
+# signing, proved by the real kernel under Secure Boot: a key from kforge keygen, enrolled as a
+# machine owner key (MokList, what mokutil --import and MokManager leave); the kernel locks down,
+# loads the certificate, loads the module kforge signed without the E taint, and refuses one
+# installed unsigned
+sbfiles() {
+	[ -f "$E/sb/usr/lib/shim/shimx64.efi.signed" ] && [ -f "$E/sb/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" ] &&
+		return 0
+	(cd "$E" && apt-get download shim-signed grub-efi-amd64-signed >/dev/null 2>&1) || return 1
+	for deb in "$E"/shim-signed_*.deb "$E"/grub-efi-amd64-signed_*.deb; do dpkg-deb -x "$deb" "$E/sb" || return 1; done
+}
+if sbfiles && [ -f /usr/share/OVMF/OVMF_CODE_4M.ms.fd ] && command -v mcopy >/dev/null && command -v mkfs.vfat >/dev/null; then
+	d=$(modpath secureboot "$KVER")
+	mkdir -p "$work/sbroot"
+	"$KFORGE" --root "$work/sbroot" -k "$KVER" keygen >"$work/keygen.out" 2>&1
+	key=$work/sbroot/var/lib/kforge/mok
+	printf '[install]\nsign_key = %s/MOK.priv\nsign_cert = %s/MOK.der\n' "$key" "$key" >"$work/sign.conf"
+	printf '[install]\nsign = never\n' >"$work/nosign.conf"
+	cp -r "$top/tests/src/hello" "$work/hello-unsigned"
+	if KFORGE_SYSTEM_CONFIG=$work/sign.conf "$KFORGE" -k "$KVER" install dummy --install-mod-path "$d" >"$work/secureboot.out" 2>&1 &&
+		KFORGE_SYSTEM_CONFIG=$work/nosign.conf "$KFORGE" -k "$KVER" install "$work/hello-unsigned" --install-mod-path "$d" \
+			>"$work/secureboot-unsigned.out" 2>&1 &&
+		python3 "$top/tests/e2e/mok-vars.py" /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$work/vars.fd" "$key/MOK.der"; then
+		ok "secureboot: kforge keygen, install dummy signed with that key (and hello unsigned), the key enrolled in MokList"
+		report=$(sb_boot "$work/vars.fd" "$KVER" "$d" dummy hello)
+		expect_loaded "secureboot-signed" "$KVER" "$d" "$report" dummy "$U/dummy.ko"
+		taint=$(printf '%s\n' "$report" | sed -n 's/^KFORGE-LOADED dummy .* tainted=\([0-9]*\)$/\1/p')
+		if printf '%s\n' "$report" | grep -q "UEFI Secure Boot is enabled" &&
+			printf '%s\n' "$report" | grep -q "^KFORGE-LOCKDOWN .*\[integrity\]" &&
+			printf '%s\n' "$report" | grep -q "^KFORGE-CERT .*Loaded X.509 cert 'kforge module signing key" &&
+			[ -n "$taint" ] && [ $((taint & 8192)) -eq 0 ]; then
+			ok "secureboot: lockdown on, the kforge certificate loaded from MokList, the signed module loaded without the E taint (tainted=$taint)"
+		else
+			not_ok "secureboot: lockdown on, the kforge certificate loaded from MokList, the signed module loaded without the E taint"
+			printf '%s\n' "$report" | sed 's/^/# guest: /'
+		fi
+		if printf '%s\n' "$report" | grep -q "^KFORGE-FAILED hello: .*\(Key was rejected\|not permitted\|Required key not available\)"; then
+			ok "secureboot: the module installed unsigned is refused by the locked-down kernel"
+		else
+			not_ok "secureboot: the module installed unsigned is refused by the locked-down kernel"
+			printf '%s\n' "$report" | grep hello | sed 's/^/# guest: /'
+		fi
+	else
+		not_ok "secureboot: kforge keygen, install dummy signed with that key (and hello unsigned), the key enrolled in MokList"
+		sed 's/^/# /' "$work/keygen.out" "$work/secureboot.out" "$work/secureboot-unsigned.out"
+	fi
+else
+	skip "secureboot" "shim-signed, grub-efi-amd64-signed (apt-get download), ovmf, mtools or dosfstools missing"
 fi
 
 if image "$RT" && [ -f "/usr/src/linux-headers-$RT/Makefile" ]; then

@@ -1,0 +1,21 @@
+# suite.sh: what every shell suite run by `make check` starts with (sourced, after NAME is set):
+# srcdir and builddir (from make's top_srcdir/top_builddir, else this checkout), the TAP helpers,
+# KFORGE (the built binary), R (the fixture roots), a scratch folder $tmp removed at exit unless
+# KEEP is set, and no colour.
+srcdir=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd -P)
+builddir=${top_builddir:-$srcdir}
+. "$srcdir/tests/tap.sh"
+KFORGE="$builddir/kforge"
+R="$srcdir/tests/rootfs"
+tmp=$(mktemp -d "/tmp/kforge-$NAME-XXXXXX")
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+export NO_COLOR=1
+
+# the suites that build for real need the host's Debian headers (tests/synth.sh finds them)
+need_headers() {
+	. "$srcdir/tests/synth.sh"
+	if [ -z "$synth_host" ]; then
+		echo "1..0 # SKIP no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
+		exit 0
+	fi
+}
