@@ -76,15 +76,27 @@ static const struct sym *symtab_find(const struct symtab *t, const char *name)
 /* The release and flags the target's own modules carry, or NULL when none is there to ask. */
 static char *reference_vermagic(struct kforge_job *job, struct kmod_ctx *kctx)
 {
-	_cleanup_free_ char *dep = kforge_path_join(job->kernel.modules_dir, "modules.dep", NULL);
+	/* the tree the module goes into (--install-mod-path holds the kernel's modules too), else
+	 * the kernel's own modules folder */
+	const char *dirs[] = { job->install_base, job->kernel.modules_dir };
+	const char *moddir = NULL;
 	_cleanup_free_ char *text = NULL;
-	if (!dep || kf_read_file(dep, &text, NULL) < 0)
+	for (size_t i = 0; i < ARRAY_SIZE(dirs) && !moddir; i++) {
+		_cleanup_free_ char *dep = dirs[i] ? kforge_path_join(dirs[i], "modules.dep", NULL) : NULL;
+		if (dep && kf_read_file(dep, &text, NULL) == 0 && strchr(text, ':'))
+			moddir = dirs[i];
+		else {
+			free(text);
+			text = NULL;
+		}
+	}
+	if (!moddir)
 		return NULL;
 	char *colon = strchr(text, ':');
 	if (!colon)
 		return NULL;
 	*colon = '\0';
-	_cleanup_free_ char *path = kforge_path_join(job->kernel.modules_dir, text, NULL);
+	_cleanup_free_ char *path = kforge_path_join(moddir, text, NULL);
 	/* the target's modules may be .ko.gz, .ko.xz or .ko.zst: read a plain copy */
 	char *tmpdir = NULL;
 	char *plain = path ? kf_module_plain_copy(path, &tmpdir) : NULL;

@@ -133,6 +133,23 @@ for c in gzip:gz:"gzip -dc" xz:xz:"xz -dc" zstd:zst:"zstd -dcq"; do
 	fi
 done
 
+# --- the gate reads the target's own modules even compressed (gzip: Debian's libkmod cannot):
+# a reference module whose vermagic says another flag refuses the install, naming both strings
+for c in gzip:gz:"gzip -9c" xz:xz:"xz -c --check=crc32" zstd:zst:"zstd -qc"; do
+	name=${c%%:*} rest=${c#*:}
+	suffix=${rest%%:*} tool=${rest#*:}
+	D=$tmp/ref-$name
+	rm -rf "$D"
+	mkdir -p "$D/lib/modules/$kver/kernel/drivers"
+	sed 's/mod_unload modversions/mod_unload modversionz/' "$tmp/orig1" | $tool >"$D/lib/modules/$kver/kernel/drivers/ref.ko.$suffix"
+	echo "kernel/drivers/ref.ko.$suffix:" >"$D/lib/modules/$kver/modules.dep"
+	kf install "$tmp/hello" --install-mod-path "$D" >"$tmp/out" 2>&1
+	rc=$?
+	check "gate: the target's own module as .ko.$suffix is read; its other vermagic refuses (exit 5)" sh -c '
+		[ "$1" -eq 5 ] && grep -q "differs from the target.s own modules. \"$2 SMP preempt mod_unload modversionz" "$3" &&
+		[ ! -e "$4/lib/modules/$2/updates/hello.ko" ]' _ "$rc" "$kver" "$tmp/out" "$D"
+done
+
 # --- one lock per root: the second run waits and says so, or fails at once with --no-wait
 D=$tmp/lock
 fresh "$D"
