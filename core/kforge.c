@@ -462,7 +462,7 @@ static int cmd_status(struct kforge_ctx *ctx, struct opts *o)
 		printf("%-24s %-20s %-10s %-20s %s\n", "KERNEL", "MODULE", "STATE", "INSTALLED", "PATH");
 	} else {
 		printf("kforge installed no module%s%s under %s\n", o->kernel ? " for " : "", o->kernel ? o->kernel : "",
-		       o->install_mod_path ? o->install_mod_path : kforge_ctx_root(ctx));
+		       kforge_job_install_mod_path(job) ? kforge_job_install_mod_path(job) : kforge_ctx_root(ctx));
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *state = kforge_record_state_name(kforge_record_check(job, recs[i]));
