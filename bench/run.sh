@@ -17,7 +17,7 @@ for d in /usr/src/linux-headers-6.1.0-*-amd64; do
 	[ -f "$d/.kernelvariables" ] && KVER=${d#/usr/src/linux-headers-}
 done
 [ -n "$KVER" ] && [ -f /usr/src/linux-source-6.1.tar.xz ] ||
-	{ echo "bench: needs linux-headers-6.1.0-N-amd64 and linux-source-6.1 (scripts/e2e-deps.sh)" >&2; exit 3; }
+	{ echo "bench: needs linux-headers-6.1.0-N-amd64 and linux-source-6.1 (scripts/deps.sh installs them)" >&2; exit 3; }
 BUILD=/usr/src/linux-headers-$KVER
 w=$(mktemp -d /var/tmp/kforge-bench-XXXXXX)
 trap 'rm -rf "$w"' EXIT

@@ -24,7 +24,7 @@ for d in /usr/src/linux-headers-6.1.0-*-amd64; do
 	case $d in *-rt-amd64 | *-cloud-amd64) continue ;; esac
 	[ -f "$d/.kernelvariables" ] && KVER=${d#/usr/src/linux-headers-}
 done
-[ -n "$KVER" ] || { echo "Bail out! no linux-headers-6.1.0-N-amd64: run scripts/e2e-deps.sh"; exit 1; }
+[ -n "$KVER" ] || { echo "Bail out! no linux-headers-6.1.0-N-amd64: run scripts/deps.sh"; exit 1; }
 RT=${KVER%-amd64}-rt-amd64
 
 # KVM is not used: on this project's machines /dev/kvm exists but a guest spins in it; TCG boots in ~10 s
