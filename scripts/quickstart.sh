@@ -25,3 +25,6 @@ echo "kernel release:   $kver (UTS_RELEASE $(sed -n 's/.*UTS_RELEASE "\(.*\)"/\1
 echo "symbol CRCs:      $(modprobe --dump-modversions "$ko" | wc -l), each checked against $kver's Module.symvers before install"
 echo "modules.dep:      $(grep -c '^updates/btrfs.ko:' "$demo/lib/modules/$kver/modules.dep") entry for updates/btrfs.ko (the scratch tree holds no"
 echo "                  other module, so its dependencies raid6_pq, xor, ... are listed on a real system only)"
+echo
+echo "== kforge -k $kver status --install-mod-path $demo   (undo it: kforge -k $kver uninstall btrfs --install-mod-path $demo)"
+"$kforge" -k "$kver" status --install-mod-path "$demo"
