@@ -273,4 +273,35 @@ while IFS= read -r what; do
 	kill_case uninstall $n "$what"
 	reset_old
 done <"$tmp/points-un"
+
+# and killed from outside (kill -9) at times spread over a whole install, the build included
+kf -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1
+reset_old
+start=$(date +%s%N)
+kf -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1
+span=$((($(date +%s%N) - start) / 1000000))
+reset_old
+for i in 1 2 3 4 5 6 7 8; do
+	ms=$((span * i / 9))
+	kf -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1 &
+	pid=$!
+	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	# 137: SIGKILL ended it; else it had finished before the kill
+	[ $? -eq 137 ] && killed="killed from outside" || killed="not killed (it had finished)"
+	sleep 0.2 # the commands kforge ran die with it (PR_SET_PDEATHSIG)
+	why=$(whole)
+	w=$?
+	kf status --install-mod-path "$D" >"$tmp/s.out" 2>&1
+	consistent install >"$tmp/why2"
+	c=$?
+	if [ $w -eq 0 ] && [ $c -eq 0 ]; then
+		ok "install $killed after ${ms} ms of ${span}: old or new, never partial; repaired to $state"
+	else
+		not_ok "install $killed after ${ms} ms of ${span}: old or new, never partial"
+		echo "# whole: $why; after: $(cat "$tmp/why2")"
+	fi
+	reset_old
+done
 tap_done
