@@ -390,6 +390,22 @@ static int write_item(struct kforge_job *job, struct kf_state *st, struct item *
 	return 0;
 }
 
+/* Before a commit: the system's initramfs owes a refresh until the refresh step has done it. */
+static int owe_refresh(struct kforge_job *job, const char *modules)
+{
+	if (job->install_mod_path || job->initramfs_never || strcmp(job->initramfs, "none") == 0)
+		return 0;
+	int r = kf_state_refresh_pending(job->state, job->kernel.release, modules ? modules : "a module");
+	kf_checkpoint("initramfs refresh owed");
+	return r;
+}
+
+void kf_job_refresh_done(struct kforge_job *job)
+{
+	if (job->state && !job->plan)
+		kf_state_refresh_done(job->state, job->kernel.release);
+}
+
 int kf_install_built(struct kforge_job *job)
 {
 	int r = kf_job_state(job, true);
@@ -424,7 +440,14 @@ int kf_install_built(struct kforge_job *job)
 		else
 			kf_err(job->ctx, "rolled back: nothing was changed");
 	} else {
-		r = kf_txn_commit(t);
+		_cleanup_free_ char *names = NULL;
+		struct kf_strbuf b = { 0 };
+		for (size_t i = 0; i < job->built.n; i++)
+			kf_strbuf_appendf(&b, "%s%s", i ? " " : "", items[i].name);
+		names = kf_strbuf_steal(&b);
+		r = owe_refresh(job, names);
+		if (r == 0)
+			r = kf_txn_commit(t);
 		for (size_t i = 0; r == 0 && i < job->built.n; i++)
 			kf_info(job->ctx, "installed %s%s", kforge_job_display_path(job, items[i].dest),
 				items[i].rec->n_replaced ? " (what it replaced is backed up)" : "");
@@ -445,6 +468,12 @@ int kf_job_state(struct kforge_job *job, bool create)
 	if (r == 0 && job->state->repaired) {
 		free(job->repaired);
 		job->repaired = strdup(job->state->repaired);
+	}
+	if (r == 0 && kf_state_refresh_owed(job->state, job->kernel.release) && !job->initramfs_forced) {
+		/* this run refreshes it, whatever the image holds */
+		job->initramfs_forced = true;
+		kf_info(job->ctx, "the initramfs of %s is refreshed by this run, as an earlier one could not",
+			job->kernel.release);
 	}
 	return r;
 }
@@ -576,6 +605,8 @@ int kforge_job_uninstall(struct kforge_job *job, const char *module, bool force)
 			r = kf_copy_file(srcs.v[i], tmps.v[i], 0644);
 		kf_checkpoint("a backup copied back under its temporary name");
 	}
+	if (r == 0)
+		r = owe_refresh(job, name);
 	if (r < 0) {
 		kf_txn_rollback(t);
 		kforge_job_fail(job, KFORGE_EXIT_ROLLBACK, "cannot put back what %s replaced (%s): rolled back, nothing "

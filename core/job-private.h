@@ -42,6 +42,8 @@ struct kf_state;
 /* install.c: the built modules installed as one transaction; the state opened and locked once */
 int kf_install_built(struct kforge_job *job);
 int kf_job_state(struct kforge_job *job, bool create);
+/* After a successful refresh-initramfs step: the refresh the state owed is done. */
+void kf_job_refresh_done(struct kforge_job *job);
 void kf_state_close(struct kf_state *st);
 /* sign.c: finds the key (or refuses when the kernel enforces signatures and there is none) */
 int kf_sign_prepare(struct kforge_job *job);

@@ -438,6 +438,8 @@ int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_s
 			kf_dbg(job->ctx, "%s took %.2f s", step_names[s], secs);
 		if (r >= 0 && s == KFORGE_STEP_LOCATE_SOURCE)
 			kf_job_resolve_strategy(job);
+		if (r >= 0 && s == KFORGE_STEP_REFRESH_INITRAMFS)
+			kf_job_refresh_done(job);
 		if (r < 0) {
 			if (job->exit_code == KFORGE_EXIT_OK)
 				job->exit_code = KFORGE_EXIT_FAILURE;

@@ -118,6 +118,52 @@ static void tail_add(struct tail *t, const char *s, size_t n)
 	t->len += n;
 }
 
+static volatile sig_atomic_t watched_group;
+
+static void kill_watched_group(int sig)
+{
+	(void)sig;
+	if (watched_group > 0)
+		kill(-watched_group, SIGKILL);
+	_exit(128 + SIGKILL);
+}
+
+/*
+ * Between kforge and a command stands a watchdog: the command runs in a process group of
+ * its own, and when kforge dies, even by SIGKILL, the watchdog is told (PR_SET_PDEATHSIG)
+ * and kills the whole group. So no compiler, modpost or tar that make or sh started outlives
+ * a killed kforge and goes on writing into a module folder or the cache. The watchdog exits
+ * with the command's status (128+N when a signal N ended it).
+ */
+static void __attribute__((noreturn)) watchdog(pid_t parent, const char *const argv[])
+{
+	/* the command is not in the terminal's process group: Ctrl-C reaches it through here */
+	struct sigaction sa = { .sa_handler = kill_watched_group };
+	sigemptyset(&sa.sa_mask);
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(125); /* kforge died before the watch began */
+	pid_t g = fork();
+	if (g < 0)
+		_exit(126);
+	if (g == 0) {
+		setpgid(0, 0);
+		execvp(argv[0], (char *const *)argv); /* exec resets the handler */
+		dprintf(STDERR_FILENO, "kforge: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	setpgid(g, g);
+	watched_group = g;
+	int status;
+	while (waitpid(g, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(126);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
 /* Runs ARGV; its stderr (and its stdout unless CAPTURE is given) goes to the log. */
 static int run(struct kforge_job *job, const char *cwd, const char *const argv[], struct kf_strbuf *capture)
 {
@@ -142,6 +188,7 @@ static int run(struct kforge_job *job, const char *cwd, const char *const argv[]
 		return r;
 	}
 	fflush(NULL);
+	pid_t self = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int r = -errno;
@@ -150,10 +197,6 @@ static int run(struct kforge_job *job, const char *cwd, const char *const argv[]
 		return r;
 	}
 	if (pid == 0) {
-		/* a killed kforge takes its commands with it: no tar left writing into the cache */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() == 1)
-			_exit(125);
 		int devnull = open("/dev/null", O_RDONLY);
 		if (devnull >= 0)
 			dup2(devnull, STDIN_FILENO);
@@ -163,9 +206,7 @@ static int run(struct kforge_job *job, const char *cwd, const char *const argv[]
 			dprintf(STDERR_FILENO, "kforge: cannot enter %s: %s\n", cwd, strerror(errno));
 			_exit(126);
 		}
-		execvp(argv[0], (char *const *)argv);
-		dprintf(STDERR_FILENO, "kforge: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(errno == ENOENT ? 127 : 126);
+		watchdog(self, argv);
 	}
 	close(pfd[1]);
 	if (capture)

@@ -19,6 +19,7 @@ struct kf_state {
 	char *dir;		/* host path of BASE/var/lib/kforge */
 	int lock_fd;
 	char *repaired; /* what kf_state_open() finished or rolled back, for status; NULL when nothing */
+	struct kf_strv owed; /* kernels whose initramfs a killed or failed run did not refresh */
 };
 
 /*
@@ -68,6 +69,15 @@ int kf_txn_commit(struct kf_txn *t);
 /* Deletes what the transaction created, and the journal. */
 void kf_txn_rollback(struct kf_txn *t);
 void kf_txn_free(struct kf_txn *t);
+/*
+ * An initramfs refresh owed to KERNEL: written before a commit that changes its modules
+ * (MODULES names them), removed once the refresh succeeded. kf_state_open() finds what a
+ * killed run, or a failed generator, left, warns, and kf_state_refresh_owed() tells the next
+ * install or uninstall for that kernel to refresh it whatever the image holds.
+ */
+int kf_state_refresh_pending(struct kf_state *st, const char *kernel, const char *modules);
+void kf_state_refresh_done(struct kf_state *st, const char *kernel);
+bool kf_state_refresh_owed(const struct kf_state *st, const char *kernel);
 /* Runs depmod for KERNEL in the state's base (depmod -b when it is not /). */
 int kf_state_depmod(struct kf_state *st, const char *kernel);
 

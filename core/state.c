@@ -1,6 +1,7 @@
 /* state.c: the lock, the transaction journal and the file primitives that make installs undoable. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -506,6 +507,53 @@ static int recover(struct kf_state *st)
 		     : 0;
 }
 
+/* --- an initramfs refresh owed: written before a commit, removed when the refresh succeeded */
+
+static char *refresh_marker(const struct kf_state *st, const char *kernel)
+{
+	return kf_strdup_printf("%s/initramfs-pending-%s", st->dir, kernel);
+}
+
+int kf_state_refresh_pending(struct kf_state *st, const char *kernel, const char *modules)
+{
+	_cleanup_free_ char *path = refresh_marker(st, kernel);
+	_cleanup_free_ char *text = kf_strdup_printf("%s\n", modules);
+	return path && text ? kf_write_atomic(path, text) : -ENOMEM;
+}
+
+void kf_state_refresh_done(struct kf_state *st, const char *kernel)
+{
+	_cleanup_free_ char *path = refresh_marker(st, kernel);
+	if (path && unlink(path) == 0)
+		kf_sync_dir(st->dir);
+}
+
+bool kf_state_refresh_owed(const struct kf_state *st, const char *kernel)
+{
+	return kf_strv_contains(&st->owed, kernel);
+}
+
+/* Markers left by a run that was killed, or whose generator failed, before the refresh. */
+static void find_owed_refreshes(struct kf_state *st)
+{
+	DIR *d = opendir(st->dir);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		const char *kernel = e->d_name + strlen("initramfs-pending-");
+		if (strncmp(e->d_name, "initramfs-pending-", strlen("initramfs-pending-")) != 0 || strstr(kernel, ".tmp-"))
+			continue;
+		_cleanup_free_ char *path = kforge_path_join(st->dir, e->d_name, NULL);
+		_cleanup_free_ char *mods = NULL;
+		if (path)
+			kf_read_file(path, &mods, NULL);
+		kf_strv_push(&st->owed, kernel);
+		kf_warn(st->job->ctx, "the initramfs of %s was not refreshed after %s changed (a kforge run was killed, or "
+				      "the generator failed): the next kforge install or uninstall for %s refreshes it",
+			kernel, mods ? kf_strstrip(mods) : "a module", kernel);
+	}
+	if (d)
+		closedir(d);
+}
+
 int kf_state_open(struct kforge_job *job, bool create, struct kf_state **out)
 {
 	struct kf_state *st = calloc(1, sizeof(*st));
@@ -539,6 +587,7 @@ int kf_state_open(struct kforge_job *job, bool create, struct kf_state **out)
 		kf_state_close(st);
 		return r;
 	}
+	find_owed_refreshes(st);
 	*out = st;
 	return 0;
 }
@@ -552,5 +601,6 @@ void kf_state_close(struct kf_state *st)
 	free(st->base);
 	free(st->dir);
 	free(st->repaired);
+	kf_strv_free(&st->owed);
 	free(st);
 }

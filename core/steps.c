@@ -1098,6 +1098,8 @@ int kforge_initramfs_failed(struct kforge_job *job, const char *const argv[])
 	cmd = kf_strbuf_steal(&b);
 	return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
 			       "%s failed (its output is above): the module stays installed and recorded, but the initramfs "
-			       "of %s still holds what it held; fix the cause and run it again: %s (log: %s)",
-			       argv[0], job->kernel.release, cmd ? cmd : argv[0], job->log_path ? job->log_path : "none");
+			       "of %s still holds what it held; fix the cause and run it again: %s (the next kforge install "
+			       "or uninstall for %s retries it; log: %s)",
+			       argv[0], job->kernel.release, cmd ? cmd : argv[0], job->kernel.release,
+			       job->log_path ? job->log_path : "none");
 }

@@ -172,6 +172,23 @@ check "without --no-wait the install says it waits for the lock, then installs" 
 	'[ "$1" -eq 0 ] && printf "%s" "$2" | grep -q "waiting for another program that holds .*/var/lib/kforge/lock" && [ -f "$3/lib/modules/$4/updates/hello.ko" ]' \
 	_ "$rc" "$out" "$D" "$kver"
 
+# --- a killed kforge takes every command it started with it, grandchildren too (make's $(shell),
+# compilers, modpost): none goes on writing into a module folder
+mkdir -p "$tmp/slow"
+printf 'obj-m := slow.o\n$(shell sleep 47)\n' >"$tmp/slow/Kbuild"
+: >"$tmp/slow/slow.c"
+"$KFORGE" -k "$kver" build "$tmp/slow" >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 50 ] && ! pgrep -f "^sleep 47\$" >/dev/null; do sleep 0.1; i=$((i + 1)); done
+before=$(pgrep -f "^sleep 47\$" | wc -l)
+kill -9 $pid
+wait $pid 2>/dev/null
+sleep 0.5
+after=$(pgrep -f "^sleep 47\$" | wc -l)
+check "kforge killed during a build: the command's grandchild (make's \$(shell sleep)) dies with it" \
+	sh -c '[ "$1" -ge 1 ] && [ "$2" -eq 0 ] || { echo "sleep 47 running before the kill: $1, after: $2"; false; }' _ "$before" "$after"
+
 # --- the kill test
 D=$tmp/kill
 M=$D/lib/modules/$kver
@@ -220,13 +237,16 @@ consistent() { # op
 	[ "$1" = uninstall ] && two=new
 	if [ $two = new ]; then
 		[ "$(sha "$M/updates/kforge_two.ko")" = "$N2" ] && [ ! -e "$M/updates/dkms/kforge_two.ko" ] &&
-			[ "$(ok_of kforge_two)" = ok ] || { echo "kforge_two is not wholly new"; return 1; }
+			[ "$(ok_of kforge_two)" = ok ] || {
+			echo "kforge_two is not wholly new: updates/ $(sha "$M/updates/kforge_two.ko"), dkms/ $(sha "$M/updates/dkms/kforge_two.ko"), record $(ok_of kforge_two)"
+			return 1
+		}
 	else
 		[ "$(sha "$M/updates/dkms/kforge_two.ko")" = "$O2" ] && [ ! -e "$M/updates/kforge_two.ko" ] &&
 			[ ! -e "$R/kforge_two.conf" ] || { echo "kforge_two is not wholly old"; return 1; }
 	fi
 	for f in $(cut -d: -f1 "$M/modules.dep"); do [ -e "$M/$f" ] || { echo "modules.dep names $f"; return 1; }; done
-	[ -z "$(find "$M" -name '.*kforge-*')" ] || { echo "temporary files left"; return 1; }
+	[ -z "$(find "$M" -name '.*kforge-*')" ] || { echo "temporary files left:" $(find "$M" -name '.*kforge-*'); return 1; }
 }
 kill_case() { # op n what
 	op=$1 n=$2 what=$3
@@ -283,7 +303,7 @@ span=$((($(date +%s%N) - start) / 1000000))
 reset_old
 for i in 1 2 3 4 5 6 7 8; do
 	ms=$((span * i / 9))
-	kf -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1 &
+	"$KFORGE" -k "$kver" -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1 &
 	pid=$!
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	kill -9 $pid 2>/dev/null
