@@ -49,14 +49,9 @@ static char *why_not(struct kforge_job *probe, const struct kforge_record *r, co
 		if (text && !kforge_job_kconfig(probe, opt) && unset && !strstr(text, unset))
 			return kf_strdup_printf("%s does not exist in %s", opt, probe->kernel.release);
 	}
-	if (strcmp(r->kind, "name") == 0) {
-		_cleanup_free_ char *builtin = kforge_path_join(probe->kernel.modules_dir, "modules.builtin", NULL);
-		_cleanup_free_ char *text = NULL;
-		_cleanup_free_ char *needle = kf_strdup_printf("/%s.ko\n", r->module);
-		if (builtin && needle && kf_read_file(builtin, &text, NULL) == 0 && strstr(text, needle))
-			return kf_strdup_printf("%s is built into %s: only a kernel rebuild replaces it", r->module,
-						probe->kernel.release);
-	}
+	if (strcmp(r->kind, "name") == 0 && kf_module_builtin(probe->kernel.modules_dir, r->module))
+		return kf_strdup_printf("%s is built into %s: only a kernel rebuild replaces it", r->module,
+					probe->kernel.release);
 	return NULL;
 }
 

@@ -348,11 +348,7 @@ static int plan_item(struct kforge_job *job, struct kf_state *st, struct kf_txn 
 static int write_item(struct kforge_job *job, struct kf_state *st, struct item *it)
 {
 	for (size_t i = 0; i < it->backup_src.n; i++) {
-		_cleanup_free_ char *dir = strdup(it->backup_dst.v[i]);
-		if (!dir)
-			return -ENOMEM;
-		*strrchr(dir, '/') = '\0';
-		int r = kf_mkdir_p(dir);
+		int r = kf_mkdir_parent(it->backup_dst.v[i]);
 		if (r == 0)
 			r = kf_copy_file(it->backup_src.v[i], it->backup_dst.v[i], 0600);
 		if (r < 0)
@@ -362,11 +358,7 @@ static int write_item(struct kforge_job *job, struct kf_state *st, struct item *
 		kf_info(job->ctx, "backed up %s (it goes back with kforge uninstall %s)",
 			kforge_job_display_path(job, it->backup_src.v[i]), it->name);
 	}
-	_cleanup_free_ char *dir = strdup(it->dest);
-	if (!dir)
-		return -ENOMEM;
-	*strrchr(dir, '/') = '\0';
-	int r = kf_mkdir_p(dir);
+	int r = kf_mkdir_parent(it->dest);
 	if (r == 0)
 		r = write_module(job, it->built, it->tmp);
 	if (r < 0)
@@ -379,11 +371,9 @@ static int write_item(struct kforge_job *job, struct kf_state *st, struct item *
 	free(it->rec->sha256);
 	it->rec->sha256 = strdup(sha);
 	_cleanup_free_ char *text = kf_record_text(it->rec);
-	_cleanup_free_ char *rdir = strdup(it->record);
-	if (!text || !rdir || !it->rec->sha256)
+	if (!text || !it->rec->sha256)
 		return -ENOMEM;
-	*strrchr(rdir, '/') = '\0';
-	if ((r = kf_mkdir_p(rdir)) < 0 || (r = kf_write_atomic(it->record_tmp, text)) < 0)
+	if ((r = kf_mkdir_parent(it->record)) < 0 || (r = kf_write_atomic(it->record_tmp, text)) < 0)
 		return kforge_job_fail(job, KFORGE_EXIT_ROLLBACK, "cannot write the record %s: %s", it->record_tmp,
 				       strerror(-r));
 	kf_checkpoint("a record written under its temporary name");
@@ -498,13 +488,9 @@ int kforge_records_list(struct kforge_job *job, const char *kernel, struct kforg
 enum kforge_record_state kforge_record_check(struct kforge_job *job, const struct kforge_record *rec)
 {
 	struct kf_state st = { .job = job };
-	const char *base = job->install_mod_path ? job->install_mod_path : kforge_ctx_root(job->ctx);
-	st.base = strdup(base);
+	st.base = kf_state_base(job);
 	if (!st.base)
 		return KFORGE_RECORD_MISSING;
-	size_t n = strlen(st.base);
-	while (n > 0 && st.base[n - 1] == '/')
-		st.base[--n] = '\0';
 	enum kforge_record_state s = kf_record_check(&st, rec);
 	free(st.base);
 	return s;
@@ -595,13 +581,7 @@ int kforge_job_uninstall(struct kforge_job *job, const char *module, bool force)
 	if (r == 0)
 		r = kf_txn_save(t);
 	for (size_t i = 0; r == 0 && i < tmps.n; i++) {
-		_cleanup_free_ char *dir = strdup(tmps.v[i]);
-		if (!dir) {
-			r = -ENOMEM;
-			break;
-		}
-		*strrchr(dir, '/') = '\0';
-		if ((r = kf_mkdir_p(dir)) == 0)
+		if ((r = kf_mkdir_parent(tmps.v[i])) == 0)
 			r = kf_copy_file(srcs.v[i], tmps.v[i], 0644);
 		kf_checkpoint("a backup copied back under its temporary name");
 	}

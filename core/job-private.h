@@ -50,6 +50,8 @@ int kf_sign_prepare(struct kforge_job *job);
 /* Signs the module file at PATH in place when a key was found; 0 otherwise. */
 int kf_sign_module(struct kforge_job *job, const char *path);
 
+/* True when NAME (dashes or underscores) is in MODULES_DIR's modules.builtin: compiled into the kernel. */
+bool kf_module_builtin(const char *modules_dir, const char *name);
 /* Picks headers or full for an auto strategy, once the module and its option are known. */
 void kf_job_resolve_strategy(struct kforge_job *job);
 int kf_plan_add(struct kforge_job *job, bool is_command, const char *cwd, const char *text);

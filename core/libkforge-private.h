@@ -73,6 +73,8 @@ bool kf_is_file(const char *path);
 unsigned long kf_hash_str(unsigned long h, const char *s);
 /* Creates DIR and its parents (mode 0755). */
 int kf_mkdir_p(const char *dir);
+/* Creates the folder that holds PATH, and its parents. */
+int kf_mkdir_parent(const char *path);
 /* Writes TEXT into PATH (created with MODE or truncated); 0 or a negative errno. */
 int kf_write_file(const char *path, const char *text, mode_t mode);
 

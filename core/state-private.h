@@ -30,6 +30,9 @@ struct kf_state {
  */
 int kf_state_open(struct kforge_job *job, bool create, struct kf_state **out);
 void kf_state_close(struct kf_state *st);
+/* The folder the state lives under for JOB (the root or --install-mod-path), without a trailing
+ * slash ("" for /); malloc'd. */
+char *kf_state_base(const struct kforge_job *job);
 /* A path as the target sees it ("/lib/modules/...") to a host path, and back. */
 char *kf_state_host(const struct kf_state *st, const char *path);
 const char *kf_state_path(const struct kf_state *st, const char *host_path);

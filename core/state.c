@@ -554,6 +554,15 @@ static void find_owed_refreshes(struct kf_state *st)
 		closedir(d);
 }
 
+char *kf_state_base(const struct kforge_job *job)
+{
+	char *base = strdup(job->install_mod_path ? job->install_mod_path : kforge_ctx_root(job->ctx));
+	size_t n = base ? strlen(base) : 0;
+	while (n > 0 && base[n - 1] == '/')
+		base[--n] = '\0';
+	return base;
+}
+
 int kf_state_open(struct kforge_job *job, bool create, struct kf_state **out)
 {
 	struct kf_state *st = calloc(1, sizeof(*st));
@@ -561,15 +570,11 @@ int kf_state_open(struct kforge_job *job, bool create, struct kf_state **out)
 		return -ENOMEM;
 	st->job = job;
 	st->lock_fd = -1;
-	const char *base = job->install_mod_path ? job->install_mod_path : kforge_ctx_root(job->ctx);
-	st->base = strdup(base);
+	st->base = kf_state_base(job);
 	if (!st->base) {
 		kf_state_close(st);
 		return -ENOMEM;
 	}
-	size_t n = strlen(st->base);
-	while (n > 0 && st->base[n - 1] == '/')
-		st->base[--n] = '\0';
 	st->dir = kf_strdup_printf("%s/var/lib/kforge", st->base);
 	if (st->dir && !create && !kf_is_dir(st->dir)) {
 		/* nothing was ever installed here: nothing to lock or repair, and nothing created */

@@ -94,10 +94,9 @@ static int resolve_module_dir(struct kforge_job *job)
 	return kforge_job_set_module_subdir(job, sub);
 }
 
-/* True when NAME is listed in modules.builtin: compiled into the kernel image. */
-static bool is_builtin(const struct kforge_job *job, const char *name)
+bool kf_module_builtin(const char *modules_dir, const char *name)
 {
-	_cleanup_free_ char *line = find_module_line(job->kernel.modules_dir, "modules.builtin", name);
+	_cleanup_free_ char *line = find_module_line(modules_dir, "modules.builtin", name);
 	return line != NULL;
 }
 
@@ -283,7 +282,7 @@ int kforge_default_locate_source(struct kforge_job *job)
 		return 0;
 	}
 	if (job->kind == KFORGE_MODULE_NAME && !job->module_subdir) {
-		if (is_builtin(job, job->module_spec))
+		if (kf_module_builtin(job->kernel.modules_dir, job->module_spec))
 			return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
 					       "%s is built into %s (modules.builtin): only a kernel rebuild replaces "
 					       "it, a module cannot",
@@ -803,11 +802,7 @@ static void register_symvers(struct kforge_job *job)
 	if (!src || kf_read_file(src, &text, NULL) < 0 || !text[0])
 		return;
 	_cleanup_free_ char *dst = symvers_file(job, job->module_dir);
-	_cleanup_free_ char *dir = dst ? strdup(dst) : NULL;
-	if (!dir)
-		return;
-	*strrchr(dir, '/') = '\0';
-	if (kf_mkdir_p(dir) < 0)
+	if (!dst || kf_mkdir_parent(dst) < 0)
 		return;
 	FILE *f = fopen(dst, "we");
 	if (f) {
