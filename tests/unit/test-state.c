@@ -4,7 +4,7 @@
 #include <ini.h>
 
 #include "unit.h"
-#include "record-private.h"
+#include "txn/record.h"
 
 struct fixture {
 	char *dir;

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "libkforge-private.h"
+#include "pipeline/job.h"
 
 static inline char *unit_mkdtemp(void)
 {

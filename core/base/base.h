@@ -1,0 +1,134 @@
+/* base/base.h: the bottom layer: strings, files, paths, logging, context, configuration, plugins. */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <kforge/kforge.h>
+
+#define kf_err(ctx, ...) kforge_err(ctx, __VA_ARGS__)
+#define kf_warn(ctx, ...) kforge_warn(ctx, __VA_ARGS__)
+#define kf_notice(ctx, ...) kforge_notice(ctx, __VA_ARGS__)
+#define kf_info(ctx, ...) kforge_info(ctx, __VA_ARGS__)
+#define kf_dbg(ctx, ...) kforge_dbg(ctx, __VA_ARGS__)
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+static inline void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+#define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+
+/* util.c: growable strings and string lists */
+struct kf_strbuf {
+	char *s;
+	size_t len, cap;
+};
+int kf_strbuf_append(struct kf_strbuf *b, const char *s);
+int kf_strbuf_appendf(struct kf_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends S quoted for a POSIX shell, only where it needs quoting. */
+int kf_strbuf_append_quoted(struct kf_strbuf *b, const char *s);
+char *kf_strbuf_steal(struct kf_strbuf *b);
+void kf_strbuf_release(struct kf_strbuf *b);
+
+struct kf_strv {
+	char **v; /* NULL-terminated */
+	size_t n;
+};
+int kf_strv_push(struct kf_strv *l, const char *s);
+void kf_strv_free(struct kf_strv *l);
+bool kf_strv_contains(const struct kf_strv *l, const char *s);
+
+/* Reads a whole file (NUL-terminated) into *out; returns 0 or -errno. */
+int kf_read_file(const char *path, char **out, size_t *len);
+char *kf_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Strips surrounding whitespace in place; returns S. */
+char *kf_strstrip(char *s);
+bool kf_str_endswith(const char *s, const char *suffix);
+bool kf_is_dir(const char *path);
+bool kf_is_file(const char *path);
+/*
+ * djb2 over S, continuing from H (start with KF_HASH_SEED): names cache entries after a
+ * path or a list of config changes. Stable across releases: names already on disk use it.
+ */
+#define KF_HASH_SEED 5381UL
+unsigned long kf_hash_str(unsigned long h, const char *s);
+/* Creates DIR and its parents (mode 0755). */
+int kf_mkdir_p(const char *dir);
+/* Removes DIR and everything below it, links not followed; a missing DIR is fine. */
+int kf_rm_rf(const char *dir);
+/* Creates the folder that holds PATH, and its parents. */
+int kf_mkdir_parent(const char *path);
+/* Writes TEXT into PATH (created with MODE or truncated); 0 or a negative errno. */
+int kf_write_file(const char *path, const char *text, mode_t mode);
+
+/* Where `kforge keygen` puts its key pair, and where kforge looks for it first. */
+#define KFORGE_MOK_DIR "/var/lib/kforge/mok"
+
+/* osrelease.c */
+struct kf_os_release {
+	char *id, *id_like, *version_id, *name;
+	struct kforge_os_release pub;
+};
+/* Parses an os-release file's text (shell-like KEY=value lines, quotes, escapes). */
+int kf_os_release_parse(const char *text, struct kf_os_release *out);
+/* Reads ROOT/etc/os-release, falling back to ROOT/usr/lib/os-release. Missing: all "". */
+int kf_os_release_read(const char *root, struct kf_os_release *out);
+void kf_os_release_free(struct kf_os_release *os);
+
+/* config.c */
+struct kf_config;
+int kf_config_new(struct kf_config **out);
+void kf_config_free(struct kf_config *cfg);
+/* Loads one file with ORIGIN naming it in messages; missing is 0; errors go to ctx's log. */
+int kf_config_load_file(struct kforge_ctx *ctx, struct kf_config *cfg, const char *path);
+int kf_config_set(struct kforge_ctx *ctx, struct kf_config *cfg, const char *key, const char *value,
+		  const char *origin);
+const char *kf_config_get(const struct kf_config *cfg, const char *key);
+unsigned int kf_config_get_uint(const struct kf_config *cfg, const char *key);
+
+/* ctx.c */
+struct kf_config *kf_ctx_config(const struct kforge_ctx *ctx);
+void kf_ctx_set_config_paths(struct kforge_ctx *ctx, const char *system, const char *user);
+
+/* plugin.c: one loaded plugin */
+struct kf_plugin {
+	struct kforge_plugin_entry pub;
+	const struct kforge_plugin *desc;
+	void *handle; /* lt_dlhandle */
+	char *name, *path;
+};
+struct kf_plugin_set {
+	struct kf_plugin *v;
+	unsigned int n;
+	int selected; /* index into v, -1 before selection */
+	struct kf_strv search_path;
+	bool ltdl_ready;
+};
+struct kf_plugin_set *kf_ctx_plugin_set(const struct kforge_ctx *ctx);
+void kf_plugins_free(struct kforge_ctx *ctx);
+/* Checks a plugin file and its folder for write access by group or others. */
+int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t whysize);
+/* Checks a descriptor; on refusal writes the reason into WHY and returns -EINVAL. */
+int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_name, char *why,
+			       size_t whysize);
+const struct kf_plugin *kf_ctx_plugin_selected(const struct kforge_ctx *ctx);
+

@@ -1,0 +1,296 @@
+/* plugin.c: finding, loading, checking and probing plugins (libltdl). */
+#include "config.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <ltdl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/base.h"
+
+int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t n)
+{
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		snprintf(why, n, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!as_root)
+		return 0;
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, n,
+			 "%s is writable by %s: kforge runs as root and will not load code others can change "
+			 "(fix: chmod go-w %s)",
+			 path, (st.st_mode & S_IWOTH) ? "everyone" : "its group", path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_name, char *why, size_t n)
+{
+	if (d->abi_major != KFORGE_PLUGIN_ABI_MAJOR) {
+		snprintf(why, n,
+			 "built for plugin ABI %u.%u, this kforge speaks %u.%u: rebuild the plugin against "
+			 "this kforge's SDK (pkg-config kforge-plugin)",
+			 d->abi_major, d->abi_minor, KFORGE_PLUGIN_ABI_MAJOR, KFORGE_PLUGIN_ABI_MINOR);
+		return -EINVAL;
+	}
+	if (d->abi_minor > KFORGE_PLUGIN_ABI_MINOR) {
+		snprintf(why, n,
+			 "built against a newer SDK (plugin ABI %u.%u) than this kforge (%u.%u): update kforge "
+			 "or rebuild the plugin against this SDK",
+			 d->abi_major, d->abi_minor, KFORGE_PLUGIN_ABI_MAJOR, KFORGE_PLUGIN_ABI_MINOR);
+		return -EINVAL;
+	}
+	if (!d->name || !d->name[0]) {
+		snprintf(why, n, "its descriptor has no name");
+		return -EINVAL;
+	}
+	if (file_name && strcmp(d->name, file_name) != 0) {
+		snprintf(why, n, "its descriptor is named \"%s\" but the file is %s.so: the two must agree",
+			 d->name, file_name);
+		return -EINVAL;
+	}
+	if (!d->probe) {
+		snprintf(why, n, "its descriptor has no probe function");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void build_search_path(struct kf_plugin_set *set)
+{
+	const char *env = getenv("KFORGE_PLUGIN_PATH");
+	if (env && env[0]) {
+		_cleanup_free_ char *copy = strdup(env);
+		char *save = NULL;
+		for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+			if (d[0] && !kf_strv_contains(&set->search_path, d))
+				kf_strv_push(&set->search_path, d);
+	}
+	static const char *const defaults[] = { SYSCONFDIR "/kforge/plugins.d", PLUGINDIR };
+	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+		if (!kf_strv_contains(&set->search_path, defaults[i]))
+			kf_strv_push(&set->search_path, defaults[i]);
+}
+
+const char *const *kforge_plugins_search_path(struct kforge_ctx *ctx)
+{
+	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
+	if (!set->search_path.v)
+		build_search_path(set);
+	return (const char *const *)set->search_path.v;
+}
+
+/* A link to /dev/null disables the plugin of that name, as with systemd's units. */
+static bool is_masked(const char *path)
+{
+	char target[64];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return strcmp(target, "/dev/null") == 0;
+}
+
+static int load_one(struct kforge_ctx *ctx, struct kf_plugin_set *set, const char *path, const char *name)
+{
+	char why[1024];
+	if (kf_plugin_check_perms(path, geteuid() == 0, why, sizeof(why)) < 0) {
+		kf_warn(ctx, "plugin %s refused: %s", path, why);
+		return -EPERM;
+	}
+	lt_dlhandle h = lt_dlopen(path);
+	if (!h) {
+		/* lt_dlerror() often just says "file not found": ask dlopen for the real reason */
+		void *d = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		const char *reason = d ? lt_dlerror() : dlerror();
+		kf_warn(ctx, "plugin %s cannot be loaded: %s", path, reason ? reason : "unknown error");
+		if (d)
+			dlclose(d);
+		return -ENOEXEC;
+	}
+	const struct kforge_plugin *desc = lt_dlsym(h, KFORGE_PLUGIN_SYMBOL);
+	if (!desc) {
+		kf_warn(ctx, "plugin %s refused: it exports no %s (define it with KFORGE_PLUGIN_DEFINE)",
+			path, KFORGE_PLUGIN_SYMBOL);
+		lt_dlclose(h);
+		return -ENOEXEC;
+	}
+	if (kf_plugin_check_descriptor(desc, name, why, sizeof(why)) < 0) {
+		kf_warn(ctx, "plugin %s refused: %s", path, why);
+		lt_dlclose(h);
+		return -EINVAL;
+	}
+	struct kf_plugin *v = realloc(set->v, (set->n + 1) * sizeof(*v));
+	if (!v) {
+		lt_dlclose(h);
+		return -ENOMEM;
+	}
+	set->v = v;
+	struct kf_plugin *p = &set->v[set->n];
+	memset(p, 0, sizeof(*p));
+	p->desc = desc;
+	p->handle = h;
+	p->name = strdup(name);
+	p->path = strdup(path);
+	p->pub.name = p->name;
+	p->pub.path = p->path;
+	p->pub.description = desc->description ? desc->description : "";
+	p->pub.abi_major = desc->abi_major;
+	p->pub.abi_minor = desc->abi_minor;
+	set->n++;
+	kf_dbg(ctx, "plugin %s loaded from %s", name, path);
+	return 0;
+}
+
+static int filter_so(const struct dirent *e)
+{
+	return e->d_name[0] != '.' && kf_str_endswith(e->d_name, ".so");
+}
+
+int kforge_plugins_load(struct kforge_ctx *ctx)
+{
+	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
+	if (set->n)
+		return 0;
+	if (!set->ltdl_ready) {
+		if (lt_dlinit() != 0) {
+			kf_err(ctx, "libltdl cannot start: %s", lt_dlerror());
+			return -ENOEXEC;
+		}
+		set->ltdl_ready = true;
+	}
+	const char *const *dirs = kforge_plugins_search_path(ctx);
+	struct kf_strv seen = { 0 };
+	bool as_root = geteuid() == 0;
+	for (size_t i = 0; dirs && dirs[i]; i++) {
+		const char *dir = dirs[i];
+		if (!kf_is_dir(dir))
+			continue;
+		char why[1024];
+		if (kf_plugin_check_perms(dir, as_root, why, sizeof(why)) < 0) {
+			kf_warn(ctx, "plugin folder refused: %s", why);
+			continue;
+		}
+		struct dirent **list;
+		int n = scandir(dir, &list, filter_so, alphasort);
+		if (n < 0)
+			continue;
+		for (int j = 0; j < n; j++) {
+			_cleanup_free_ char *path = kforge_path_join(dir, list[j]->d_name, NULL);
+			_cleanup_free_ char *name = strndup(list[j]->d_name, strlen(list[j]->d_name) - 3);
+			free(list[j]);
+			if (!path || !name)
+				continue;
+			if (kf_strv_contains(&seen, name)) {
+				kf_dbg(ctx, "plugin %s skipped: an earlier folder has %s.so", path, name);
+				continue;
+			}
+			kf_strv_push(&seen, name);
+			if (is_masked(path)) {
+				kf_dbg(ctx, "plugin %s disabled by %s -> /dev/null", name, path);
+				continue;
+			}
+			load_one(ctx, set, path, name);
+		}
+		free(list);
+	}
+	kf_strv_free(&seen);
+	if (set->n == 0) {
+		struct kf_strbuf b = { 0 };
+		for (size_t i = 0; dirs && dirs[i]; i++)
+			kf_strbuf_appendf(&b, "%s%s", i ? ", " : "", dirs[i]);
+		kf_err(ctx, "no usable plugin in %s: reinstall kforge, or set KFORGE_PLUGIN_PATH to the folder "
+			    "holding the plugins",
+		       b.s ? b.s : "(empty path)");
+		kf_strbuf_release(&b);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+unsigned int kforge_plugins_count(const struct kforge_ctx *ctx)
+{
+	return kf_ctx_plugin_set(ctx)->n;
+}
+
+const struct kforge_plugin_entry *kforge_plugins_get(const struct kforge_ctx *ctx, unsigned int i)
+{
+	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
+	return i < set->n ? &set->v[i].pub : NULL;
+}
+
+int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
+{
+	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
+	if (!forced || !forced[0]) {
+		const char *cfg = kforge_config_get(ctx, "plugins.plugin");
+		forced = cfg && cfg[0] ? cfg : NULL;
+	}
+	const struct kforge_os_release *os = kforge_ctx_os_release(ctx);
+	struct kforge_probe_info info = { .root = kforge_ctx_root(ctx), .os = os };
+	int best = -1;
+	for (unsigned int i = 0; i < set->n; i++) {
+		int s = set->v[i].desc->probe(&info);
+		set->v[i].pub.score = s < 0 ? 0 : s;
+		set->v[i].pub.selected = false;
+		if (set->v[i].pub.score > 0 && (best < 0 || set->v[i].pub.score > set->v[best].pub.score))
+			best = (int)i;
+	}
+	if (forced) {
+		best = -1;
+		for (unsigned int i = 0; i < set->n; i++)
+			if (strcmp(set->v[i].name, forced) == 0)
+				best = (int)i;
+		if (best < 0) {
+			struct kf_strbuf b = { 0 };
+			for (unsigned int i = 0; i < set->n; i++)
+				kf_strbuf_appendf(&b, "%s%s", i ? ", " : "", set->v[i].name);
+			kf_err(ctx, "no plugin named \"%s\": the plugins found are %s (see `kforge plugins`)",
+			       forced, b.s ? b.s : "none");
+			kf_strbuf_release(&b);
+			return -ENOENT;
+		}
+	} else if (best < 0) {
+		kf_err(ctx, "no plugin claims this system (ID=%s): install the vanilla plugin, or force one "
+			    "with --plugin NAME",
+		       os && os->id[0] ? os->id : "unknown");
+		return -ENOENT;
+	}
+	set->selected = best;
+	set->v[best].pub.selected = true;
+	return 0;
+}
+
+const struct kf_plugin *kf_ctx_plugin_selected(const struct kforge_ctx *ctx)
+{
+	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
+	return set->selected >= 0 ? &set->v[set->selected] : NULL;
+}
+
+const struct kforge_plugin *kforge_plugins_selected(const struct kforge_ctx *ctx)
+{
+	const struct kf_plugin *p = kf_ctx_plugin_selected(ctx);
+	return p ? p->desc : NULL;
+}
+
+void kf_plugins_free(struct kforge_ctx *ctx)
+{
+	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
+	for (unsigned int i = 0; i < set->n; i++) {
+		lt_dlclose(set->v[i].handle);
+		free(set->v[i].name);
+		free(set->v[i].path);
+	}
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
+	kf_strv_free(&set->search_path);
+	if (set->ltdl_ready)
+		lt_dlexit();
+	set->ltdl_ready = false;
+}

@@ -1,0 +1,290 @@
+/* runner.c: the one way kforge runs commands: argv arrays, output into the job's log, plan mode. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "pipeline/job.h"
+
+void kf_log_to_file(struct kforge_job *job, const char *fmt, ...)
+{
+	if (!job->log)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(job->log, fmt, ap);
+	va_end(ap);
+	fflush(job->log);
+}
+
+static char *user_log_dir(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	if (xdg && xdg[0] == '/')
+		return kforge_path_join(xdg, "kforge/logs", NULL);
+	const char *home = getenv("HOME");
+	return home && home[0] == '/' ? kforge_path_join(home, ".local/state/kforge/logs", NULL) : NULL;
+}
+
+int kforge_job_open_log(struct kforge_job *job, const char *command)
+{
+	if (job->plan || job->log)
+		return 0;
+	_cleanup_free_ char *dir = NULL;
+	if (kforge_path_resolve(kforge_ctx_root(job->ctx), kforge_config_get(job->ctx, "log.dir"), &dir) < 0)
+		return -ENOMEM;
+	if (kf_mkdir_p(dir) < 0 || access(dir, W_OK) < 0) {
+		free(dir);
+		dir = user_log_dir();
+		if (!dir || kf_mkdir_p(dir) < 0)
+			return -EACCES;
+	}
+	char stamp[32];
+	time_t now = time(NULL);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
+	const char *spec = job->module_spec ? job->module_spec : "";
+	const char *leaf = strrchr(spec, '/');
+	leaf = leaf && leaf[1] ? leaf + 1 : spec;
+	free(job->log_path);
+	job->log_path = kf_strdup_printf("%s/%s-%s%s%s-%s-%d.log", dir, stamp, command, leaf[0] ? "-" : "", leaf,
+					 job->kernel.release, (int)getpid());
+	if (!job->log_path)
+		return -ENOMEM;
+	int fd = open(job->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || !(job->log = fdopen(fd, "w"))) {
+		int r = -errno;
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	kf_log_to_file(job, "# kforge %s %s for %s (root %s)\n", command, spec, job->kernel.release,
+		       kforge_ctx_root(job->ctx));
+	return 0;
+}
+
+static char *quote_argv(const char *const argv[])
+{
+	struct kf_strbuf b = { 0 };
+	for (size_t i = 0; argv[i]; i++) {
+		if (i)
+			kf_strbuf_append(&b, " ");
+		kf_strbuf_append_quoted(&b, argv[i]);
+	}
+	return kf_strbuf_steal(&b);
+}
+
+void kforge_plan_note(struct kforge_job *job, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	_cleanup_free_ char *msg = NULL;
+	if (vasprintf(&msg, format, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg)
+		return;
+	if (job->plan)
+		kf_plan_add(job, false, NULL, msg);
+	else
+		kf_dbg(job->ctx, "%s", msg);
+	kf_log_to_file(job, "# %s\n", msg);
+}
+
+/* Keeps the last bytes a command printed, to show beside a failure. */
+struct tail {
+	char buf[2048];
+	size_t len;
+};
+
+static void tail_add(struct tail *t, const char *s, size_t n)
+{
+	if (n >= sizeof(t->buf)) {
+		memcpy(t->buf, s + n - sizeof(t->buf), sizeof(t->buf));
+		t->len = sizeof(t->buf);
+		return;
+	}
+	if (t->len + n > sizeof(t->buf)) {
+		size_t drop = t->len + n - sizeof(t->buf);
+		memmove(t->buf, t->buf + drop, t->len - drop);
+		t->len -= drop;
+	}
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+}
+
+static volatile sig_atomic_t watched_group;
+
+static void kill_watched_group(int sig)
+{
+	(void)sig;
+	if (watched_group > 0)
+		kill(-watched_group, SIGKILL);
+	_exit(128 + SIGKILL);
+}
+
+/*
+ * Between kforge and a command stands a watchdog: the command runs in a process group of
+ * its own, and when kforge dies, even by SIGKILL, the watchdog is told (PR_SET_PDEATHSIG)
+ * and kills the whole group. So no compiler, modpost or tar that make or sh started outlives
+ * a killed kforge and goes on writing into a module folder or the cache. The watchdog exits
+ * with the command's status (128+N when a signal N ended it).
+ */
+static void __attribute__((noreturn)) watchdog(pid_t parent, const char *const argv[])
+{
+	/* the command is not in the terminal's process group: Ctrl-C reaches it through here */
+	struct sigaction sa = { .sa_handler = kill_watched_group };
+	sigemptyset(&sa.sa_mask);
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(125); /* kforge died before the watch began */
+	pid_t g = fork();
+	if (g < 0)
+		_exit(126);
+	if (g == 0) {
+		setpgid(0, 0);
+		execvp(argv[0], (char *const *)argv); /* exec resets the handler */
+		dprintf(STDERR_FILENO, "kforge: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	setpgid(g, g);
+	watched_group = g;
+	int status;
+	while (waitpid(g, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(126);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+/* Runs ARGV; its stderr (and its stdout unless CAPTURE is given) goes to the log. */
+static int run(struct kforge_job *job, const char *cwd, const char *const argv[], struct kf_strbuf *capture)
+{
+	if (!argv || !argv[0])
+		return -EINVAL;
+	_cleanup_free_ char *cmd = quote_argv(argv);
+	if (!cmd)
+		return -ENOMEM;
+	if (job->plan)
+		return kf_plan_add(job, true, cwd, cmd);
+
+	kf_dbg(job->ctx, "running: %s%s%s", cmd, cwd ? " in " : "", cwd ? cwd : "");
+	kf_log_to_file(job, "$ %s%s%s\n", cwd ? "cd " : "", cwd ? cwd : "", cwd ? " && " : "");
+	kf_log_to_file(job, "$ %s\n", cmd);
+	int pfd[2], cfd[2] = { -1, -1 };
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	if (capture && pipe2(cfd, O_CLOEXEC) < 0) {
+		int r = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return r;
+	}
+	fflush(NULL);
+	pid_t self = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return r;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0)
+			dup2(devnull, STDIN_FILENO);
+		dup2(capture ? cfd[1] : pfd[1], STDOUT_FILENO);
+		dup2(pfd[1], STDERR_FILENO);
+		if (cwd && chdir(cwd) < 0) {
+			dprintf(STDERR_FILENO, "kforge: cannot enter %s: %s\n", cwd, strerror(errno));
+			_exit(126);
+		}
+		watchdog(self, argv);
+	}
+	close(pfd[1]);
+	if (capture)
+		close(cfd[1]);
+	struct tail tail = { .len = 0 };
+	bool echo = kforge_get_log_priority(job->ctx) >= LOG_DEBUG;
+	char buf[4096];
+	struct pollfd fds[2] = { { .fd = pfd[0], .events = POLLIN }, { .fd = capture ? cfd[0] : -1, .events = POLLIN } };
+	int open_fds = capture ? 2 : 1;
+	while (open_fds > 0) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(fds[i].fd, buf, sizeof(buf) - 1);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(fds[i].fd);
+				fds[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if (i == 1) {
+				buf[n] = '\0';
+				kf_strbuf_append(capture, buf);
+				continue;
+			}
+			if (job->log)
+				fwrite(buf, 1, (size_t)n, job->log);
+			if (echo)
+				fwrite(buf, 1, (size_t)n, stderr);
+			tail_add(&tail, buf, (size_t)n);
+		}
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	kf_log_to_file(job, "# exit %d\n", rc);
+	if (rc != 0 && !echo && tail.len) {
+		/* show the end of what it printed: that is where the reason is */
+		fprintf(stderr, "--- last output of: %s\n%.*s%s---\n", cmd, (int)tail.len, tail.buf,
+			tail.buf[tail.len - 1] == '\n' ? "" : "\n");
+	}
+	if (rc == 127)
+		kf_err(job->ctx, "%s: command not found: install it (see the log%s%s)", argv[0],
+		       job->log_path ? " " : "", job->log_path ? job->log_path : "");
+	return rc;
+}
+
+int kforge_run(struct kforge_job *job, const char *cwd, const char *const argv[])
+{
+	return run(job, cwd, argv, NULL);
+}
+
+int kforge_run_capture(struct kforge_job *job, const char *cwd, const char *const argv[], char **out)
+{
+	struct kf_strbuf b = { 0 };
+	int r = run(job, cwd, argv, &b);
+	*out = kf_strbuf_steal(&b);
+	return r;
+}
+
+int kforge_runl(struct kforge_job *job, const char *cwd, const char *arg0, ...)
+{
+	const char *argv[64];
+	size_t n = 0;
+	va_list ap;
+	va_start(ap, arg0);
+	for (const char *a = arg0; a && n < ARRAY_SIZE(argv) - 1; a = va_arg(ap, const char *))
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return kforge_run(job, cwd, argv);
+}

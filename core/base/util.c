@@ -1,0 +1,264 @@
+/* util.c: strings, string lists and file helpers shared by the core. */
+#include "config.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/base.h"
+
+static int strbuf_reserve(struct kf_strbuf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	char *s = realloc(b->s, cap);
+	if (!s)
+		return -ENOMEM;
+	b->s = s;
+	b->cap = cap;
+	return 0;
+}
+
+int kf_strbuf_append(struct kf_strbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+	if (strbuf_reserve(b, n) < 0)
+		return -ENOMEM;
+	memcpy(b->s + b->len, s, n + 1);
+	b->len += n;
+	return 0;
+}
+
+int kf_strbuf_appendf(struct kf_strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if (strbuf_reserve(b, (size_t)n) < 0)
+		return -ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int kf_strbuf_append_quoted(struct kf_strbuf *b, const char *s)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789_-+=/.,:@%";
+	if (*s && strspn(s, safe) == strlen(s))
+		return kf_strbuf_append(b, s);
+	if (kf_strbuf_append(b, "'") < 0)
+		return -ENOMEM;
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'') {
+			if (kf_strbuf_append(b, "'\\''") < 0)
+				return -ENOMEM;
+		} else {
+			char c[2] = { *p, 0 };
+			if (kf_strbuf_append(b, c) < 0)
+				return -ENOMEM;
+		}
+	}
+	return kf_strbuf_append(b, "'");
+}
+
+char *kf_strbuf_steal(struct kf_strbuf *b)
+{
+	char *s = b->s ? b->s : strdup("");
+	b->s = NULL;
+	b->len = b->cap = 0;
+	return s;
+}
+
+void kf_strbuf_release(struct kf_strbuf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+int kf_strv_push(struct kf_strv *l, const char *s)
+{
+	char *dup = strdup(s);
+	if (!dup)
+		return -ENOMEM;
+	char **v = realloc(l->v, (l->n + 2) * sizeof(*v));
+	if (!v) {
+		free(dup);
+		return -ENOMEM;
+	}
+	v[l->n++] = dup;
+	v[l->n] = NULL;
+	l->v = v;
+	return 0;
+}
+
+void kf_strv_free(struct kf_strv *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+bool kf_strv_contains(const struct kf_strv *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+int kf_read_file(const char *path, char **out, size_t *lenp)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct kf_strbuf b = { 0 };
+	char chunk[8192];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int r = -errno;
+			kf_strbuf_release(&b);
+			return r;
+		}
+		if (n == 0)
+			break;
+		if (strbuf_reserve(&b, (size_t)n) < 0) {
+			kf_strbuf_release(&b);
+			return -ENOMEM;
+		}
+		memcpy(b.s + b.len, chunk, (size_t)n);
+		b.len += (size_t)n;
+		b.s[b.len] = '\0';
+	}
+	if (lenp)
+		*lenp = b.len;
+	*out = kf_strbuf_steal(&b);
+	return *out ? 0 : -ENOMEM;
+}
+
+int kforge_read_file(const char *path, char **out)
+{
+	return kf_read_file(path, out, NULL);
+}
+
+char *kf_strdup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return r < 0 ? NULL : s;
+}
+
+char *kf_strstrip(char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
+
+bool kf_str_endswith(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+bool kf_is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool kf_is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+unsigned long kf_hash_str(unsigned long h, const char *s)
+{
+	for (const char *p = s; p && *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return h;
+}
+
+int kf_mkdir_p(const char *dir)
+{
+	_cleanup_free_ char *p = strdup(dir);
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int kf_mkdir_parent(const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return kf_mkdir_p(dir);
+}
+
+int kf_write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(text);
+	ssize_t w = write(fd, text, len);
+	int r = w == (ssize_t)len ? 0 : -(w < 0 ? errno : EIO);
+	close(fd);
+	return r;
+}
+
+/* Removes DIR and everything below it (no error when it does not exist). */
+static int rm_rf_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int kf_rm_rf(const char *dir)
+{
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return nftw(dir, rm_rf_one, 32, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
+}

@@ -1,0 +1,56 @@
+/* cli/cli.h: the kforge command's files: options, the command table's functions, output helpers. */
+#pragma once
+
+#include <stdbool.h>
+#include <kforge/kforge.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct opts {
+	const char *root, *kernel, *plugin, *source, *strategy, *install_mod_path, *install_dir;
+	const char *changes[64];
+	unsigned int n_changes;
+	const char *extra_symbols[16];
+	unsigned int n_extra;
+	bool initramfs;
+	const char *jobs;
+	int verbose, quiet;
+	bool json, help, dry_run, no_wait, force;
+	const char *dir;
+	const char *args[8];
+	unsigned int n_args;
+};
+
+struct command {
+	const char *name;
+	int (*fn)(struct kforge_ctx *ctx, struct opts *o);
+	const char *usage;
+	const char *help;
+	bool json;
+};
+
+/* common.c */
+void json_str(const char *s);
+void json_kv(const char *key, const char *value, bool comma);
+int exit_for(int err);
+int setup_plugins(struct kforge_ctx *ctx, const struct opts *o);
+int make_job_for(struct kforge_ctx *ctx, const struct opts *o, const char *module, bool plan, bool lifecycle,
+		 struct kforge_job **job);
+int make_job(struct kforge_ctx *ctx, const struct opts *o, const char *module, bool plan, struct kforge_job **job);
+/* The job's exit code after a failed call, never 0. */
+int job_code(struct kforge_job *job);
+int need_args(struct kforge_ctx *ctx, const struct opts *o, unsigned int n, const char *what);
+
+/* inspect.c */
+int cmd_info(struct kforge_ctx *ctx, struct opts *o);
+int cmd_plugins(struct kforge_ctx *ctx, struct opts *o);
+int cmd_config(struct kforge_ctx *ctx, struct opts *o);
+/* build.c */
+int cmd_plan(struct kforge_ctx *ctx, struct opts *o);
+int cmd_build(struct kforge_ctx *ctx, struct opts *o);
+int cmd_install(struct kforge_ctx *ctx, struct opts *o);
+/* lifecycle.c */
+int cmd_uninstall(struct kforge_ctx *ctx, struct opts *o);
+int cmd_status(struct kforge_ctx *ctx, struct opts *o);
+int cmd_autoinstall(struct kforge_ctx *ctx, struct opts *o);
+int cmd_keygen(struct kforge_ctx *ctx, struct opts *o);

@@ -1,0 +1,124 @@
+/* common.c: what the commands share: JSON output, jobs made from the options, argument checks. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+/* JSON output: strings escaped, nothing else needed. */
+void json_str(const char *s)
+{
+	if (!s) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", stdout);
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+void json_kv(const char *key, const char *value, bool comma)
+{
+	json_str(key);
+	fputs(": ", stdout);
+	json_str(value);
+	if (comma)
+		fputs(", ", stdout);
+}
+
+int exit_for(int err)
+{
+	return err == -ENOMEM ? KFORGE_EXIT_FAILURE : err == -EINVAL ? KFORGE_EXIT_USAGE : KFORGE_EXIT_FAILURE;
+}
+
+/* Loads plugins and selects one; returns an exit code. */
+int setup_plugins(struct kforge_ctx *ctx, const struct opts *o)
+{
+	int r = kforge_plugins_load(ctx);
+	if (r < 0)
+		return KFORGE_EXIT_MISSING;
+	r = kforge_plugins_select(ctx, o->plugin);
+	if (r == -ENOENT)
+		return o->plugin ? KFORGE_EXIT_USAGE : KFORGE_EXIT_MISSING;
+	return r < 0 ? KFORGE_EXIT_FAILURE : 0;
+}
+
+int make_job_for(struct kforge_ctx *ctx, const struct opts *o, const char *module, bool plan, bool lifecycle,
+			struct kforge_job **job)
+{
+	int code = setup_plugins(ctx, o);
+	if (code)
+		return code;
+	enum kforge_strategy s = KFORGE_STRATEGY_AUTO;
+	if (o->strategy) {
+		if (strcmp(o->strategy, "headers") == 0)
+			s = KFORGE_STRATEGY_HEADERS;
+		else if (strcmp(o->strategy, "full") == 0)
+			s = KFORGE_STRATEGY_FULL;
+		else if (strcmp(o->strategy, "auto") != 0) {
+			kforge_err(ctx, "--strategy %s: use headers, full or auto", o->strategy);
+			return KFORGE_EXIT_USAGE;
+		}
+	}
+	const char *changes[65], *extra[17];
+	for (unsigned int i = 0; i < o->n_changes; i++)
+		changes[i] = o->changes[i];
+	changes[o->n_changes] = NULL;
+	for (unsigned int i = 0; i < o->n_extra; i++)
+		extra[i] = o->extra_symbols[i];
+	extra[o->n_extra] = NULL;
+	struct kforge_job_options jo = {
+		.kernel = o->kernel,
+		.module = module,
+		.source = o->source,
+		.config_changes = changes,
+		.strategy = s,
+		.plan = plan,
+		.install_mod_path = o->install_mod_path,
+		.install_dir = o->install_dir,
+		.extra_symbols = extra,
+		.initramfs = o->initramfs,
+		.no_wait = o->no_wait,
+		.lifecycle = lifecycle,
+	};
+	enum kforge_exit ec;
+	int r = kforge_job_new(ctx, &jo, job, &ec);
+	if (r < 0)
+		return ec ? (int)ec : exit_for(r);
+	return 0;
+}
+
+int make_job(struct kforge_ctx *ctx, const struct opts *o, const char *module, bool plan,
+		    struct kforge_job **job)
+{
+	return make_job_for(ctx, o, module, plan, false, job);
+}
+
+/* The job's exit code after a failed call, never 0. */
+int job_code(struct kforge_job *job)
+{
+	int code = (int)kforge_job_exit_code(job);
+	return code ? code : KFORGE_EXIT_FAILURE;
+}
+
+int need_args(struct kforge_ctx *ctx, const struct opts *o, unsigned int n, const char *what)
+{
+	if (o->n_args == n)
+		return 0;
+	kforge_err(ctx, "%s (see kforge --help)", o->n_args < n ? what : "too many arguments");
+	return KFORGE_EXIT_USAGE;
+}
+

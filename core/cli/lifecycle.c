@@ -1,0 +1,145 @@
+/* lifecycle.c: what kforge installed: uninstall, status, autoinstall, keygen. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+int cmd_uninstall(struct kforge_ctx *ctx, struct opts *o)
+{
+	int code = need_args(ctx, o, 1, "uninstall needs the name of a module kforge installed (see kforge status)");
+	struct kforge_job *job = NULL;
+	if (code || (code = make_job_for(ctx, o, NULL, false, true, &job)))
+		return code;
+	if (kforge_job_open_log(job, "uninstall") < 0)
+		kforge_warn(ctx, "no log file can be written: set log.dir in kforge.conf");
+	code = kforge_job_uninstall(job, o->args[0], o->force) < 0 ? job_code(job) : 0;
+	if (code && kforge_job_log_path(job))
+		kforge_notice(ctx, "log: %s", kforge_job_log_path(job));
+	kforge_job_unref(job);
+	return code;
+}
+
+static void json_record(const struct kforge_record *r, const char *state)
+{
+	fputs("{", stdout);
+	json_kv("module", r->module, true);
+	json_kv("kernel", r->kernel, true);
+	json_kv("state", state, true);
+	json_kv("path", r->path, true);
+	json_kv("sha256", r->sha256, true);
+	json_kv("spec", r->spec, true);
+	json_kv("kind", r->kind, true);
+	json_kv("source", r->source, true);
+	json_kv("strategy", r->strategy, true);
+	json_kv("plugin", r->plugin, true);
+	json_kv("install_dir", r->install_dir, true);
+	json_kv("time", r->time, true);
+	fputs("\"set\": [", stdout);
+	for (size_t i = 0; r->changes && r->changes[i]; i++) {
+		fputs(i ? ", " : "", stdout);
+		json_str(r->changes[i]);
+	}
+	fputs("], \"replaced\": [", stdout);
+	for (size_t i = 0; i < r->n_replaced; i++) {
+		fputs(i ? ", {" : "{", stdout);
+		json_kv("path", r->replaced[i].path, true);
+		json_kv("sha256", r->replaced[i].sha256, true);
+		json_kv("backup", r->replaced[i].backup, false);
+		fputs("}", stdout);
+	}
+	fputs("]}", stdout);
+}
+
+int cmd_status(struct kforge_ctx *ctx, struct opts *o)
+{
+	int code = need_args(ctx, o, 0, "");
+	struct kforge_job *job = NULL;
+	if (code || (code = make_job_for(ctx, o, NULL, false, true, &job)))
+		return code;
+	struct kforge_record **recs = NULL;
+	size_t n = 0;
+	if (kforge_records_list(job, o->kernel, &recs, &n) < 0) {
+		code = job_code(job);
+		kforge_job_unref(job);
+		return code;
+	}
+	const char *repaired = kforge_job_repaired(job);
+	if (o->json) {
+		fputs("{\"repaired\": ", stdout);
+		json_str(repaired);
+		fputs(", \"modules\": [", stdout);
+	} else if (n) {
+		printf("%-24s %-20s %-10s %-20s %s\n", "KERNEL", "MODULE", "STATE", "INSTALLED", "PATH");
+	} else {
+		printf("kforge installed no module%s%s under %s\n", o->kernel ? " for " : "", o->kernel ? o->kernel : "",
+		       kforge_job_install_mod_path(job) ? kforge_job_install_mod_path(job) : kforge_ctx_root(ctx));
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *state = kforge_record_state_name(kforge_record_check(job, recs[i]));
+		if (o->json) {
+			fputs(i ? ", " : "", stdout);
+			json_record(recs[i], state);
+			continue;
+		}
+		printf("%-24s %-20s %-10s %-20s %s\n", recs[i]->kernel, recs[i]->module, state, recs[i]->time,
+		       recs[i]->path);
+		for (size_t j = 0; j < recs[i]->n_replaced; j++)
+			printf("%-24s %-20s %-10s %-20s   replaced %s (kept in %s)\n", "", "", "", "", recs[i]->replaced[j].path,
+			       recs[i]->replaced[j].backup);
+	}
+	if (o->json)
+		fputs("]}\n", stdout);
+	kforge_records_free(recs, n);
+	kforge_job_unref(job);
+	return 0;
+}
+
+int cmd_autoinstall(struct kforge_ctx *ctx, struct opts *o)
+{
+	int code = need_args(ctx, o, 0, "");
+	struct kforge_job *job = NULL;
+	if (code || (code = make_job_for(ctx, o, NULL, false, true, &job)))
+		return code;
+	struct kforge_job_options base = {
+		.install_mod_path = o->install_mod_path,
+		.no_wait = o->no_wait,
+		.initramfs = o->initramfs,
+	};
+	int failed = 0;
+	if (kforge_autoinstall(job, &base, &failed) < 0)
+		code = job_code(job);
+	else if (failed)
+		code = KFORGE_EXIT_FAILURE;
+	kforge_job_unref(job);
+	return code;
+}
+
+int cmd_keygen(struct kforge_ctx *ctx, struct opts *o)
+{
+	int code = need_args(ctx, o, 0, "");
+	struct kforge_job *job = NULL;
+	if (code || (code = make_job_for(ctx, o, NULL, false, true, &job)))
+		return code;
+	kforge_job_open_log(job, "keygen");
+	char *key = NULL, *cert = NULL;
+	if (kforge_job_keygen(job, o->dir, &key, &cert) < 0) {
+		code = job_code(job);
+	} else {
+		printf("created the module signing key %s and its certificate %s\n"
+		       "kforge signs modules with them from now on%s. For the kernel to trust them under Secure Boot,\n"
+		       "enroll the certificate in the machine owner keys (MOK):\n"
+		       "  mokutil --import %s\n"
+		       "then reboot and confirm the enrollment in MokManager with the password you chose.\n",
+		       key, cert, o->dir ? " (name them in kforge.conf: install.sign_key, install.sign_cert)" : "", cert);
+	}
+	free(key);
+	free(cert);
+	kforge_job_unref(job);
+	return code;
+}
+

@@ -1,0 +1,255 @@
+/* main.c: the kforge command: one binary, a table of subcommands over libkforge; options and help. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static bool use_color;
+
+static void log_cli(void *data, int priority, const char *file, int line, const char *fn, const char *format,
+		    va_list args)
+{
+	const char *label = priority <= LOG_ERR ? "error: " : priority == LOG_WARNING ? "warning: " : "";
+	const char *on = "", *off = "";
+	if (use_color && priority <= LOG_WARNING) {
+		on = priority <= LOG_ERR ? "\033[1;31m" : "\033[1;33m";
+		off = "\033[0m";
+	}
+	fprintf(stderr, "kforge: %s%s%s", on, label, off);
+	vfprintf(stderr, format, args);
+	fputc('\n', stderr);
+}
+
+static const struct command commands[] = {
+	{ "info", cmd_info, "info [--json]", "what kforge knows of the target kernel and system", true },
+	{ "plugins", cmd_plugins, "plugins [--json]", "the plugins found, their scores and the one selected", true },
+	{ "config", cmd_config, "config [--json]", "every configuration value and where it came from", true },
+	{ "plan", cmd_plan, "plan MODULE|DIR [--json]", "the seven steps and the exact commands, run nothing", true },
+	{ "build", cmd_build, "build MODULE|DIR", "locate, configure, prepare and compile; install nothing", false },
+	{ "install", cmd_install, "install MODULE|DIR", "build, validate, install, depmod, refresh the initramfs", false },
+	{ "uninstall", cmd_uninstall, "uninstall MODULE [--force]", "remove a module kforge installed, put back what it replaced", false },
+	{ "status", cmd_status, "status [--json]", "the modules kforge installed: ok, modified, missing or superseded", true },
+	{ "autoinstall", cmd_autoinstall, "autoinstall -k KVER", "rebuild every module kforge installed for kernel KVER (the hooks call it)", false },
+	{ "keygen", cmd_keygen, "keygen [--dir DIR]", "create a module signing key pair and say how to enroll it", false },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: kforge [OPTIONS] COMMAND [ARGS]\n\n"
+		   "Builds a kernel module for an installed kernel and installs it so that the kernel loads it.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-26s %s\n", commands[i].usage, commands[i].help);
+	fprintf(f, "\nOptions:\n"
+		   "  --root DIR           every path is taken inside DIR (default /)\n"
+		   "  -k, --kernel KVER    the target kernel (default: the running one)\n"
+		   "  --plugin NAME        use this plugin instead of probing\n"
+		   "  --source PATH        the kernel source: a tree or a tarball\n"
+		   "  --set CONFIG_X=VAL   change a config option (repeatable; needs the full strategy)\n"
+		   "  --strategy S         headers, full or auto (default auto)\n"
+		   "  --extra-symbols FILE Module.symvers of another external module this one uses\n"
+		   "  --install-mod-path D install under D/lib/modules/KVER (kbuild's INSTALL_MOD_PATH)\n"
+		   "  --install-dir DIR    the folder under lib/modules/KVER (default updates)\n"
+		   "  --initramfs          refresh the initramfs even when the module is not in it\n"
+		   "  --no-wait            fail at once when another kforge holds the lock (default: wait)\n"
+		   "  --force              uninstall: remove the module even when it changed since\n"
+		   "  --dir DIR            keygen: where the key pair goes (default /var/lib/kforge/mok)\n"
+		   "  -j, --jobs N         parallel make jobs\n"
+		   "  --json               machine-readable output (info, plugins, config, plan, status)\n"
+		   "  --dry-run            build: print the plan (the exact commands) instead of running it\n"
+		   "  -v, --verbose        more messages (twice: command output too)\n"
+		   "  -q, --quiet          errors only\n"
+		   "  -h, --help           this help; `kforge COMMAND --help` for one command\n"
+		   "  -V, --version        the version\n"
+		   "\nExit codes:\n"
+		   "  0 ok; 1 failure; 2 usage (bad command line or configuration);\n"
+		   "  3 something missing on the system (build dir, source, tool); 4 build failed;\n"
+		   "  5 refused by validation; 6 install failed and rolled back\n"
+		   "\nFiles: %s/kforge/kforge.conf, ~/.config/kforge/kforge.conf; plugins in $KFORGE_PLUGIN_PATH,\n"
+		   "%s/kforge/plugins.d, %s. See kforge(1).\n",
+		SYSCONFDIR, SYSCONFDIR, PLUGINDIR);
+}
+
+static void command_usage(const struct command *c)
+{
+	static const struct {
+		const char *name, *text;
+	} extra[] = {
+		{ "install", "--no-wait (fail at once when another kforge holds the lock)" },
+		{ "uninstall", "--install-mod-path DIR, --initramfs, --no-wait, --force (remove a module changed since)" },
+		{ "status", "--install-mod-path DIR (the records of that tree); without -k every kernel" },
+		{ "autoinstall", "--install-mod-path DIR, --no-wait, -j N" },
+		{ "keygen", "--dir DIR (default /var/lib/kforge/mok, where kforge looks first)" },
+	};
+	printf("Usage: kforge %s\n\n%s.\n", c->usage, c->help);
+	if (strcmp(c->name, "plan") == 0 || strcmp(c->name, "build") == 0 || strcmp(c->name, "install") == 0)
+		printf("\nMODULE is a module name (btrfs), a directory of the kernel source (fs/btrfs),\n"
+		       "or the path of an external module's folder (./my-driver, with a Kbuild file or Makefile).\n"
+		       "Options: -k KVER, --root DIR, --plugin NAME, --source PATH, --set CONFIG_X=VAL,\n"
+		       "--strategy headers|full|auto, -j N, --extra-symbols FILE, --install-mod-path DIR,\n"
+		       "--install-dir DIR, --initramfs, --dry-run%s.\n",
+		       c->json ? ", --json" : "");
+	else
+		printf("\nOptions: -k KVER, --root DIR, --plugin NAME%s (see kforge --help).\n", c->json ? ", --json" : "");
+	for (size_t i = 0; i < ARRAY_SIZE(extra); i++)
+		if (strcmp(c->name, extra[i].name) == 0)
+			printf("Also: %s.\n", extra[i].text);
+}
+
+/* Appends a repeatable option's value; -1 (said) when there are more than LIST holds. */
+static int push_arg(const char **list, unsigned int *n, size_t max, const char *value, const char *option)
+{
+	if (*n >= max) {
+		fprintf(stderr, "kforge: error: more than %zu %s options\n", max, option);
+		return -1;
+	}
+	list[(*n)++] = value;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "root", required_argument, NULL, 'r' },     { "kernel", required_argument, NULL, 'k' },
+		{ "plugin", required_argument, NULL, 'p' },   { "source", required_argument, NULL, 's' },
+		{ "set", required_argument, NULL, 'S' },      { "strategy", required_argument, NULL, 't' },
+		{ "jobs", required_argument, NULL, 'j' },     { "json", no_argument, NULL, 'J' },
+		{ "verbose", no_argument, NULL, 'v' },	      { "quiet", no_argument, NULL, 'q' },
+		{ "extra-symbols", required_argument, NULL, 'E' }, { "install-mod-path", required_argument, NULL, 'I' },
+		{ "install-dir", required_argument, NULL, 'D' }, { "initramfs", no_argument, NULL, 'i' },
+		{ "dry-run", no_argument, NULL, 'n' },	      { "no-wait", no_argument, NULL, 'W' },
+		{ "force", no_argument, NULL, 'F' },	      { "dir", required_argument, NULL, 'd' },	      { "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { 0 };
+	const char *cmdname = NULL;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "-k:j:vqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 1:
+			if (!cmdname)
+				cmdname = optarg;
+			else if (o.n_args < ARRAY_SIZE(o.args))
+				o.args[o.n_args++] = optarg;
+			else {
+				fprintf(stderr, "kforge: error: too many arguments\n");
+				return KFORGE_EXIT_USAGE;
+			}
+			break;
+		case 'r': o.root = optarg; break;
+		case 'k': o.kernel = optarg; break;
+		case 'p': o.plugin = optarg; break;
+		case 's': o.source = optarg; break;
+		case 't': o.strategy = optarg; break;
+		case 'j': o.jobs = optarg; break;
+		case 'J': o.json = true; break;
+		case 'n': o.dry_run = true; break;
+		case 'W': o.no_wait = true; break;
+		case 'F': o.force = true; break;
+		case 'd': o.dir = optarg; break;
+		case 'I': o.install_mod_path = optarg; break;
+		case 'D': o.install_dir = optarg; break;
+		case 'i': o.initramfs = true; break;
+		case 'E':
+			if (push_arg(o.extra_symbols, &o.n_extra, ARRAY_SIZE(o.extra_symbols), optarg, "--extra-symbols") < 0)
+				return KFORGE_EXIT_USAGE;
+			break;
+		case 'v': o.verbose++; break;
+		case 'q': o.quiet++; break;
+		case 'h': o.help = true; break;
+		case 'V': printf("kforge %s (plugin ABI %d.%d)\n", KFORGE_VERSION, KFORGE_PLUGIN_ABI_MAJOR,
+				 KFORGE_PLUGIN_ABI_MINOR);
+			return 0;
+		case 'S':
+			if (push_arg(o.changes, &o.n_changes, ARRAY_SIZE(o.changes), optarg, "--set") < 0)
+				return KFORGE_EXIT_USAGE;
+			break;
+		default:
+			if (optopt)
+				fprintf(stderr, "kforge: error: option -%c %s (see kforge --help)\n", optopt,
+					strchr("kj", optopt) ? "needs a value" : "is unknown");
+			else
+				fprintf(stderr, "kforge: error: option %s is unknown or needs a value (see kforge --help)\n",
+					argv[optind - 1]);
+			return KFORGE_EXIT_USAGE;
+		}
+	}
+	if (strcmp(cmdname ? cmdname : "", "help") == 0) {
+		cmdname = o.n_args ? o.args[0] : NULL;
+		o.help = true;
+		o.n_args = 0;
+	}
+	const struct command *cmd = NULL;
+	for (size_t i = 0; cmdname && i < ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, cmdname) == 0)
+			cmd = &commands[i];
+	if (!cmdname) {
+		usage(o.help ? stdout : stderr);
+		return o.help ? 0 : KFORGE_EXIT_USAGE;
+	}
+	if (!cmd) {
+		fprintf(stderr, "kforge: error: unknown command \"%s\" (see kforge --help)\n", cmdname);
+		return KFORGE_EXIT_USAGE;
+	}
+	if (o.help) {
+		command_usage(cmd);
+		return 0;
+	}
+	if (o.json && !cmd->json) {
+		fprintf(stderr, "kforge: error: %s has no --json output\n", cmd->name);
+		return KFORGE_EXIT_USAGE;
+	}
+
+	struct kforge_ctx *ctx;
+	int r = kforge_ctx_new(o.root, &ctx);
+	if (r < 0) {
+		fprintf(stderr, "kforge: error: %s\n", strerror(-r));
+		return KFORGE_EXIT_FAILURE;
+	}
+	kforge_set_log_fn(ctx, log_cli, NULL);
+	int code = KFORGE_EXIT_OK;
+	if (kforge_config_load(ctx, NULL, NULL) < 0) {
+		code = KFORGE_EXIT_USAGE;
+		goto out;
+	}
+	const char *color = kforge_config_get(ctx, "log.color");
+	use_color = !getenv("NO_COLOR") &&
+		    (strcmp(color, "always") == 0 || (strcmp(color, "auto") == 0 && isatty(STDERR_FILENO)));
+	if (o.root && access(kforge_ctx_root(ctx), F_OK) < 0) {
+		kforge_err(ctx, "--root %s: %s", o.root, strerror(errno));
+		code = KFORGE_EXIT_USAGE;
+		goto out;
+	}
+	/* options that are also settings: the command line is their last origin */
+	const struct {
+		const char *value, *key, *origin;
+	} settings[] = {
+		{ o.jobs, "build.jobs", "command line: -j" },
+		{ o.strategy, "build.strategy", "command line: --strategy" },
+		{ o.plugin, "plugins.plugin", "command line: --plugin" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(settings); i++) {
+		if (settings[i].value && kforge_config_set(ctx, settings[i].key, settings[i].value, settings[i].origin) < 0) {
+			code = KFORGE_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (o.verbose || o.quiet) {
+		static const char *const lv[] = { "err", "warning", "notice", "info", "debug" };
+		int lvl = 3 + o.verbose - 2 * o.quiet;
+		lvl = lvl < 0 ? 0 : lvl > 4 ? 4 : lvl;
+		kforge_config_set(ctx, "log.level", lv[lvl], o.verbose ? "command line: -v" : "command line: -q");
+	}
+	code = cmd->fn(ctx, &o);
+out:
+	kforge_ctx_unref(ctx);
+	return code;
+}
+

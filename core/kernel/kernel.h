@@ -1,0 +1,70 @@
+/* kernel/kernel.h: facts about a target kernel: its release, config, modules, compression. */
+#pragma once
+
+#include "base/base.h"
+
+/* kernel.c: facts about the target kernel, read under the root */
+struct kf_kernel {
+	char *release;
+	char *modules_dir; /* host path of lib/modules/KVER (or usr/lib/modules) */
+	char *build_dir;   /* host path, resolved, or NULL */
+	char *config_file; /* host path or NULL */
+	char *config_text; /* the config's contents, for lookups */
+	struct kforge_release rel;
+	enum kforge_compression compression;
+	char *initramfs;
+};
+int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel *k);
+void kf_kernel_free(struct kf_kernel *k);
+/* Looks OPTION up in a .config's text: "y", "m", "value" (quotes removed) or NULL. */
+const char *kf_kconfig_lookup(const char *config_text, const char *option, char *buf, size_t size);
+const char *kf_detect_initramfs(const char *root);
+/* The modules dir for RELEASE under ROOT, as a host path, or NULL. */
+char *kf_find_modules_dir(const char *root, const char *release);
+/* The running kernel's release. */
+int kf_running_kernel(char *buf, size_t size);
+
+/* kbuild.c: a module's directory and option from the source's Makefiles ("" option: obj-m) */
+int kf_find_module_in_source(const char *src, const char *name, const char *arch, char **subdir, char *option,
+			     size_t optsize);
+int kf_find_module_in_dir(const char *src, const char *subdir, const char *name, char *option, size_t optsize);
+
+/* compress.c: module files like the target's own (zlib, liblzma, libzstd) */
+enum kforge_compression kf_compression_of_path(const char *path);
+/* Writes IN_PATH to OUT_FD compressed with C (gzip; xz with CRC32 checks; zstd). */
+int kf_compress_file(enum kforge_compression c, const char *in_path, int out_fd);
+/* Writes IN_PATH to OUT_FD decompressed, by its suffix (.gz, .xz, .zst; else as is). */
+int kf_decompress_file(const char *in_path, int out_fd);
+/*
+ * A plain copy of a possibly compressed module, for libkmod (which may lack zlib): PATH
+ * itself when it is not compressed, else NAME.ko in a new folder *TMPDIR. NULL on error
+ * (errno). Released with kf_module_plain_release().
+ */
+char *kf_module_plain_copy(const char *path, char **tmpdir);
+void kf_module_plain_release(char *path, char *tmpdir);
+
+/* moddb.c: the target's module indexes and module names */
+/* True when NAME (dashes or underscores) is in MODULES_DIR's modules.builtin: compiled into the kernel. */
+bool kf_module_builtin(const char *modules_dir, const char *name);
+/* NAME's path as modules.dep lists it (libkmod's indexes, else the text file), malloc'd, or NULL. */
+char *kf_module_path(const char *modules_dir, const char *name);
+/* "kernel/fs/btrfs/btrfs.ko.zst" -> "fs/btrfs"; NULL when not under kernel/. */
+char *kf_module_subdir_of(const char *path);
+/* "kforge-exporter.ko.zst" -> "kforge_exporter": the name modprobe and depmod use. */
+char *kf_module_name_of(const char *path);
+/* NAME.ko, .ko.gz, .ko.xz or .ko.zst. */
+bool kf_is_module_file(const char *leaf);
+
+/*
+ * symvers.c: external modules kforge built before, kept per kernel as
+ * CACHE/symvers/KVER/<hash of the module folder>.symvers, so that their exports resolve.
+ */
+/* The registry's files for KERNEL, newest first, without MODULE_DIR's own. */
+void kf_symvers_registered(const char *cache_dir, const char *kernel, const char *module_dir, struct kf_strv *out);
+/* Copies MODULE_DIR/Module.symvers into the registry (nothing when it is empty or missing). */
+void kf_symvers_register(const char *cache_dir, const char *kernel, const char *module_dir);
+/*
+ * Writes FILES' symbols into OUT_PATH, each symbol once, the first file's line winning: modpost
+ * refuses a symbol "exported twice". *NSYMS: how many.
+ */
+int kf_symvers_merge(const struct kf_strv *files, const char *out_path, size_t *nsyms);

@@ -1,0 +1,107 @@
+/* moddb.c: lookups in the target's module indexes (modules.dep, modules.builtin) and module names. */
+#include "config.h"
+
+#include <errno.h>
+#include <libkmod.h>
+#include <string.h>
+
+#include "kernel/kernel.h"
+
+/* "kernel/fs/btrfs/btrfs.ko.zst" -> "fs/btrfs"; NULL when not under kernel/. */
+char *kf_module_subdir_of(const char *path)
+{
+	const char *k = strstr(path, "kernel/");
+	if (!k || (k != path && k[-1] != '/'))
+		return NULL;
+	k += strlen("kernel/");
+	const char *slash = strrchr(k, '/');
+	return slash ? strndup(k, (size_t)(slash - k)) : NULL;
+}
+
+/* Module names compare with - and _ alike, as kmod does. */
+static bool same_module_name(const char *a, const char *b, size_t blen)
+{
+	size_t i = 0;
+	for (; a[i] && i < blen; i++) {
+		char x = a[i] == '-' ? '_' : a[i], y = b[i] == '-' ? '_' : b[i];
+		if (x != y)
+			return false;
+	}
+	return !a[i] && i == blen;
+}
+
+/*
+ * Finds NAME's line in a modules.dep or modules.builtin text ("kernel/fs/x/x.ko[.zst][: deps]")
+ * and returns a copy of its path, or NULL.
+ */
+static char *find_module_line(const char *modules_dir, const char *file, const char *name)
+{
+	_cleanup_free_ char *p = kforge_path_join(modules_dir, file, NULL);
+	_cleanup_free_ char *text = NULL;
+	if (!p || kf_read_file(p, &text, NULL) < 0)
+		return NULL;
+	for (char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		size_t len = strcspn(l, ":\n");
+		const char *base = l;
+		for (size_t i = 0; i < len; i++)
+			if (l[i] == '/')
+				base = l + i + 1;
+		const char *ko = strstr(base, ".ko");
+		if (ko && ko < l + len && same_module_name(name, base, (size_t)(ko - base)))
+			return strndup(l, len);
+	}
+	return NULL;
+}
+
+/* Finds NAME's in-tree directory: libkmod on the target's indexes, else modules.dep. */
+
+
+bool kf_module_builtin(const char *modules_dir, const char *name)
+{
+	_cleanup_free_ char *line = find_module_line(modules_dir, "modules.builtin", name);
+	return line != NULL;
+}
+
+/* The path (relative to MODULES_DIR) of NAME: libkmod on the indexes, else the text modules.dep. */
+char *kf_module_path(const char *modules_dir, const char *name)
+{
+	char *path = NULL;
+	struct kmod_ctx *kctx = kmod_new(modules_dir, NULL);
+	if (kctx) {
+		kmod_set_log_priority(kctx, LOG_EMERG);
+		struct kmod_module *mod = NULL;
+		if (kmod_module_new_from_name(kctx, name, &mod) == 0) {
+			const char *p = kmod_module_get_path(mod);
+			if (p)
+				path = strdup(p);
+			kmod_module_unref(mod);
+		}
+		kmod_unref(kctx);
+	}
+	if (!path)
+		/* a root whose indexes were never built (depmod writes the .bin files libkmod
+		 * reads; a copied or fixture tree may lack them): the text modules.dep */
+		path = find_module_line(modules_dir, "modules.dep", name);
+	return path;
+}
+
+char *kf_module_name_of(const char *path)
+{
+	const char *leaf = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char *name = strdup(leaf);
+	if (!name)
+		return NULL;
+	char *ko = strstr(name, ".ko");
+	if (ko)
+		*ko = '\0';
+	for (char *p = name; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	return name;
+}
+
+bool kf_is_module_file(const char *leaf)
+{
+	return kf_str_endswith(leaf, ".ko") || kf_str_endswith(leaf, ".ko.gz") || kf_str_endswith(leaf, ".ko.xz") ||
+	       kf_str_endswith(leaf, ".ko.zst");
+}

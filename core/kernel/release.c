@@ -1,0 +1,226 @@
+/* release.c: a kernel release split into VERSION.PATCHLEVEL.SUBLEVEL, EXTRAVERSION and the rest. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+#include "kernel/kernel.h"
+
+struct makefile_version {
+	unsigned int v, p, s;
+	char extra[KFORGE_RELEASE_MAX + 1];
+	int found; /* bit 0: VERSION, 1: PATCHLEVEL, 2: SUBLEVEL */
+};
+
+static void copy_str(char *dst, const char *src, size_t n)
+{
+	size_t len = strlen(src);
+	if (len >= KFORGE_RELEASE_MAX + 1)
+		len = KFORGE_RELEASE_MAX;
+	if (n < len)
+		len = n;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* Reads VERSION/PATCHLEVEL/SUBLEVEL/EXTRAVERSION, following `include` lines (depth 4). */
+static int read_makefile(const char *root, const char *path, struct makefile_version *mv, int depth)
+{
+	_cleanup_free_ char *text = NULL;
+	if (depth > 4)
+		return -ELOOP;
+	int r = kf_read_file(path, &text, NULL);
+	if (r < 0)
+		return r;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "include ", 8) == 0 && (mv->found & 7) != 7) {
+			char *inc = kf_strstrip(line + 8);
+			if (inc[0] != '/' || strchr(inc, '$'))
+				continue;
+			_cleanup_free_ char *host = NULL;
+			if (kforge_path_resolve(root, inc, &host) == 0)
+				read_makefile(root, host, mv, depth + 1);
+			continue;
+		}
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		char *key = kf_strstrip(line);
+		char *val = kf_strstrip(eq + 1);
+		if (key[0] && (key[strlen(key) - 1] == ':' || key[strlen(key) - 1] == '?'))
+			continue;
+		if (strcmp(key, "VERSION") == 0 && !(mv->found & 1)) {
+			mv->v = (unsigned)strtoul(val, NULL, 10);
+			mv->found |= 1;
+		} else if (strcmp(key, "PATCHLEVEL") == 0 && !(mv->found & 2)) {
+			mv->p = (unsigned)strtoul(val, NULL, 10);
+			mv->found |= 2;
+		} else if (strcmp(key, "SUBLEVEL") == 0 && !(mv->found & 4)) {
+			mv->s = (unsigned)strtoul(val, NULL, 10);
+			mv->found |= 4;
+		} else if (strcmp(key, "EXTRAVERSION") == 0 && !(mv->found & 8)) {
+			copy_str(mv->extra, val, KFORGE_RELEASE_MAX);
+			mv->found |= 8;
+		}
+	}
+	return (mv->found & 7) == 7 ? 0 : -ENOENT;
+}
+
+/* Parses "V.P[.S]" at the start of S; returns the length consumed, 0 if none. */
+static size_t parse_numbers(const char *s, unsigned int *v, unsigned int *p, unsigned int *sub)
+{
+	const char *q = s;
+	char *end;
+	if (!isdigit((unsigned char)*q))
+		return 0;
+	*v = (unsigned)strtoul(q, &end, 10);
+	if (*end != '.' || !isdigit((unsigned char)end[1]))
+		return 0;
+	q = end + 1;
+	*p = (unsigned)strtoul(q, &end, 10);
+	*sub = 0;
+	if (*end == '.' && isdigit((unsigned char)end[1])) {
+		q = end + 1;
+		*sub = (unsigned)strtoul(q, &end, 10);
+	}
+	return (size_t)(end - s);
+}
+
+/* "arch1", "zen1", "rc5", "hardened1": the shape of an EXTRAVERSION tag. */
+static bool is_extra_tag(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && islower((unsigned char)s[i]))
+		i++;
+	if (i == 0 || i == n)
+		return false;
+	while (i < n && isdigit((unsigned char)s[i]))
+		i++;
+	return i == n;
+}
+
+/* "300.fc39.x86_64", "513.5.1.el8_9.x86_64": an RPM release that fills EXTRAVERSION. */
+static bool is_rpm_release(const char *s)
+{
+	const char *q = s;
+	while (isdigit((unsigned char)*q))
+		q++;
+	return q > s && *q == '.';
+}
+
+static bool has_kernelrelease_override(const char *build_dir)
+{
+	_cleanup_free_ char *path = kforge_path_join(build_dir, ".kernelvariables", NULL);
+	_cleanup_free_ char *text = NULL;
+	if (!path || kf_read_file(path, &text, NULL) < 0)
+		return false;
+	for (char *l = strstr(text, "KERNELRELEASE"); l; l = strstr(l + 1, "KERNELRELEASE")) {
+		const char *q = l + strlen("KERNELRELEASE");
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == '=' || (*q == ':' && q[1] == '='))
+			return true;
+	}
+	return false;
+}
+
+int kforge_release_parse(const char *root, const char *release, const char *build_dir,
+			 struct kforge_release *out)
+{
+	if (!release || !out)
+		return -EINVAL;
+	size_t len = strlen(release);
+	if (len == 0)
+		return -EINVAL;
+	if (len > KFORGE_RELEASE_MAX)
+		return -ENAMETOOLONG;
+	for (const char *q = release; *q; q++)
+		if (isspace((unsigned char)*q) || *q == '/')
+			return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->release, release, len + 1);
+
+	unsigned int v, p, s;
+	size_t nlen = parse_numbers(release, &v, &p, &s);
+	if (nlen == 0)
+		return -EINVAL;
+	const char *rest = release + nlen;
+
+	struct makefile_version mv = { 0 };
+	_cleanup_free_ char *mk = build_dir ? kforge_path_join(build_dir, "Makefile", NULL) : NULL;
+	if (mk && read_makefile(root, mk, &mv, 0) == 0) {
+		out->from_build_dir = 1;
+		out->version = mv.v;
+		out->patchlevel = mv.p;
+		out->sublevel = mv.s;
+		copy_str(out->extraversion, mv.extra, KFORGE_RELEASE_MAX);
+		char base[2 * KFORGE_RELEASE_MAX];
+		snprintf(base, sizeof(base), "%u.%u.%u%s", mv.v, mv.p, mv.s, mv.extra);
+		if (has_kernelrelease_override(build_dir))
+			out->override = KFORGE_OVERRIDE_KERNELRELEASE;
+		else if (strncmp(release, base, strlen(base)) == 0)
+			copy_str(out->localversion, release + strlen(base), KFORGE_RELEASE_MAX);
+		else
+			out->override = KFORGE_OVERRIDE_KERNELVERSION;
+		return 0;
+	}
+
+	/* No build dir: infer from the string's shape (test vectors in distro-facts.md). */
+	out->version = v;
+	out->patchlevel = p;
+	out->sublevel = s;
+	if (rest[0] == '-' && is_rpm_release(rest + 1)) {
+		copy_str(out->extraversion, rest, KFORGE_RELEASE_MAX);
+		return 0;
+	}
+	if (rest[0] == '-') {
+		size_t n = strcspn(rest + 1, "-+");
+		if (is_extra_tag(rest + 1, n)) {
+			copy_str(out->extraversion, rest, n + 1);
+			rest += n + 1;
+		}
+	}
+	copy_str(out->localversion, rest, KFORGE_RELEASE_MAX);
+	return 0;
+}
+
+const char *kforge_release_version_string(const struct kforge_release *rel, char *buf, unsigned long size)
+{
+	snprintf(buf, size, "%u.%u.%u", rel->version, rel->patchlevel, rel->sublevel);
+	return buf;
+}
+
+const char *kforge_release_override_name(enum kforge_release_override o)
+{
+	switch (o) {
+	case KFORGE_OVERRIDE_KERNELRELEASE:
+		return "KERNELRELEASE";
+	case KFORGE_OVERRIDE_KERNELVERSION:
+		return "KERNELVERSION";
+	default:
+		return "none";
+	}
+}
+
+int kforge_release_read_uts(const char *build_dir, char *buf, unsigned long size)
+{
+	_cleanup_free_ char *path = kforge_path_join(build_dir, "include/generated/utsrelease.h", NULL);
+	_cleanup_free_ char *text = NULL;
+	if (!path)
+		return -ENOMEM;
+	int r = kf_read_file(path, &text, NULL);
+	if (r < 0)
+		return r;
+	char *q = strstr(text, "UTS_RELEASE");
+	if (!q || !(q = strchr(q, '"')))
+		return -EINVAL;
+	char *end = strchr(++q, '"');
+	if (!end || (unsigned long)(end - q) >= size)
+		return -EINVAL;
+	memcpy(buf, q, (size_t)(end - q));
+	buf[end - q] = '\0';
+	return 0;
+}

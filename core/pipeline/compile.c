@@ -1,0 +1,207 @@
+/* compile.c: the default "compile" step: make M=, the built modules collected, external modules' symbols. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "pipeline/steps.h"
+
+/* The .ko files a build made: NAME.ko for one module, else modules.order's list. */
+static int collect_built(struct kforge_job *job)
+{
+	if (job->kind == KFORGE_MODULE_NAME) {
+		_cleanup_free_ char *ko = kf_strdup_printf("%s/%s.ko", job->module_dir, job->module_spec);
+		if (ko && !kf_is_file(ko)) {
+			/* kbuild names the file after the Makefile's spelling (dashes) */
+			for (char *p = strrchr(ko, '/'); p && *p; p++)
+				if (*p == '_')
+					*p = '-';
+		}
+		if (!ko || !kf_is_file(ko))
+			return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build made no %s.ko in %s", job->module_spec,
+					       job->module_dir);
+		return kforge_job_add_built_module(job, ko);
+	}
+	_cleanup_free_ char *order = kforge_path_join(job->module_dir, "modules.order", NULL);
+	_cleanup_free_ char *text = NULL;
+	if (!order || kf_read_file(order, &text, NULL) < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build left no modules.order in %s", job->module_dir);
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		l = kf_strstrip(l);
+		size_t n = strlen(l);
+		if (n > 2 && strcmp(l + n - 2, ".o") == 0)
+			strcpy(l + n - 2, ".ko");
+		_cleanup_free_ char *ko = l[0] == '/' ? strdup(l) : kforge_path_join(job->module_dir, l, NULL);
+		if (ko && kf_is_file(ko))
+			kforge_job_add_built_module(job, ko);
+	}
+	if (!job->built.n)
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build in %s made no module: does its Kbuild say obj-m?",
+				       job->module_dir);
+	return 0;
+}
+
+
+/* The registry's Module.symvers of the external modules built before for this kernel, newest first. */
+static void registered_symvers(struct kforge_job *job, struct kf_strv *out)
+{
+	kf_symvers_registered(job->cache_dir, job->kernel.release, job->module_dir, out);
+}
+
+/*
+ * One KBUILD_EXTRA_SYMBOLS file: --extra-symbols first, then the registry newest first, each
+ * symbol once. The merged file replaces the list, so that the gate checks the CRCs the build used.
+ */
+static int merge_extra_symbols(struct kforge_job *job)
+{
+	struct kf_strv files = { 0 };
+	for (size_t i = 0; i < job->user_extra_symbols.n; i++)
+		kf_strv_push(&files, job->user_extra_symbols.v[i]);
+	registered_symvers(job, &files);
+	if (!files.n)
+		return 0;
+	_cleanup_free_ char *dir = kforge_path_join(job->cache_dir, "work", job->kernel.release, NULL);
+	_cleanup_free_ char *merged = kf_strdup_printf("%s/extra-%08lx.symvers", dir ? dir : "",
+						       kf_hash_str(KF_HASH_SEED, job->module_dir) & 0xffffffffUL);
+	size_t nsyms = 0;
+	int r = dir && merged ? kf_mkdir_p(dir) : -ENOMEM;
+	if (r == 0)
+		r = kf_symvers_merge(&files, merged, &nsyms);
+	if (r == 0) {
+		kf_log_to_file(job, "# KBUILD_EXTRA_SYMBOLS: %zu symbols from %zu files merged into %s\n", nsyms, files.n,
+			       merged);
+		kf_strv_free(&job->extra_symbols);
+		kf_strv_push(&job->extra_symbols, merged);
+	}
+	kf_strv_free(&files);
+	return r;
+}
+
+static int compile_once(struct kforge_job *job)
+{
+	_cleanup_free_ char *m = kf_strdup_printf("M=%s", job->module_dir);
+	_cleanup_free_ char *target = job->kind == KFORGE_MODULE_NAME ? kf_strdup_printf("%s.ko", job->module_spec)
+								      : strdup("modules");
+	char jobs[16];
+	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
+	struct kf_strbuf extra = { 0 };
+	if (job->kind == KFORGE_MODULE_EXTERNAL) {
+		if (job->plan) {
+			struct kf_strv reg = { 0 };
+			registered_symvers(job, &reg);
+			for (size_t i = 0; i < reg.n; i++)
+				kforge_job_add_extra_symbols(job, reg.v[i]);
+			kf_strv_free(&reg);
+		} else if (merge_extra_symbols(job) < 0) {
+			kf_warn(job->ctx, "cannot merge the Module.symvers of other external modules: building without them");
+		}
+		_cleanup_free_ char *own = kforge_path_join(job->module_dir, "Module.symvers", NULL);
+		for (size_t i = 0; i < job->extra_symbols.n; i++) {
+			if (own && strcmp(job->extra_symbols.v[i], own) == 0)
+				continue;
+			kf_strbuf_appendf(&extra, "%s%s", extra.len ? " " : "KBUILD_EXTRA_SYMBOLS=", job->extra_symbols.v[i]);
+		}
+	}
+	const char *argv[20] = { "make", "-C", job->kbuild_dir, m, jobs };
+	size_t n = kf_add_make_vars(job, argv, 5, ARRAY_SIZE(argv));
+	if (extra.len)
+		argv[n++] = extra.s;
+	argv[n++] = target;
+	argv[n] = NULL;
+	if (!job->plan)
+		kf_info(job->ctx, "compiling %s against %s", job->module_spec, kforge_job_display_path(job, job->kbuild_dir));
+	int r = kforge_run(job, NULL, argv);
+	kf_strbuf_release(&extra);
+	return r;
+}
+
+/* True when the log's last build failed on a header the module's folder does not hold. */
+static bool missing_header(const struct kforge_job *job, char *which, size_t size)
+{
+	_cleanup_free_ char *text = NULL;
+	if (!job->log_path || kf_read_file(job->log_path, &text, NULL) < 0)
+		return false;
+	char *last = NULL;
+	for (char *p = text; (p = strstr(p, "fatal error: ")); p++)
+		last = p;
+	if (!last)
+		return false;
+	last += strlen("fatal error: ");
+	char *colon = strstr(last, ": No such file or directory");
+	if (!colon || colon - last > 200)
+		return false;
+	snprintf(which, size, "%.*s", (int)(colon - last), last);
+	return true;
+}
+
+/*
+ * An external module is built in its own folder, as the kernel's guide has it; kbuild does not
+ * notice that the objects there were made for another kernel, so kforge leaves a note in the
+ * folder (.kforge-built-for: release and build tree) and cleans the folder when that changes.
+ */
+static char *external_stamp(const struct kforge_job *job)
+{
+	return kforge_path_join(job->module_dir, ".kforge-built-for", NULL);
+}
+
+static int clean_if_other_kernel(struct kforge_job *job)
+{
+	_cleanup_free_ char *stamp = external_stamp(job);
+	_cleanup_free_ char *last = NULL;
+	if (!stamp)
+		return -ENOMEM;
+	_cleanup_free_ char *want = kf_strdup_printf("%s %s", job->kernel.release, job->kbuild_dir);
+	if (!want)
+		return -ENOMEM;
+	if (kf_read_file(stamp, &last, NULL) == 0 && strcmp(kf_strstrip(last), want) == 0)
+		return 0;
+	/* built for another kernel, or never by kforge (the objects there may be for any kernel) */
+	_cleanup_free_ char *m = kf_strdup_printf("M=%s", job->module_dir);
+	return kforge_runl(job, NULL, "make", "-C", job->kbuild_dir, m ? m : "M=", "clean", NULL) ? -EIO : 0;
+}
+
+static void write_external_stamp(struct kforge_job *job)
+{
+	_cleanup_free_ char *stamp = external_stamp(job);
+	_cleanup_free_ char *want = kf_strdup_printf("%s %s\n", job->kernel.release, job->kbuild_dir);
+	if (stamp && want && kf_write_file(stamp, want, 0644) < 0)
+		kf_dbg(job->ctx, "cannot write %s", stamp);
+}
+
+int kforge_default_compile(struct kforge_job *job)
+{
+	if (!job->kbuild_dir || !job->module_dir)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "nothing prepared to compile");
+	if (job->kind == KFORGE_MODULE_EXTERNAL && clean_if_other_kernel(job) < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make clean in %s failed: see %s", job->module_dir,
+				       job->log_path ? job->log_path : "the log");
+	int r = compile_once(job);
+	char header[256];
+	if (r != 0 && job->strategy_chosen && job->strategy == KFORGE_STRATEGY_HEADERS &&
+	    job->kind != KFORGE_MODULE_EXTERNAL && missing_header(job, header, sizeof(header))) {
+		/* the headers strategy cannot see the rest of the source: the full tree can */
+		kf_warn(job->ctx, "%s needs %s, which is outside %s: building against the full source tree instead",
+			job->module_spec, header, job->module_subdir);
+		job->strategy = KFORGE_STRATEGY_FULL;
+		if ((r = kforge_default_derive_version(job)) < 0 || (r = kforge_default_configure(job)) < 0 ||
+		    (r = kforge_default_prepare(job)) < 0)
+			return r;
+		r = compile_once(job);
+	}
+	if (r != 0)
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build of %s failed (make exited %d): see %s",
+				       job->module_spec, r, job->log_path ? job->log_path : "the log");
+	if (job->plan)
+		return 0;
+	r = collect_built(job);
+	if (r == 0 && job->kind == KFORGE_MODULE_EXTERNAL) {
+		kf_symvers_register(job->cache_dir, job->kernel.release, job->module_dir);
+		write_external_stamp(job);
+	}
+	return r;
+}

@@ -1,0 +1,624 @@
+/* job.c: the job (target kernel, module, options) and the pipeline that runs its steps. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <time.h>
+
+#include "pipeline/job.h"
+
+static const char *const step_names[KFORGE_STEP_COUNT] = {
+	"locate source", "derive version", "configure", "prepare", "compile", "install", "refresh initramfs",
+};
+
+const char *kforge_step_name(enum kforge_step step)
+{
+	return step < KFORGE_STEP_COUNT ? step_names[step] : "?";
+}
+
+const char *kforge_strategy_name(enum kforge_strategy s)
+{
+	static const char *const n[] = { "auto", "headers", "full" };
+	return s <= KFORGE_STRATEGY_FULL ? n[s] : "?";
+}
+
+const char *kforge_compression_name(enum kforge_compression c)
+{
+	static const char *const n[] = { "none", "gzip", "xz", "zstd" };
+	return c <= KFORGE_COMPRESS_ZSTD ? n[c] : "?";
+}
+
+const char *kforge_compression_suffix(enum kforge_compression c)
+{
+	static const char *const n[] = { "", ".gz", ".xz", ".zst" };
+	return c <= KFORGE_COMPRESS_ZSTD ? n[c] : "";
+}
+
+static bool valid_module_name(const char *s)
+{
+	if (!s[0] || strlen(s) > 55)
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(s);
+}
+
+static bool has_kbuild_file(const char *dir)
+{
+	_cleanup_free_ char *k = kforge_path_join(dir, "Kbuild", NULL);
+	_cleanup_free_ char *m = kforge_path_join(dir, "Makefile", NULL);
+	return (k && kf_is_file(k)) || (m && kf_is_file(m));
+}
+
+/* Sorts the user's module argument into a name, an in-tree dir or an external dir. */
+static int classify_module(struct kforge_job *job, const char *spec, enum kforge_exit *code)
+{
+	job->module_spec = strdup(spec);
+	bool explicit_path = spec[0] == '/' || spec[0] == '.' || spec[0] == '~';
+	if (explicit_path || (strchr(spec, '/') && kf_is_dir(spec) && has_kbuild_file(spec))) {
+		char real[PATH_MAX];
+		if (!realpath(spec, real) || !kf_is_dir(real)) {
+			*code = KFORGE_EXIT_USAGE;
+			kf_err(job->ctx, "%s: no such directory: give a module name (btrfs), a directory of the "
+					 "kernel source (fs/btrfs), or the path of an external module's folder",
+			       spec);
+			return -ENOENT;
+		}
+		if (!has_kbuild_file(real)) {
+			*code = KFORGE_EXIT_USAGE;
+			kf_err(job->ctx, "%s has neither a Kbuild file nor a Makefile: an external module's folder "
+					 "needs one (obj-m += NAME.o)",
+			       real);
+			return -EINVAL;
+		}
+		job->kind = KFORGE_MODULE_EXTERNAL;
+		job->module_dir = strdup(real);
+		return 0;
+	}
+	if (strchr(spec, '/')) {
+		if (strstr(spec, "..")) {
+			*code = KFORGE_EXIT_USAGE;
+			kf_err(job->ctx, "%s: an in-tree directory is relative to the kernel source and has no \"..\"",
+			       spec);
+			return -EINVAL;
+		}
+		job->kind = KFORGE_MODULE_INTREE_DIR;
+		_cleanup_free_ char *s = strdup(spec);
+		size_t n = strlen(s);
+		while (n > 1 && s[n - 1] == '/')
+			s[--n] = '\0';
+		job->module_subdir = strdup(s);
+		return 0;
+	}
+	if (!valid_module_name(spec)) {
+		*code = KFORGE_EXIT_USAGE;
+		kf_err(job->ctx, "\"%s\" is no module name: names have letters, digits, _ and - only", spec);
+		return -EINVAL;
+	}
+	job->kind = KFORGE_MODULE_NAME;
+	return 0;
+}
+
+static void report_missing_build_dir(struct kforge_job *job)
+{
+	const char *root = kforge_ctx_root(job->ctx);
+	_cleanup_free_ char *hint = NULL;
+	const struct kforge_os_release *os = kforge_ctx_os_release(job->ctx);
+	const char *kver = job->kernel.release;
+	if (kforge_os_is(os, "debian") || kforge_os_is(os, "ubuntu") || kforge_os_is_like(os, "debian"))
+		hint = kf_strdup_printf("install linux-headers-%s", kver);
+	else if (kforge_os_is(os, "arch") || kforge_os_is_like(os, "arch"))
+		hint = kf_strdup_printf("install the headers package of this kernel (linux-headers for linux)");
+	else if (kforge_os_is(os, "fedora") || kforge_os_is_like(os, "fedora"))
+		hint = kf_strdup_printf("install kernel-devel-%s", kver);
+	else
+		hint = kf_strdup_printf("install this kernel's headers, or point --kernel at a kernel that has them");
+	char **list = kforge_list_kernels(root);
+	struct kf_strbuf b = { 0 };
+	for (size_t i = 0; list && list[i]; i++) {
+		kf_strbuf_appendf(&b, "%s%s", i ? ", " : "", list[i]);
+		free(list[i]);
+	}
+	free(list);
+	if (b.len)
+		kf_err(job->ctx, "no build directory for %s: %s; kernels with one: %s (pick one with -k KVER)", kver,
+		       hint ? hint : "install its headers", b.s);
+	else
+		kf_err(job->ctx, "no build directory for %s: %s; no installed kernel under %s has one", kver,
+		       hint ? hint : "install its headers", root);
+	kf_strbuf_release(&b);
+}
+
+static char *default_cache_dir(struct kforge_job *job)
+{
+	const char *root = kforge_ctx_root(job->ctx);
+	const char *cfg = kforge_config_get(job->ctx, "build.cache_dir");
+	char *dir = NULL;
+	if (kforge_path_resolve(root, cfg, &dir) < 0)
+		return NULL;
+	/* a user who cannot write the system cache gets their own */
+	if (geteuid() != 0 && access(dir, W_OK) < 0 && getenv("HOME")) {
+		free(dir);
+		const char *xdg = getenv("XDG_CACHE_HOME");
+		dir = xdg && xdg[0] == '/' ? kforge_path_join(xdg, "kforge", NULL)
+					   : kforge_path_join(getenv("HOME"), ".cache/kforge", NULL);
+	}
+	return dir;
+}
+
+int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts, struct kforge_job **out,
+		   enum kforge_exit *code)
+{
+	enum kforge_exit dummy;
+	if (!code)
+		code = &dummy;
+	*code = KFORGE_EXIT_FAILURE;
+	struct kforge_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return -ENOMEM;
+	job->refcount = 1;
+	job->work_lock = -1;
+	job->ctx = kforge_ctx_ref(ctx);
+	job->plan = opts->plan;
+	job->strategy = opts->strategy;
+	if (job->strategy == KFORGE_STRATEGY_AUTO) {
+		const char *s = kforge_config_get(ctx, "build.strategy");
+		job->strategy = strcmp(s, "headers") == 0 ? KFORGE_STRATEGY_HEADERS
+				: strcmp(s, "full") == 0  ? KFORGE_STRATEGY_FULL
+							  : KFORGE_STRATEGY_AUTO;
+	}
+	job->jobs = opts->jobs ? opts->jobs : kf_config_get_uint(kf_ctx_config(ctx), "build.jobs");
+	if (!job->jobs) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		job->jobs = n > 0 ? (unsigned)n : 1;
+	}
+	for (size_t i = 0; opts->config_changes && opts->config_changes[i]; i++)
+		kf_strv_push(&job->changes, opts->config_changes[i]);
+	/* install.initramfs: auto (when the module is in the image), always, never; --initramfs wins */
+	const char *ir = kforge_config_get(ctx, "install.initramfs");
+	job->initramfs_forced = opts->initramfs || strcmp(ir, "always") == 0;
+	job->initramfs_never = !opts->initramfs && strcmp(ir, "never") == 0;
+	for (size_t i = 0; opts->extra_symbols && opts->extra_symbols[i]; i++) {
+		char real[PATH_MAX];
+		if (!realpath(opts->extra_symbols[i], real) || !kf_is_file(real)) {
+			*code = KFORGE_EXIT_USAGE;
+			kf_err(ctx, "--extra-symbols %s: no such file: name the Module.symvers of the module that "
+				    "exports the symbols",
+			       opts->extra_symbols[i]);
+			kforge_job_unref(job);
+			return -ENOENT;
+		}
+		kf_strv_push(&job->extra_symbols, real);
+		kf_strv_push(&job->user_extra_symbols, real);
+	}
+	job->no_wait = opts->no_wait;
+	if (opts->install_mod_path) {
+		char cwd[PATH_MAX];
+		if (opts->install_mod_path[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
+			kforge_job_unref(job);
+			return -errno;
+		}
+		job->install_mod_path = opts->install_mod_path[0] == '/'
+						? strdup(opts->install_mod_path)
+						: kforge_path_join(cwd, opts->install_mod_path, NULL);
+	}
+	if (opts->install_dir) {
+		if (opts->install_dir[0] == '/' || strstr(opts->install_dir, "..")) {
+			*code = KFORGE_EXIT_USAGE;
+			kf_err(ctx, "--install-dir %s: a folder under lib/modules/KVER, like updates or extra/acme",
+			       opts->install_dir);
+			kforge_job_unref(job);
+			return -EINVAL;
+		}
+		job->install_dir_forced = strdup(opts->install_dir);
+	}
+	if (opts->source) {
+		char real[PATH_MAX];
+		if (!realpath(opts->source, real)) {
+			*code = KFORGE_EXIT_MISSING;
+			kf_err(ctx, "--source %s: %s: give a kernel source tree or a tarball of one", opts->source,
+			       strerror(errno));
+			kforge_job_unref(job);
+			return -ENOENT;
+		}
+		job->source = strdup(real);
+	}
+
+	char running[KFORGE_RELEASE_MAX + 1] = "";
+	const char *kver = opts->kernel;
+	if (!kver) {
+		if (kf_running_kernel(running, sizeof(running)) < 0) {
+			kforge_job_unref(job);
+			return -errno;
+		}
+		kver = running;
+	}
+	int r = kf_kernel_load(ctx, kver, &job->kernel);
+	if (r == -EINVAL || r == -ENAMETOOLONG) {
+		*code = KFORGE_EXIT_USAGE;
+		kf_err(ctx, "\"%s\" is no kernel release (like 6.1.0-56-amd64 or 6.6.1-arch1-1)%s", kver,
+		       r == -ENAMETOOLONG ? ": longer than 64 characters" : "");
+		kforge_job_unref(job);
+		return r;
+	}
+	if (r < 0) {
+		kforge_job_unref(job);
+		return r;
+	}
+	if (!job->kernel.build_dir && !opts->lifecycle) {
+		*code = KFORGE_EXIT_MISSING;
+		report_missing_build_dir(job);
+		kforge_job_unref(job);
+		return -ENOENT;
+	}
+	job->compression = job->kernel.compression;
+	const char *cc = kforge_config_get(ctx, "install.compression");
+	if (strcmp(cc, "auto") != 0)
+		for (int c = KFORGE_COMPRESS_NONE; c <= KFORGE_COMPRESS_ZSTD; c++)
+			if (strcmp(cc, kforge_compression_name(c)) == 0)
+				job->compression = c;
+	job->install_subdir = strdup(job->install_dir_forced ? job->install_dir_forced : "updates");
+	job->install_base = job->install_mod_path
+				    ? kforge_path_join(job->install_mod_path, "lib/modules", kver, NULL)
+				    : strdup(job->kernel.modules_dir);
+	job->initramfs = strdup(job->kernel.initramfs);
+	job->cache_dir = default_cache_dir(job);
+
+	if (opts->module && classify_module(job, opts->module, code) < 0) {
+		kforge_job_unref(job);
+		return -EINVAL;
+	}
+	if (job->module_spec) {
+		const char *leaf = strrchr(job->module_spec, '/');
+		_cleanup_free_ char *name = strdup(leaf && leaf[1] ? leaf + 1 : job->module_spec);
+		job->work_dir = kforge_path_join(job->cache_dir ? job->cache_dir : "/tmp", "work", kver,
+						 name ? name : "module", NULL);
+	}
+	*code = KFORGE_EXIT_OK;
+	*out = job;
+	return 0;
+}
+
+static void plan_free(struct kforge_job *job)
+{
+	for (unsigned int i = 0; i < job->n_plan; i++) {
+		free((char *)job->plan_items[i].cwd);
+		free((char *)job->plan_items[i].text);
+	}
+	free(job->plan_items);
+}
+
+struct kforge_job *kforge_job_unref(struct kforge_job *job)
+{
+	if (!job || --job->refcount > 0)
+		return NULL;
+	kf_kernel_free(&job->kernel);
+	free(job->module_spec);
+	free(job->module_subdir);
+	free(job->module_dir);
+	free(job->source);
+	free(job->source_dir);
+	free(job->work_dir);
+	free(job->cache_dir);
+	free(job->kbuild_dir);
+	free(job->install_subdir);
+	free(job->initramfs);
+	free(job->module_option);
+	free(job->objdir);
+	free(job->install_mod_path);
+	free(job->install_base);
+	free(job->install_dir_forced);
+	kf_strv_free(&job->extra_symbols);
+	kf_strv_free(&job->user_extra_symbols);
+	kf_strv_free(&job->built);
+	kf_state_close(job->state);
+	free(job->repaired);
+	free(job->sign_key);
+	free(job->sign_cert);
+	free(job->sign_hash);
+	free(job->log_path);
+	if (job->log)
+		fclose(job->log);
+	if (job->work_lock >= 0)
+		close(job->work_lock);
+	kf_strv_free(&job->changes);
+	kf_strv_free(&job->make_vars);
+	plan_free(job);
+	kforge_ctx_unref(job->ctx);
+	free(job);
+	return NULL;
+}
+
+int kforge_job_fail(struct kforge_job *job, enum kforge_exit code, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	_cleanup_free_ char *msg = NULL;
+	if (vasprintf(&msg, format, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	kf_err(job->ctx, "%s", msg ? msg : format);
+	kf_log_to_file(job, "error: %s\n", msg ? msg : format);
+	if (job->exit_code == KFORGE_EXIT_OK)
+		job->exit_code = code;
+	return -ECANCELED;
+}
+
+enum kforge_exit kforge_job_exit_code(const struct kforge_job *job)
+{
+	return job->exit_code;
+}
+
+/* The plugin's hook for STEP, or NULL for the core's default. */
+static kforge_step_fn plugin_hook(const struct kf_plugin *p, enum kforge_step step)
+{
+	if (!p)
+		return NULL;
+	const struct kforge_plugin *d = p->desc;
+	/* every hook exists since ABI 1.0; a later minor adds fields past these */
+	switch (step) {
+	case KFORGE_STEP_LOCATE_SOURCE:
+		return d->locate_source;
+	case KFORGE_STEP_DERIVE_VERSION:
+		return d->derive_version;
+	case KFORGE_STEP_CONFIGURE:
+		return d->configure;
+	case KFORGE_STEP_PREPARE:
+		return d->prepare;
+	case KFORGE_STEP_COMPILE:
+		return d->compile;
+	case KFORGE_STEP_INSTALL:
+		return d->install;
+	case KFORGE_STEP_REFRESH_INITRAMFS:
+		return d->refresh_initramfs;
+	default:
+		return NULL;
+	}
+}
+
+static const kforge_step_fn defaults[KFORGE_STEP_COUNT] = {
+	kforge_default_locate_source, kforge_default_derive_version, kforge_default_configure,
+	kforge_default_prepare,	      kforge_default_compile,	     kforge_default_install,
+	kforge_default_refresh_initramfs,
+};
+
+const char *kforge_job_step_owner(const struct kforge_job *job, enum kforge_step step)
+{
+	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
+	return plugin_hook(p, step) ? p->name : "core";
+}
+
+int kforge_job_setup(struct kforge_job *job)
+{
+	if (job->setup_done)
+		return 0;
+	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
+	job->setup_done = true;
+	if (p && p->desc->setup) {
+		job->current_owner = p->name;
+		int r = p->desc->setup(job);
+		if (r < 0)
+			return r;
+	}
+	/* the command line wins over the plugin's idea of where modules go */
+	if (job->install_dir_forced)
+		return kforge_job_set_install_subdir(job, job->install_dir_forced);
+	return 0;
+}
+
+int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_step last)
+{
+	int r = kforge_job_setup(job);
+	if (r < 0)
+		return r;
+	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
+	for (int s = (int)first; s <= (int)last && s < KFORGE_STEP_COUNT; s++) {
+		kforge_step_fn fn = plugin_hook(p, (enum kforge_step)s);
+		job->current_step = (enum kforge_step)s;
+		if (s == KFORGE_STEP_REFRESH_INITRAMFS && job->initramfs_never) {
+			job->current_owner = "core";
+			kforge_plan_note(job, "install.initramfs = never: the initramfs is not refreshed");
+			if (!job->plan)
+				kf_info(job->ctx, "install.initramfs = never: the initramfs of %s stays as it is",
+					job->kernel.release);
+			continue;
+		}
+		job->current_owner = fn ? p->name : "core";
+		if (!job->plan)
+			kf_info(job->ctx, "[%d/%d] %s (%s)", s + 1, KFORGE_STEP_COUNT, step_names[s],
+				job->current_owner);
+		kf_log_to_file(job, "== step %d: %s (%s)\n", s + 1, step_names[s], job->current_owner);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = (fn ? fn : defaults[s])(job);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		kf_log_to_file(job, "== step %d: %s took %.2f s\n", s + 1, step_names[s], secs);
+		if (!job->plan)
+			kf_dbg(job->ctx, "%s took %.2f s", step_names[s], secs);
+		if (r >= 0 && s == KFORGE_STEP_LOCATE_SOURCE)
+			kf_job_resolve_strategy(job);
+		if (r >= 0 && s == KFORGE_STEP_REFRESH_INITRAMFS)
+			kf_job_refresh_done(job);
+		if (r < 0) {
+			if (job->exit_code == KFORGE_EXIT_OK)
+				job->exit_code = KFORGE_EXIT_FAILURE;
+			return r;
+		}
+	}
+	return 0;
+}
+
+void kf_job_resolve_strategy(struct kforge_job *job)
+{
+	if (job->strategy != KFORGE_STRATEGY_AUTO)
+		return;
+	/* headers is exact by construction; a config change needs the whole tree */
+	job->strategy = job->kind != KFORGE_MODULE_EXTERNAL && job->changes.n ? KFORGE_STRATEGY_FULL
+									      : KFORGE_STRATEGY_HEADERS;
+	job->strategy_chosen = true;
+}
+
+int kf_plan_add(struct kforge_job *job, bool is_command, const char *cwd, const char *text)
+{
+	struct kforge_plan_item *v = realloc(job->plan_items, (job->n_plan + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	job->plan_items = v;
+	v[job->n_plan] = (struct kforge_plan_item){
+		.step = job->current_step,
+		.plugin = job->current_owner ? job->current_owner : "core",
+		.is_command = is_command,
+		.cwd = cwd ? strdup(cwd) : NULL,
+		.text = strdup(text),
+	};
+	job->n_plan++;
+	return 0;
+}
+
+unsigned int kforge_job_plan_count(const struct kforge_job *job)
+{
+	return job->n_plan;
+}
+
+const struct kforge_plan_item *kforge_job_plan_get(const struct kforge_job *job, unsigned int i)
+{
+	return i < job->n_plan ? &job->plan_items[i] : NULL;
+}
+
+/* Accessors. */
+struct kforge_ctx *kforge_job_ctx(struct kforge_job *job) { return job->ctx; }
+const char *kforge_job_root(const struct kforge_job *job) { return kforge_ctx_root(job->ctx); }
+bool kforge_job_is_plan(const struct kforge_job *job) { return job->plan; }
+const char *kforge_job_kernel(const struct kforge_job *job) { return job->kernel.release; }
+const struct kforge_release *kforge_job_release(const struct kforge_job *job) { return &job->kernel.rel; }
+const char *kforge_job_modules_dir(const struct kforge_job *job) { return job->kernel.modules_dir; }
+const char *kforge_job_build_dir(const struct kforge_job *job) { return job->kernel.build_dir; }
+const char *kforge_job_config_file(const struct kforge_job *job) { return job->kernel.config_file; }
+enum kforge_compression kforge_job_compression(const struct kforge_job *job) { return job->compression; }
+void kforge_job_set_compression(struct kforge_job *job, enum kforge_compression c) { job->compression = c; }
+const char *kforge_job_install_subdir(const struct kforge_job *job) { return job->install_subdir; }
+const char *kforge_job_initramfs(const struct kforge_job *job) { return job->initramfs; }
+const char *kforge_job_module_spec(const struct kforge_job *job) { return job->module_spec; }
+enum kforge_module_kind kforge_job_module_kind(const struct kforge_job *job) { return job->kind; }
+const char *kforge_job_module_subdir(const struct kforge_job *job) { return job->module_subdir; }
+const char *kforge_job_module_dir(const struct kforge_job *job) { return job->module_dir; }
+const char *kforge_job_source(const struct kforge_job *job) { return job->source; }
+const char *kforge_job_source_dir(const struct kforge_job *job) { return job->source_dir; }
+const char *kforge_job_work_dir(const struct kforge_job *job) { return job->work_dir; }
+const char *kforge_job_kbuild_dir(const struct kforge_job *job) { return job->kbuild_dir; }
+enum kforge_strategy kforge_job_strategy(const struct kforge_job *job) { return job->strategy; }
+void kforge_job_set_strategy(struct kforge_job *job, enum kforge_strategy s) { job->strategy = s; }
+unsigned int kforge_job_jobs(const struct kforge_job *job) { return job->jobs; }
+const char *kforge_job_log_path(const struct kforge_job *job) { return job->log_path; }
+
+bool kforge_job_modversions(const struct kforge_job *job)
+{
+	const char *v = kforge_job_kconfig(job, "CONFIG_MODVERSIONS");
+	return v && strcmp(v, "y") == 0;
+}
+
+const char *kforge_job_kconfig(const struct kforge_job *job, const char *option)
+{
+	struct kforge_job *j = (struct kforge_job *)job;
+	return kf_kconfig_lookup(job->kernel.config_text, option, j->kconfig_buf, sizeof(j->kconfig_buf));
+}
+
+const char *kforge_job_config_change(const struct kforge_job *job, unsigned int i)
+{
+	return i < job->changes.n ? job->changes.v[i] : NULL;
+}
+
+const char *kforge_job_make_var(const struct kforge_job *job, unsigned int i)
+{
+	return i < job->make_vars.n ? job->make_vars.v[i] : NULL;
+}
+
+int kforge_job_add_make_var(struct kforge_job *job, const char *assignment)
+{
+	if (!strchr(assignment, '='))
+		return -EINVAL;
+	/* a later assignment of the same variable replaces the earlier one */
+	size_t klen = (size_t)(strchr(assignment, '=') - assignment);
+	for (size_t i = 0; i < job->make_vars.n; i++) {
+		if (strncmp(job->make_vars.v[i], assignment, klen + 1) == 0) {
+			char *dup = strdup(assignment);
+			if (!dup)
+				return -ENOMEM;
+			free(job->make_vars.v[i]);
+			job->make_vars.v[i] = dup;
+			return 0;
+		}
+	}
+	return kf_strv_push(&job->make_vars, assignment);
+}
+
+static int replace(char **slot, const char *value)
+{
+	char *dup = value ? strdup(value) : NULL;
+	if (value && !dup)
+		return -ENOMEM;
+	free(*slot);
+	*slot = dup;
+	return 0;
+}
+
+const char *kforge_job_display_path(const struct kforge_job *job, const char *host_path)
+{
+	const char *root = kforge_ctx_root(job->ctx);
+	size_t n = strlen(root);
+	while (n > 0 && root[n - 1] == '/')
+		n--;
+	if (host_path && n > 0 && strncmp(host_path, root, n) == 0 && host_path[n] == '/')
+		return host_path + n;
+	return host_path;
+}
+
+int kforge_job_set_config_file(struct kforge_job *job, const char *p)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = kf_read_file(p, &text, NULL);
+	if (r < 0)
+		return r;
+	free(job->kernel.config_text);
+	job->kernel.config_text = text;
+	text = NULL;
+	return replace(&job->kernel.config_file, p);
+}
+int kforge_job_set_install_subdir(struct kforge_job *job, const char *s) { return replace(&job->install_subdir, s); }
+int kforge_job_set_initramfs(struct kforge_job *job, const char *g) { return replace(&job->initramfs, g); }
+int kforge_job_set_module_subdir(struct kforge_job *job, const char *s) { return replace(&job->module_subdir, s); }
+int kforge_job_set_module_dir(struct kforge_job *job, const char *p) { return replace(&job->module_dir, p); }
+int kforge_job_set_source_dir(struct kforge_job *job, const char *p) { return replace(&job->source_dir, p); }
+int kforge_job_set_kbuild_dir(struct kforge_job *job, const char *p) { return replace(&job->kbuild_dir, p); }
+int kforge_job_set_module_option(struct kforge_job *job, const char *o) { return replace(&job->module_option, o); }
+int kforge_job_set_source(struct kforge_job *job, const char *p) { return replace(&job->source, p); }
+const char *kforge_job_module_option(const struct kforge_job *job) { return job->module_option; }
+const char *kforge_job_cache_dir(const struct kforge_job *job) { return job->cache_dir; }
+const char *kforge_job_install_mod_path(const struct kforge_job *job) { return job->install_mod_path; }
+const char *kforge_job_install_base(const struct kforge_job *job) { return job->install_base; }
+bool kforge_job_initramfs_forced(const struct kforge_job *job) { return job->initramfs_forced; }
+
+const char *kforge_job_extra_symbols(const struct kforge_job *job, unsigned int i)
+{
+	return i < job->extra_symbols.n ? job->extra_symbols.v[i] : NULL;
+}
+
+int kforge_job_add_extra_symbols(struct kforge_job *job, const char *p)
+{
+	return kf_strv_contains(&job->extra_symbols, p) ? 0 : kf_strv_push(&job->extra_symbols, p);
+}
+
+const char *kforge_job_built_module(const struct kforge_job *job, unsigned int i)
+{
+	return i < job->built.n ? job->built.v[i] : NULL;
+}
+
+int kforge_job_add_built_module(struct kforge_job *job, const char *p)
+{
+	return kf_strv_contains(&job->built, p) ? 0 : kf_strv_push(&job->built, p);
+}
+
+int kforge_job_add_config_change(struct kforge_job *job, const char *change)
+{
+	return kf_strv_contains(&job->changes, change) ? 0 : kf_strv_push(&job->changes, change);
+}

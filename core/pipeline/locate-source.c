@@ -1,0 +1,127 @@
+/* locate-source.c: the default "locate source" step: the module's folder, the source tree, its option. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "pipeline/steps.h"
+
+/* Finds NAME's in-tree directory in the target's module indexes. */
+static int resolve_module_dir(struct kforge_job *job)
+{
+	const char *name = job->module_spec;
+	_cleanup_free_ char *path = kf_module_path(job->kernel.modules_dir, name);
+	_cleanup_free_ char *sub = path ? kf_module_subdir_of(path) : NULL;
+	if (!sub)
+		return -ENOENT;
+	kforge_plan_note(job, "%s is %s in the target's modules.dep: built from %s/", name, path, sub);
+	return kforge_job_set_module_subdir(job, sub);
+}
+
+/* The kernel architecture folder of the target (arch/x86 for x86_64). */
+static const char *target_arch(const struct kforge_job *job)
+{
+	char buf[16];
+	if (kf_kconfig_lookup(job->kernel.config_text, "CONFIG_X86_64", buf, sizeof(buf)) ||
+	    kf_kconfig_lookup(job->kernel.config_text, "CONFIG_X86_32", buf, sizeof(buf)))
+		return "x86";
+	if (kf_kconfig_lookup(job->kernel.config_text, "CONFIG_ARM64", buf, sizeof(buf)))
+		return "arm64";
+	if (kf_kconfig_lookup(job->kernel.config_text, "CONFIG_RISCV", buf, sizeof(buf)))
+		return "riscv";
+	return NULL;
+}
+
+
+/* For a module named by the user: its folder and Kconfig option, from the source's Makefiles. */
+static int find_in_source(struct kforge_job *job)
+{
+	const char *name = job->module_spec;
+	char option[128] = "";
+	if (job->plan && !kf_is_dir(job->source_dir)) {
+		kforge_plan_note(job, "%s's Makefile and option are read from the source once it is unpacked", name);
+		return 0;
+	}
+	if (job->module_subdir) {
+		if (kf_find_module_in_dir(job->source_dir, job->module_subdir, name, option, sizeof(option)) < 0)
+			return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+					       "%s/%s has no Makefile line that builds %s.o: is %s the source of %s?",
+					       job->source_dir, job->module_subdir, name, job->source_dir, job->kernel.release);
+	} else {
+		_cleanup_free_ char *sub = NULL;
+		if (kf_find_module_in_source(job->source_dir, name, target_arch(job), &sub, option, sizeof(option)) < 0)
+			return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+					       "no Makefile in %s builds %s.o: check the module's name (modinfo -n NAME on "
+					       "a system that has it)",
+					       job->source_dir, name);
+		kforge_job_set_module_subdir(job, sub);
+		kforge_plan_note(job, "%s is built from %s/ (obj-$(%s))", name, sub, option[0] ? option : "m");
+	}
+	return kforge_job_set_module_option(job, option);
+}
+
+/* What the target's config says of the module's option decides whether it can be built. */
+static int check_option(struct kforge_job *job)
+{
+	const char *opt = job->module_option;
+	if (!opt || !opt[0])
+		return 0;
+	char buf[64];
+	const char *v = kf_kconfig_lookup(job->kernel.config_text, opt, buf, sizeof(buf));
+	for (size_t i = 0; i < job->changes.n; i++)
+		if (strncmp(job->changes.v[i], opt, strlen(opt)) == 0 && job->changes.v[i][strlen(opt)] == '=')
+			return 0; /* the user says what it should be */
+	if (v && strcmp(v, "m") == 0)
+		return 0;
+	if (v && strcmp(v, "y") == 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
+				       "%s is built into %s (%s=y): only a kernel rebuild replaces it, a module cannot",
+				       job->module_spec, job->kernel.release, opt);
+	_cleanup_free_ char *change = kf_strdup_printf("%s=m", opt);
+	kforge_plan_note(job, "%s is not set in %s's configuration: building with --set %s", opt, job->kernel.release,
+			 change);
+	if (!job->plan)
+		kf_info(job->ctx, "%s is not set for %s: building it with --set %s (the full tree)", opt,
+			job->kernel.release, change);
+	return change ? kforge_job_add_config_change(job, change) : -ENOMEM;
+}
+
+int kforge_default_locate_source(struct kforge_job *job)
+{
+	if (job->kind == KFORGE_MODULE_EXTERNAL) {
+		kforge_plan_note(job, "external module in %s", job->module_dir);
+		return 0;
+	}
+	if (job->kind == KFORGE_MODULE_NAME && !job->module_subdir) {
+		if (kf_module_builtin(job->kernel.modules_dir, job->module_spec))
+			return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
+					       "%s is built into %s (modules.builtin): only a kernel rebuild replaces "
+					       "it, a module cannot",
+					       job->module_spec, job->kernel.release);
+		resolve_module_dir(job);
+	}
+	if (!job->source_dir) {
+		if (!job->source)
+			return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+					       "no kernel source for %s: pass --source PATH, a tree or tarball of the source "
+					       "this kernel was built from",
+					       job->kernel.release);
+		int r = kf_is_dir(job->source) ? kforge_job_set_source_dir(job, job->source)
+					       : kf_unpack_cached(job, job->source);
+		if (r < 0)
+			return r;
+		if (kf_is_dir(job->source))
+			kforge_plan_note(job, "kernel source tree %s", job->source);
+	}
+	if (job->kind == KFORGE_MODULE_NAME) {
+		int r = find_in_source(job);
+		if (r < 0)
+			return r;
+		return check_option(job);
+	}
+	return 0;
+}

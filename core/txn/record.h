@@ -1,0 +1,18 @@
+/* record-private.h: install records, read and written by the core (record.c). */
+#pragma once
+
+#include <kforge/records.h>
+
+#include "txn/txn.h"
+
+void kf_record_free(struct kforge_record *r);
+/* Reads one record file (host path): 0, -ENOENT or -EBADMSG (not a complete record). */
+int kf_record_read(const char *host_path, struct kforge_record **out);
+/* The record as the INI text kf_record_read() reads back (malloc'd). */
+char *kf_record_text(const struct kforge_record *r);
+int kf_record_add_replaced(struct kforge_record *r, const char *path, const char *sha256, const char *backup);
+/* Host path of the record of MODULE for KERNEL. */
+char *kf_record_file(const struct kf_state *st, const char *kernel, const char *module);
+/* The records of KERNEL (NULL: every kernel), sorted by kernel and module. */
+int kf_records_read(struct kf_state *st, const char *kernel, struct kforge_record ***out, size_t *n);
+enum kforge_record_state kf_record_check(const struct kf_state *st, const struct kforge_record *rec);
