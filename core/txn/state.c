@@ -146,19 +146,30 @@ void kf_ini_put(FILE *f, const char *key, const char *value)
 	fputc('\n', f);
 }
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Undoes kf_ini_put()'s escapes; NULL (errno EBADMSG) for a '%' not followed by two hex digits. */
 static char *ini_decode(const char *v)
 {
 	char *out = malloc(strlen(v) + 1), *o = out;
 	if (!out)
 		return NULL;
 	for (const char *p = v; *p; p++) {
-		unsigned int c;
-		if (*p == '%' && sscanf(p + 1, "%2X", &c) == 1) {
-			*o++ = (char)c;
-			p += 2;
-		} else {
+		if (*p != '%') {
 			*o++ = *p;
+			continue;
 		}
+		int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+			free(out);
+			errno = EBADMSG;
+			return NULL;
+		}
+		*o++ = (char)(hi << 4 | lo);
+		p += 2;
 	}
 	*o = '\0';
 	return out;
@@ -167,7 +178,9 @@ static char *ini_decode(const char *v)
 static int ini_extend(char **slot, const char *more)
 {
 	_cleanup_free_ char *d = ini_decode(more);
-	char *joined = d ? kf_strdup_printf("%s%s", *slot ? *slot : "", d) : NULL;
+	if (!d)
+		return -errno;
+	char *joined = kf_strdup_printf("%s%s", *slot ? *slot : "", d);
 	if (!joined)
 		return -ENOMEM;
 	free(*slot);
@@ -179,9 +192,12 @@ int kf_ini_take(char **slot, const char *value)
 {
 	if (value[0] == '+')
 		return ini_extend(slot, value + 1);
+	char *d = ini_decode(value);
+	if (!d)
+		return -errno;
 	free(*slot);
-	*slot = ini_decode(value);
-	return *slot ? 0 : -ENOMEM;
+	*slot = d;
+	return 0;
 }
 
 int kf_ini_take_list(struct kf_strv *list, const char *value)
@@ -189,7 +205,7 @@ int kf_ini_take_list(struct kf_strv *list, const char *value)
 	if (value[0] == '+' && list->n > 0)
 		return ini_extend(&list->v[list->n - 1], value + 1);
 	_cleanup_free_ char *d = ini_decode(value);
-	return d ? kf_strv_push(list, d) : -ENOMEM;
+	return d ? kf_strv_push(list, d) : -errno;
 }
 
 /* --- the state folder and its lock */
