@@ -75,6 +75,14 @@ unsigned long kf_hash_str(unsigned long h, const char *s);
 int kf_mkdir_p(const char *dir);
 /* Removes DIR and everything below it, links not followed; a missing DIR is fine. */
 int kf_rm_rf(const char *dir);
+/*
+ * Opens PATH (created 0644, never through a link) and takes an exclusive flock(2) on it, then
+ * writes our pid into it. When another process holds it: with WAIT, says so (DOING: what the
+ * other one is doing, else the path it holds) and waits, EINTR or not; without, fails with
+ * -EWOULDBLOCK and *HOLDER (when HOLDER is not NULL) names the other ("another kforge (pid N)").
+ * Returns the fd or a negative errno.
+ */
+int kf_lock_file(struct kforge_ctx *ctx, const char *path, bool wait, const char *doing, char **holder);
 /* Creates the folder that holds PATH, and its parents. */
 int kf_mkdir_parent(const char *path);
 /* Writes TEXT into PATH (created with MODE or truncated); 0 or a negative errno. */
@@ -103,11 +111,7 @@ int kf_config_load_file(struct kforge_ctx *ctx, struct kf_config *cfg, const cha
 int kf_config_set(struct kforge_ctx *ctx, struct kf_config *cfg, const char *key, const char *value,
 		  const char *origin);
 const char *kf_config_get(const struct kf_config *cfg, const char *key);
-unsigned int kf_config_get_uint(const struct kf_config *cfg, const char *key);
 
-/* ctx.c */
-struct kf_config *kf_ctx_config(const struct kforge_ctx *ctx);
-void kf_ctx_set_config_paths(struct kforge_ctx *ctx, const char *system, const char *user);
 
 /* plugin.c: one loaded plugin */
 struct kf_plugin {
@@ -123,7 +127,6 @@ struct kf_plugin_set {
 	struct kf_strv search_path;
 	bool ltdl_ready;
 };
-struct kf_plugin_set *kf_ctx_plugin_set(const struct kforge_ctx *ctx);
 void kf_plugins_free(struct kforge_ctx *ctx);
 /* Checks a plugin file and its folder for write access by group or others. */
 int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t whysize);
@@ -132,3 +135,33 @@ int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_n
 			       size_t whysize);
 const struct kf_plugin *kf_ctx_plugin_selected(const struct kforge_ctx *ctx);
 
+
+/*
+ * runner.c: the one way kforge runs a command: an argv array, never a shell string; its
+ * output into the log; in plan mode recorded (with the step and owner it ran under) instead.
+ */
+struct kf_runner {
+	struct kforge_ctx *ctx; /* messages; not owned */
+	bool plan;
+	FILE *log;
+	char *log_path;
+	struct kforge_plan_item *items;
+	unsigned int n_items;
+	enum kforge_step step; /* what the next plan item is recorded under */
+	const char *owner;     /* "core" or the plugin's name; not owned */
+};
+void kf_runner_init(struct kf_runner *r, struct kforge_ctx *ctx, bool plan);
+void kf_runner_release(struct kf_runner *r);
+/* Opens NAME in log.dir under the root (or ~/.local/state/kforge/logs when that cannot be written). */
+int kf_runner_open_log(struct kf_runner *r, const char *name);
+void kf_runner_log(struct kf_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A note: a plan item in plan mode, else a debug message; in the log either way. */
+void kf_runner_notev(struct kf_runner *r, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/*
+ * Runs ARGV (argv[0] looked up on PATH) in CWD (NULL: here) behind a watchdog; its stderr,
+ * and its stdout unless CAPTURE, go to the log. Returns 0 when it ran, with *STATUS its exit
+ * status (1..255, 128+N when signal N ended it, 0 when planned), or a negative errno when it
+ * could not be started.
+ */
+int kf_runner_run(struct kf_runner *r, const char *cwd, const char *const argv[], struct kf_strbuf *capture,
+		  int *status);

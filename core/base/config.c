@@ -5,7 +5,7 @@
 #include <ini.h>
 #include <string.h>
 
-#include "base/base.h"
+#include "base/ctx.h"
 
 enum value_type { T_UINT, T_ENUM, T_PATH, T_STRING };
 
@@ -263,16 +263,10 @@ const char *kf_config_get(const struct kf_config *cfg, const char *key)
 	return i < 0 ? NULL : cfg->value[i];
 }
 
-unsigned int kf_config_get_uint(const struct kf_config *cfg, const char *key)
-{
-	const char *v = kf_config_get(cfg, key);
-	return v ? (unsigned)strtoul(v, NULL, 10) : 0;
-}
-
 /* Public side: through the context. */
 int kforge_config_set(struct kforge_ctx *ctx, const char *key, const char *value, const char *origin)
 {
-	int r = kf_config_set(ctx, kf_ctx_config(ctx), key, value, origin);
+	int r = kf_config_set(ctx, ctx->config, key, value, origin);
 	if (r == 0 && strcmp(key, "log.level") == 0) {
 		static const char *const lv[] = { "err", "warning", "notice", "info", "debug" };
 		for (size_t i = 0; i < ARRAY_SIZE(lv); i++)
@@ -284,7 +278,7 @@ int kforge_config_set(struct kforge_ctx *ctx, const char *key, const char *value
 
 const char *kforge_config_get(const struct kforge_ctx *ctx, const char *key)
 {
-	return kf_config_get(kf_ctx_config(ctx), key);
+	return kf_config_get(ctx->config, key);
 }
 
 bool kforge_config_entry(const struct kforge_ctx *ctx, unsigned int i, const char **key,
@@ -292,7 +286,7 @@ bool kforge_config_entry(const struct kforge_ctx *ctx, unsigned int i, const cha
 {
 	if (i >= ARRAY_SIZE(keys))
 		return false;
-	const struct kf_config *cfg = kf_ctx_config(ctx);
+	const struct kf_config *cfg = ctx->config;
 	if (key)
 		*key = keys[i].key;
 	if (value)
@@ -325,8 +319,11 @@ int kforge_config_load(struct kforge_ctx *ctx, const char *system_file, const ch
 	else
 		sys = strdup(SYSCONFDIR "/kforge/kforge.conf");
 	usr = user_file ? strdup(user_file) : default_user_path();
-	kf_ctx_set_config_paths(ctx, sys, usr);
-	struct kf_config *cfg = kf_ctx_config(ctx);
+	free(ctx->config_system);
+	free(ctx->config_user);
+	ctx->config_system = sys ? strdup(sys) : NULL;
+	ctx->config_user = usr ? strdup(usr) : NULL;
+	struct kf_config *cfg = ctx->config;
 	const char *files[] = { sys, usr };
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		if (!files[i])
@@ -345,4 +342,14 @@ int kforge_config_load(struct kforge_ctx *ctx, const char *system_file, const ch
 	if (!lvl || !origin)
 		return -ENOMEM;
 	return kforge_config_set(ctx, "log.level", lvl, origin);
+}
+
+const char *kforge_config_system_path(const struct kforge_ctx *ctx)
+{
+	return ctx->config_system;
+}
+
+const char *kforge_config_user_path(const struct kforge_ctx *ctx)
+{
+	return ctx->config_user;
 }

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "base/base.h"
+#include "base/ctx.h"
 
 /* Unquotes an os-release value in place: "...", '...', backslash escapes in double quotes. */
 static char *unquote(char *v)
@@ -105,4 +105,14 @@ int kforge_os_is(const struct kforge_os_release *os, const char *word)
 int kforge_os_is_like(const struct kforge_os_release *os, const char *word)
 {
 	return os && has_word(os->id_like, word);
+}
+
+const struct kforge_os_release *kforge_ctx_os_release(struct kforge_ctx *ctx)
+{
+	if (!ctx->os_loaded) {
+		if (kf_os_release_read(ctx->root, &ctx->os) < 0)
+			return NULL;
+		ctx->os_loaded = true;
+	}
+	return &ctx->os.pub;
 }

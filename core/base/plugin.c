@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "base/base.h"
+#include "base/ctx.h"
 
 int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t n)
 {
@@ -79,7 +79,7 @@ static void build_search_path(struct kf_plugin_set *set)
 
 const char *const *kforge_plugins_search_path(struct kforge_ctx *ctx)
 {
-	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
+	struct kf_plugin_set *set = &ctx->plugins;
 	if (!set->search_path.v)
 		build_search_path(set);
 	return (const char *const *)set->search_path.v;
@@ -154,7 +154,7 @@ static int filter_so(const struct dirent *e)
 
 int kforge_plugins_load(struct kforge_ctx *ctx)
 {
-	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
+	struct kf_plugin_set *set = &ctx->plugins;
 	if (set->n)
 		return 0;
 	if (!set->ltdl_ready) {
@@ -163,6 +163,7 @@ int kforge_plugins_load(struct kforge_ctx *ctx)
 			return -ENOEXEC;
 		}
 		set->ltdl_ready = true;
+		ctx->plugins_release = kf_plugins_free;
 	}
 	const char *const *dirs = kforge_plugins_search_path(ctx);
 	struct kf_strv seen = { 0 };
@@ -215,24 +216,24 @@ int kforge_plugins_load(struct kforge_ctx *ctx)
 
 unsigned int kforge_plugins_count(const struct kforge_ctx *ctx)
 {
-	return kf_ctx_plugin_set(ctx)->n;
+	return ctx->plugins.n;
 }
 
 const struct kforge_plugin_entry *kforge_plugins_get(const struct kforge_ctx *ctx, unsigned int i)
 {
-	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
+	const struct kf_plugin_set *set = &ctx->plugins;
 	return i < set->n ? &set->v[i].pub : NULL;
 }
 
 int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
 {
-	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
+	struct kf_plugin_set *set = &ctx->plugins;
 	if (!forced || !forced[0]) {
 		const char *cfg = kforge_config_get(ctx, "plugins.plugin");
 		forced = cfg && cfg[0] ? cfg : NULL;
 	}
 	const struct kforge_os_release *os = kforge_ctx_os_release(ctx);
-	struct kforge_probe_info info = { .root = kforge_ctx_root(ctx), .os = os };
+	struct kforge_probe_info info = { .root = ctx->root, .os = os };
 	int best = -1;
 	for (unsigned int i = 0; i < set->n; i++) {
 		int s = set->v[i].desc->probe(&info);
@@ -268,7 +269,7 @@ int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
 
 const struct kf_plugin *kf_ctx_plugin_selected(const struct kforge_ctx *ctx)
 {
-	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
+	const struct kf_plugin_set *set = &ctx->plugins;
 	return set->selected >= 0 ? &set->v[set->selected] : NULL;
 }
 
@@ -280,7 +281,7 @@ const struct kforge_plugin *kforge_plugins_selected(const struct kforge_ctx *ctx
 
 void kf_plugins_free(struct kforge_ctx *ctx)
 {
-	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
+	struct kf_plugin_set *set = &ctx->plugins;
 	for (unsigned int i = 0; i < set->n; i++) {
 		lt_dlclose(set->v[i].handle);
 		free(set->v[i].name);

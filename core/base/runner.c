@@ -1,4 +1,4 @@
-/* runner.c: the one way kforge runs commands: argv arrays, output into the job's log, plan mode. */
+/* runner.c: the one way kforge runs commands: argv arrays, output into a log, or recorded for a plan. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,17 +10,56 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "pipeline/job.h"
+#include "base/ctx.h"
 
-void kf_log_to_file(struct kforge_job *job, const char *fmt, ...)
+void kf_runner_init(struct kf_runner *r, struct kforge_ctx *ctx, bool plan)
 {
-	if (!job->log)
+	*r = (struct kf_runner){ .ctx = ctx, .plan = plan, .owner = "core" };
+}
+
+void kf_runner_release(struct kf_runner *r)
+{
+	for (unsigned int i = 0; i < r->n_items; i++) {
+		free((char *)r->items[i].cwd);
+		free((char *)r->items[i].text);
+	}
+	free(r->items);
+	r->items = NULL;
+	r->n_items = 0;
+	free(r->log_path);
+	r->log_path = NULL;
+	if (r->log)
+		fclose(r->log);
+	r->log = NULL;
+}
+
+void kf_runner_log(struct kf_runner *r, const char *fmt, ...)
+{
+	if (!r->log)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(job->log, fmt, ap);
+	vfprintf(r->log, fmt, ap);
 	va_end(ap);
-	fflush(job->log);
+	fflush(r->log);
+}
+
+static int plan_add(struct kf_runner *r, bool is_command, const char *cwd, const char *text)
+{
+	struct kforge_plan_item *v = realloc(r->items, (r->n_items + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->items = v;
+	char *c = cwd ? strdup(cwd) : NULL, *t = strdup(text);
+	if ((cwd && !c) || !t) {
+		free(c);
+		free(t);
+		return -ENOMEM;
+	}
+	v[r->n_items++] = (struct kforge_plan_item){
+		.step = r->step, .plugin = r->owner ? r->owner : "core", .is_command = is_command, .cwd = c, .text = t,
+	};
+	return 0;
 }
 
 static char *user_log_dir(void)
@@ -32,12 +71,12 @@ static char *user_log_dir(void)
 	return home && home[0] == '/' ? kforge_path_join(home, ".local/state/kforge/logs", NULL) : NULL;
 }
 
-int kforge_job_open_log(struct kforge_job *job, const char *command)
+int kf_runner_open_log(struct kf_runner *r, const char *name)
 {
-	if (job->plan || job->log)
+	if (r->plan || r->log)
 		return 0;
 	_cleanup_free_ char *dir = NULL;
-	if (kforge_path_resolve(kforge_ctx_root(job->ctx), kforge_config_get(job->ctx, "log.dir"), &dir) < 0)
+	if (kforge_path_resolve(r->ctx->root, kforge_config_get(r->ctx, "log.dir"), &dir) < 0)
 		return -ENOMEM;
 	if (kf_mkdir_p(dir) < 0 || access(dir, W_OK) < 0) {
 		free(dir);
@@ -45,26 +84,17 @@ int kforge_job_open_log(struct kforge_job *job, const char *command)
 		if (!dir || kf_mkdir_p(dir) < 0)
 			return -EACCES;
 	}
-	char stamp[32];
-	time_t now = time(NULL);
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
-	const char *spec = job->module_spec ? job->module_spec : "";
-	const char *leaf = strrchr(spec, '/');
-	leaf = leaf && leaf[1] ? leaf + 1 : spec;
-	free(job->log_path);
-	job->log_path = kf_strdup_printf("%s/%s-%s%s%s-%s-%d.log", dir, stamp, command, leaf[0] ? "-" : "", leaf,
-					 job->kernel.release, (int)getpid());
-	if (!job->log_path)
+	free(r->log_path);
+	r->log_path = kforge_path_join(dir, name, NULL);
+	if (!r->log_path)
 		return -ENOMEM;
-	int fd = open(job->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || !(job->log = fdopen(fd, "w"))) {
-		int r = -errno;
+	int fd = open(r->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || !(r->log = fdopen(fd, "w"))) {
+		int e = -errno;
 		if (fd >= 0)
 			close(fd);
-		return r;
+		return e;
 	}
-	kf_log_to_file(job, "# kforge %s %s for %s (root %s)\n", command, spec, job->kernel.release,
-		       kforge_ctx_root(job->ctx));
 	return 0;
 }
 
@@ -79,21 +109,16 @@ static char *quote_argv(const char *const argv[])
 	return kf_strbuf_steal(&b);
 }
 
-void kforge_plan_note(struct kforge_job *job, const char *format, ...)
+void kf_runner_notev(struct kf_runner *r, const char *format, va_list ap)
 {
-	va_list ap;
-	va_start(ap, format);
 	_cleanup_free_ char *msg = NULL;
 	if (vasprintf(&msg, format, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	if (!msg)
 		return;
-	if (job->plan)
-		kf_plan_add(job, false, NULL, msg);
+	if (r->plan)
+		plan_add(r, false, NULL, msg);
 	else
-		kf_dbg(job->ctx, "%s", msg);
-	kf_log_to_file(job, "# %s\n", msg);
+		kf_dbg(r->ctx, "%s", msg);
+	kf_runner_log(r, "# %s\n", msg);
 }
 
 /* Keeps the last bytes a command printed, to show beside a failure. */
@@ -164,37 +189,41 @@ static void __attribute__((noreturn)) watchdog(pid_t parent, const char *const a
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-/* Runs ARGV; its stderr (and its stdout unless CAPTURE is given) goes to the log. */
-static int run(struct kforge_job *job, const char *cwd, const char *const argv[], struct kf_strbuf *capture)
+int kf_runner_run(struct kf_runner *r, const char *cwd, const char *const argv[], struct kf_strbuf *capture, int *status)
 {
+	*status = 0;
 	if (!argv || !argv[0])
 		return -EINVAL;
 	_cleanup_free_ char *cmd = quote_argv(argv);
 	if (!cmd)
 		return -ENOMEM;
-	if (job->plan)
-		return kf_plan_add(job, true, cwd, cmd);
+	if (r->plan)
+		return plan_add(r, true, cwd, cmd);
 
-	kf_dbg(job->ctx, "running: %s%s%s", cmd, cwd ? " in " : "", cwd ? cwd : "");
-	kf_log_to_file(job, "$ %s%s%s\n", cwd ? "cd " : "", cwd ? cwd : "", cwd ? " && " : "");
-	kf_log_to_file(job, "$ %s\n", cmd);
+	kf_dbg(r->ctx, "running: %s%s%s", cmd, cwd ? " in " : "", cwd ? cwd : "");
+	kf_runner_log(r, "$ %s%s%s\n", cwd ? "cd " : "", cwd ? cwd : "", cwd ? " && " : "");
+	kf_runner_log(r, "$ %s\n", cmd);
 	int pfd[2], cfd[2] = { -1, -1 };
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
 	if (capture && pipe2(cfd, O_CLOEXEC) < 0) {
-		int r = -errno;
+		int e = -errno;
 		close(pfd[0]);
 		close(pfd[1]);
-		return r;
+		return e;
 	}
 	fflush(NULL);
 	pid_t self = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
-		int r = -errno;
+		int e = -errno;
 		close(pfd[0]);
 		close(pfd[1]);
-		return r;
+		if (capture) {
+			close(cfd[0]);
+			close(cfd[1]);
+		}
+		return e;
 	}
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
@@ -212,7 +241,7 @@ static int run(struct kforge_job *job, const char *cwd, const char *const argv[]
 	if (capture)
 		close(cfd[1]);
 	struct tail tail = { .len = 0 };
-	bool echo = kforge_get_log_priority(job->ctx) >= LOG_DEBUG;
+	bool echo = kforge_get_log_priority(r->ctx) >= LOG_DEBUG;
 	char buf[4096];
 	struct pollfd fds[2] = { { .fd = pfd[0], .events = POLLIN }, { .fd = capture ? cfd[0] : -1, .events = POLLIN } };
 	int open_fds = capture ? 2 : 1;
@@ -239,52 +268,27 @@ static int run(struct kforge_job *job, const char *cwd, const char *const argv[]
 				kf_strbuf_append(capture, buf);
 				continue;
 			}
-			if (job->log)
-				fwrite(buf, 1, (size_t)n, job->log);
+			if (r->log)
+				fwrite(buf, 1, (size_t)n, r->log);
 			if (echo)
 				fwrite(buf, 1, (size_t)n, stderr);
 			tail_add(&tail, buf, (size_t)n);
 		}
 	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
+	int ws;
+	while (waitpid(pid, &ws, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	kf_log_to_file(job, "# exit %d\n", rc);
+	int rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	kf_runner_log(r, "# exit %d\n", rc);
 	if (rc != 0 && !echo && tail.len) {
 		/* show the end of what it printed: that is where the reason is */
 		fprintf(stderr, "--- last output of: %s\n%.*s%s---\n", cmd, (int)tail.len, tail.buf,
 			tail.buf[tail.len - 1] == '\n' ? "" : "\n");
 	}
 	if (rc == 127)
-		kf_err(job->ctx, "%s: command not found: install it (see the log%s%s)", argv[0],
-		       job->log_path ? " " : "", job->log_path ? job->log_path : "");
-	return rc;
-}
-
-int kforge_run(struct kforge_job *job, const char *cwd, const char *const argv[])
-{
-	return run(job, cwd, argv, NULL);
-}
-
-int kforge_run_capture(struct kforge_job *job, const char *cwd, const char *const argv[], char **out)
-{
-	struct kf_strbuf b = { 0 };
-	int r = run(job, cwd, argv, &b);
-	*out = kf_strbuf_steal(&b);
-	return r;
-}
-
-int kforge_runl(struct kforge_job *job, const char *cwd, const char *arg0, ...)
-{
-	const char *argv[64];
-	size_t n = 0;
-	va_list ap;
-	va_start(ap, arg0);
-	for (const char *a = arg0; a && n < ARRAY_SIZE(argv) - 1; a = va_arg(ap, const char *))
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	return kforge_run(job, cwd, argv);
+		kf_err(r->ctx, "%s: command not found: install it (see the log%s%s)", argv[0], r->log_path ? " " : "",
+		       r->log_path ? r->log_path : "");
+	*status = rc;
+	return 0;
 }

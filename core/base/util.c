@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "base/base.h"
@@ -261,4 +262,49 @@ int kf_rm_rf(const char *dir)
 	if (lstat(dir, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	return nftw(dir, rm_rf_one, 32, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
+}
+
+int kf_lock_file(struct kforge_ctx *ctx, const char *path, bool wait, const char *doing, char **holder)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			int r = -errno;
+			close(fd);
+			return r;
+		}
+		char buf[32] = "";
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		kf_strstrip(buf);
+		bool pid = buf[0] && strspn(buf, "0123456789") == strlen(buf);
+		_cleanup_free_ char *who = pid ? kf_strdup_printf("another kforge (pid %s)", buf) : strdup("another program");
+		if (!wait) {
+			if (holder)
+				*holder = who ? strdup(who) : NULL;
+			close(fd);
+			return -EWOULDBLOCK;
+		}
+		if (doing)
+			kf_notice(ctx, "waiting for another kforge that is %s (pid %s)", doing, pid ? buf : "unknown");
+		else
+			kf_notice(ctx, "waiting for %s that holds %s", who ? who : "another kforge", path);
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno != EINTR) {
+				int r = -errno;
+				close(fd);
+				return r;
+			}
+		}
+		break;
+	}
+	char pid[32];
+	int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) < 0)
+		kf_dbg(ctx, "cannot write the pid into %s", path);
+	return fd;
 }

@@ -166,6 +166,67 @@ const char *kf_detect_initramfs(const char *root)
 	return "none";
 }
 
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct kf_kconfig_entry *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	/* the first line of an option wins, as kf_kconfig_lookup() reads it */
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* The config's options, parsed once: sorted by name, so that a lookup writes nothing. */
+static int parse_kconfig(struct kf_kernel *k)
+{
+	if (!k->config_text)
+		return 0;
+	size_t cap = 0, line = 0;
+	for (const char *p = k->config_text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL, line++) {
+		size_t len = strcspn(p, "\n");
+		const char *eq = memchr(p, '=', len);
+		if (!eq || eq == p || p[0] == '#')
+			continue;
+		if (k->n_kconfig == cap) {
+			cap = cap ? 2 * cap : 256;
+			struct kf_kconfig_entry *v = realloc(k->kconfig, cap * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			k->kconfig = v;
+		}
+		const char *v = eq + 1;
+		size_t vlen = len - (size_t)(v - p);
+		if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+			v++;
+			vlen -= 2;
+		}
+		struct kf_kconfig_entry *e = &k->kconfig[k->n_kconfig];
+		e->name = strndup(p, (size_t)(eq - p));
+		e->value = strndup(v, vlen);
+		e->line = line;
+		if (!e->name || !e->value) {
+			free(e->name);
+			free(e->value);
+			return -ENOMEM;
+		}
+		k->n_kconfig++;
+	}
+	if (k->n_kconfig)
+		qsort(k->kconfig, k->n_kconfig, sizeof(*k->kconfig), cmp_entry);
+	return 0;
+}
+
+const char *kf_kernel_kconfig(const struct kf_kernel *k, const char *option)
+{
+	size_t lo = 0, hi = k->n_kconfig;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(k->kconfig[mid].name, option) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < k->n_kconfig && strcmp(k->kconfig[lo].name, option) == 0 ? k->kconfig[lo].value : NULL;
+}
+
 int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel *k)
 {
 	const char *root = kforge_ctx_root(ctx);
@@ -195,6 +256,8 @@ int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel
 		}
 		free(candidates[i]);
 	}
+	if ((r = parse_kconfig(k)) < 0)
+		return r;
 	k->compression = detect_compression(k->modules_dir, k->config_text);
 	k->initramfs = strdup(kf_detect_initramfs(root));
 	return k->initramfs ? 0 : -ENOMEM;
@@ -208,6 +271,11 @@ void kf_kernel_free(struct kf_kernel *k)
 	free(k->config_file);
 	free(k->config_text);
 	free(k->initramfs);
+	for (size_t i = 0; i < k->n_kconfig; i++) {
+		free(k->kconfig[i].name);
+		free(k->kconfig[i].value);
+	}
+	free(k->kconfig);
 	memset(k, 0, sizeof(*k));
 }
 

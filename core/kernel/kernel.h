@@ -4,18 +4,26 @@
 #include "base/base.h"
 
 /* kernel.c: facts about the target kernel, read under the root */
+struct kf_kconfig_entry {
+	char *name, *value; /* "CONFIG_X", "y" (quotes removed) */
+	size_t line;
+};
 struct kf_kernel {
 	char *release;
 	char *modules_dir; /* host path of lib/modules/KVER (or usr/lib/modules) */
 	char *build_dir;   /* host path, resolved, or NULL */
 	char *config_file; /* host path or NULL */
 	char *config_text; /* the config's contents, for lookups */
+	struct kf_kconfig_entry *kconfig; /* its options, sorted by name */
+	size_t n_kconfig;
 	struct kforge_release rel;
 	enum kforge_compression compression;
 	char *initramfs;
 };
 int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel *k);
 void kf_kernel_free(struct kf_kernel *k);
+/* OPTION in the kernel's config: "y", "m", a value, or NULL when unset. Writes nothing. */
+const char *kf_kernel_kconfig(const struct kf_kernel *k, const char *option);
 /* Looks OPTION up in a .config's text: "y", "m", "value" (quotes removed) or NULL. */
 const char *kf_kconfig_lookup(const char *config_text, const char *option, char *buf, size_t size);
 const char *kf_detect_initramfs(const char *root);
@@ -68,3 +76,18 @@ void kf_symvers_register(const char *cache_dir, const char *kernel, const char *
  * refuses a symbol "exported twice". *NSYMS: how many.
  */
 int kf_symvers_merge(const struct kf_strv *files, const char *out_path, size_t *nsyms);
+
+/*
+ * depmod for KERNEL under BASE ("" or "/": the system itself; else depmod -b BASE): its argv
+ * into ARGV (at least 5 slots, NULL-terminated), and as a command line to show (malloc'd).
+ */
+void kf_depmod_argv(const char *base, const char *kernel, const char *argv[5]);
+char *kf_depmod_command(const char *base, const char *kernel);
+/* Runs depmod under BASE for KERNEL; 0 when it ran (its exit status in *STATUS) or a negative errno. */
+typedef int (*kf_depmod_fn)(void *data, const char *base, const char *kernel, int *status);
+/*
+ * depmod's search order under ROOT (depmod.d "search" lines; without any, updates/ first, then
+ * everything else), and the rank of a path relative to lib/modules/KVER in it (lower wins).
+ */
+void kf_depmod_search_order(const char *root, struct kf_strv *order);
+size_t kf_depmod_rank(const struct kf_strv *order, const char *rel);

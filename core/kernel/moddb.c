@@ -1,7 +1,9 @@
 /* moddb.c: lookups in the target's module indexes (modules.dep, modules.builtin) and module names. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <libkmod.h>
 #include <string.h>
 
@@ -104,4 +106,94 @@ bool kf_is_module_file(const char *leaf)
 {
 	return kf_str_endswith(leaf, ".ko") || kf_str_endswith(leaf, ".ko.gz") || kf_str_endswith(leaf, ".ko.xz") ||
 	       kf_str_endswith(leaf, ".ko.zst");
+}
+
+/*
+ * depmod's search order (depmod.d "search" lines under the root; without any, updates/ first
+ * and everything else after): the rank of a path relative to lib/modules/KVER, lower wins.
+ */
+void kf_depmod_search_order(const char *root, struct kf_strv *order)
+{
+	static const char *const dirs[] = { "/etc/depmod.d", "/run/depmod.d", "/usr/local/lib/depmod.d",
+					    "/usr/lib/depmod.d", "/lib/depmod.d" };
+	struct kf_strv names = { 0 }, files = { 0 };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		_cleanup_free_ char *d = kforge_path_find(root, dirs[i]);
+		struct dirent **list;
+		int n = d ? scandir(d, &list, NULL, alphasort) : -1;
+		for (int j = 0; j < n; j++) {
+			const char *leaf = list[j]->d_name;
+			/* a file of the same name in an earlier folder overrides this one */
+			if (kf_str_endswith(leaf, ".conf") && !kf_strv_contains(&names, leaf)) {
+				_cleanup_free_ char *p = kforge_path_join(d, leaf, NULL);
+				kf_strv_push(&names, leaf);
+				kf_strv_push(&files, p);
+			}
+			free(list[j]);
+		}
+		if (n >= 0)
+			free(list);
+	}
+	/* depmod reads them in the order of their names */
+	for (size_t pass = 0; pass < names.n; pass++) {
+		size_t best = SIZE_MAX;
+		for (size_t i = 0; i < names.n; i++)
+			if (files.v[i][0] && (best == SIZE_MAX || strcmp(names.v[i], names.v[best]) < 0))
+				best = i;
+		_cleanup_free_ char *text = NULL;
+		if (kf_read_file(files.v[best], &text, NULL) == 0) {
+			for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+				char *s2 = NULL, *w = strtok_r(l, " \t", &s2);
+				if (!w || strcmp(w, "search") != 0)
+					continue;
+				while ((w = strtok_r(NULL, " \t", &s2)))
+					kf_strv_push(order, w);
+			}
+		}
+		files.v[best][0] = '\0';
+	}
+	kf_strv_free(&names);
+	kf_strv_free(&files);
+	if (order->n == 0) {
+		kf_strv_push(order, "updates");
+		kf_strv_push(order, "built-in");
+	}
+}
+
+size_t kf_depmod_rank(const struct kf_strv *order, const char *rel)
+{
+	size_t builtin = order->n;
+	for (size_t i = 0; i < order->n; i++) {
+		size_t n = strlen(order->v[i]);
+		if (strcmp(order->v[i], "built-in") == 0)
+			builtin = i;
+		else if (strncmp(rel, order->v[i], n) == 0 && rel[n] == '/')
+			return i;
+	}
+	return builtin;
+}
+
+void kf_depmod_argv(const char *base, const char *kernel, const char *argv[5])
+{
+	size_t n = 0;
+	argv[n++] = "depmod";
+	if (base && base[0] && strcmp(base, "/") != 0) {
+		argv[n++] = "-b";
+		argv[n++] = base;
+	}
+	argv[n++] = kernel;
+	argv[n] = NULL;
+}
+
+char *kf_depmod_command(const char *base, const char *kernel)
+{
+	const char *argv[5];
+	kf_depmod_argv(base, kernel, argv);
+	struct kf_strbuf b = { 0 };
+	for (size_t i = 0; argv[i]; i++) {
+		if (i)
+			kf_strbuf_append(&b, " ");
+		kf_strbuf_append_quoted(&b, argv[i]);
+	}
+	return kf_strbuf_steal(&b);
 }

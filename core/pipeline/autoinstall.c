@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "pipeline/job.h"
 #include "txn/record.h"
 
 /* One thing to rebuild: the newest record of a spec with its options. */

@@ -10,23 +10,12 @@
 
 #include "pipeline/steps.h"
 
-/*
- * Opens and locks PATH (exclusive flock) for the rest of the job or until closed; when another
- * kforge holds it, says what it waits for (WAITING) and waits. Returns the fd, or fails the job.
- */
+/* Locks PATH for the rest of the job or until closed, saying what it waits for; the fd or fails the job. */
 static int lock_wait(struct kforge_job *job, const char *path, const char *waiting)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = kf_lock_file(job->ctx, path, true, waiting, NULL);
 	if (fd < 0)
-		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot open %s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		kf_info(job->ctx, "waiting for another kforge that is %s", waiting);
-		if (flock(fd, LOCK_EX) < 0) {
-			int r = kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot lock %s: %s", path, strerror(errno));
-			close(fd);
-			return r;
-		}
-	}
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot lock %s: %s", path, strerror(-fd));
 	return fd;
 }
 

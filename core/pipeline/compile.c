@@ -124,7 +124,7 @@ static int compile_once(struct kforge_job *job)
 static bool missing_header(const struct kforge_job *job, char *which, size_t size)
 {
 	_cleanup_free_ char *text = NULL;
-	if (!job->log_path || kf_read_file(job->log_path, &text, NULL) < 0)
+	if (!job->runner.log_path || kf_read_file(job->runner.log_path, &text, NULL) < 0)
 		return false;
 	char *last = NULL;
 	for (char *p = text; (p = strstr(p, "fatal error: ")); p++)
@@ -179,7 +179,7 @@ int kforge_default_compile(struct kforge_job *job)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "nothing prepared to compile");
 	if (job->kind == KFORGE_MODULE_EXTERNAL && clean_if_other_kernel(job) < 0)
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make clean in %s failed: see %s", job->module_dir,
-				       job->log_path ? job->log_path : "the log");
+				       kf_job_log_name(job));
 	int r = compile_once(job);
 	char header[256];
 	if (r != 0 && job->strategy_chosen && job->strategy == KFORGE_STRATEGY_HEADERS &&
@@ -195,7 +195,7 @@ int kforge_default_compile(struct kforge_job *job)
 	}
 	if (r != 0)
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build of %s failed (make exited %d): see %s",
-				       job->module_spec, r, job->log_path ? job->log_path : "the log");
+				       job->module_spec, r, kf_job_log_name(job));
 	if (job->plan)
 		return 0;
 	r = collect_built(job);

@@ -123,7 +123,7 @@ int kforge_default_configure(struct kforge_job *job)
 	argv[n] = NULL;
 	if (kforge_run(job, NULL, argv) != 0)
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make olddefconfig failed in %s: see %s", job->source_dir,
-				       job->log_path ? job->log_path : "the log");
+				       kf_job_log_name(job));
 	return check_changes_kept(job, dst);
 }
 

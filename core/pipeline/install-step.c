@@ -7,9 +7,146 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "pipeline/steps.h"
+#include "txn/record.h"
 
+static const char *kind_name(enum kforge_module_kind k)
+{
+	return k == KFORGE_MODULE_NAME ? "name" : k == KFORGE_MODULE_INTREE_DIR ? "intree-dir" : "external";
+}
+
+static char *utc_now(void)
+{
+	char buf[32];
+	time_t now = time(NULL);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	return strdup(buf);
+}
+
+/* Where one built module goes: install_base/subdir/<its path inside the module folder>. */
+static char *install_path(const struct kforge_job *job, const char *built)
+{
+	const char *rel = strrchr(built, '/') + 1;
+	size_t n = strlen(job->module_dir);
+	if (job->kind == KFORGE_MODULE_EXTERNAL && strncmp(built, job->module_dir, n) == 0 && built[n] == '/')
+		rel = built + n + 1;
+	return kf_strdup_printf("%s/%s/%s%s", job->install_base, job->install_subdir, rel,
+				kforge_compression_suffix(job->compression));
+}
+
+/* The record of one module as the target sees it; sha256 and what it replaced come from the install. */
+static struct kforge_record *new_record(struct kforge_job *job, const char *base, const char *name, const char *dest)
+{
+	struct kforge_record *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
+	const char *source = job->source ? job->source : job->source_dir;
+	size_t bn = strlen(base);
+	r->module = strdup(name);
+	r->kernel = strdup(job->kernel.release);
+	/* an external module's folder by its full path (where kforge runs, like --source):
+	 * autoinstall finds it from anywhere */
+	r->spec = strdup(job->kind == KFORGE_MODULE_EXTERNAL && job->module_dir ? job->module_dir : job->module_spec);
+	r->kind = strdup(kind_name(job->kind));
+	r->source = source ? strdup(kforge_job_display_path(job, source)) : NULL;
+	r->strategy = strdup(kforge_strategy_name(job->strategy));
+	r->strategy_forced = !job->strategy_chosen;
+	r->plugin = strdup(p ? p->name : "core");
+	r->install_dir = strdup(job->install_subdir);
+	r->install_dir_forced = job->install_dir_forced != NULL;
+	r->time = utc_now();
+	r->path = strdup(bn && strncmp(dest, base, bn) == 0 ? dest + bn : dest);
+	struct kf_strv c = { 0 }, e = { 0 };
+	for (size_t i = 0; i < job->changes.n; i++)
+		kf_strv_push(&c, job->changes.v[i]);
+	for (size_t i = 0; i < job->user_extra_symbols.n; i++)
+		kf_strv_push(&e, job->user_extra_symbols.v[i]);
+	r->changes = c.v;
+	r->extra_symbols = e.v;
+	if (!r->module || !r->kernel || !r->spec || !r->kind || !r->strategy || !r->plugin || !r->install_dir ||
+	    !r->time || !r->path) {
+		kf_record_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Writes the module as it will be installed into TMP: stripped, signed, compressed, synced. */
+static int write_module(void *data, const char *built, const char *tmp)
+{
+	struct kforge_job *job = data;
+	/* staged outside the modules tree: a kill here leaves nothing beside the modules */
+	const char *tmpdir = getenv("TMPDIR");
+	_cleanup_free_ char *stage = kf_strdup_printf("%s/kforge-stage-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (!stage)
+		return -ENOMEM;
+	int sfd = mkstemp(stage);
+	if (sfd < 0)
+		return -errno;
+	close(sfd);
+	int r = kf_copy_file(built, stage, 0644);
+	/* debug info stripped like kbuild's INSTALL_MOD_STRIP=1 (what distributions ship) */
+	if (r == 0 && strcmp(kforge_config_get(job->ctx, "install.strip"), "yes") == 0) {
+		r = kforge_runl(job, NULL, "strip", "--strip-debug", stage, NULL) ? -EIO : 0;
+		kf_checkpoint("debug info stripped");
+	}
+	if (r == 0)
+		r = kf_sign_module(job, stage);
+	if (r == 0) {
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		r = fd < 0 ? -errno : kf_compress_file(job->compression, stage, fd);
+		if (r == 0 && fsync(fd) < 0)
+			r = -errno;
+		if (fd >= 0)
+			close(fd);
+	}
+	unlink(stage);
+	return r;
+}
+
+/* The built modules installed as one transaction in the state of the root or --install-mod-path. */
+static int install_built(struct kforge_job *job)
+{
+	int r = kf_job_state(job, true);
+	if (r < 0)
+		return r;
+	struct kf_strv order = { 0 };
+	kf_depmod_search_order(kforge_ctx_root(job->ctx), &order);
+	const char *leaf = strrchr(job->module_spec, '/');
+	struct kf_install req = {
+		.kernel = job->kernel.release,
+		.label = leaf && leaf[1] ? leaf + 1 : job->module_spec,
+		.install_base = job->install_base,
+		.search_order = &order,
+		.write = write_module,
+		.data = job,
+		.owe_refresh = kf_job_owes_refresh(job),
+	};
+	size_t n = job->built.n;
+	struct kf_install_item *items = calloc(n ? n : 1, sizeof(*items));
+	r = items ? 0 : -ENOMEM;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct kf_install_item *it = &items[i];
+		it->built = job->built.v[i];
+		it->dest = install_path(job, it->built);
+		it->name = kf_module_name_of(it->built);
+		it->rec = it->dest && it->name ? new_record(job, job->state->base, it->name, it->dest) : NULL;
+		r = it->rec ? 0 : -ENOMEM;
+	}
+	if (r == 0)
+		r = kf_txn_install(job->state, &req, items, n);
+	kf_install_items_free(items, n);
+	kf_strv_free(&order);
+	if (r < 0)
+		return kf_job_state_failed(job, r);
+	/* the refresh looks for the built files' names in the image */
+	for (size_t i = 0; i < job->built.n; i++)
+		kf_strv_push(&job->affected, job->built.v[i]);
+	return 0;
+}
 
 int kforge_default_install(struct kforge_job *job)
 {
@@ -28,12 +165,10 @@ int kforge_default_install(struct kforge_job *job)
 				 strcmp(base, "/") ? base : "", kforge_job_display_path(job, dest),
 				 strcmp(kforge_config_get(job->ctx, "install.strip"), "yes") == 0 ? "debug info stripped, " : "",
 				 job->sign_key ? "signed, " : "", kforge_compression_name(job->compression));
-		const char *root = kforge_ctx_root(job->ctx);
-		const char *b = job->install_mod_path ? job->install_mod_path : strcmp(root, "/") != 0 ? root : NULL;
-		return (b ? kforge_runl(job, NULL, "depmod", "-b", b, job->kernel.release, NULL)
-			  : kforge_runl(job, NULL, "depmod", job->kernel.release, NULL)) ? -EIO : 0;
+		int status;
+		return kf_job_depmod(job, base, job->kernel.release, &status);
 	}
 	if ((r = kforge_validate(job)) < 0 || (r = kf_sign_prepare(job)) < 0)
 		return r;
-	return kf_install_built(job);
+	return install_built(job);
 }

@@ -159,6 +159,7 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	job->work_lock = -1;
 	job->ctx = kforge_ctx_ref(ctx);
 	job->plan = opts->plan;
+	kf_runner_init(&job->runner, job->ctx, job->plan);
 	job->strategy = opts->strategy;
 	if (job->strategy == KFORGE_STRATEGY_AUTO) {
 		const char *s = kforge_config_get(ctx, "build.strategy");
@@ -166,7 +167,7 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 				: strcmp(s, "full") == 0  ? KFORGE_STRATEGY_FULL
 							  : KFORGE_STRATEGY_AUTO;
 	}
-	job->jobs = opts->jobs ? opts->jobs : kf_config_get_uint(kf_ctx_config(ctx), "build.jobs");
+	job->jobs = opts->jobs ? opts->jobs : (unsigned)strtoul(kforge_config_get(ctx, "build.jobs"), NULL, 10);
 	if (!job->jobs) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		job->jobs = n > 0 ? (unsigned)n : 1;
@@ -278,15 +279,6 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	return 0;
 }
 
-static void plan_free(struct kforge_job *job)
-{
-	for (unsigned int i = 0; i < job->n_plan; i++) {
-		free((char *)job->plan_items[i].cwd);
-		free((char *)job->plan_items[i].text);
-	}
-	free(job->plan_items);
-}
-
 struct kforge_job *kforge_job_unref(struct kforge_job *job)
 {
 	if (!job || --job->refcount > 0)
@@ -310,19 +302,18 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	kf_strv_free(&job->extra_symbols);
 	kf_strv_free(&job->user_extra_symbols);
 	kf_strv_free(&job->built);
+	kf_strv_free(&job->affected);
+	free(job->affected_name);
 	kf_state_close(job->state);
 	free(job->repaired);
 	free(job->sign_key);
 	free(job->sign_cert);
 	free(job->sign_hash);
-	free(job->log_path);
-	if (job->log)
-		fclose(job->log);
+	kf_runner_release(&job->runner);
 	if (job->work_lock >= 0)
 		close(job->work_lock);
 	kf_strv_free(&job->changes);
 	kf_strv_free(&job->make_vars);
-	plan_free(job);
 	kforge_ctx_unref(job->ctx);
 	free(job);
 	return NULL;
@@ -348,141 +339,14 @@ enum kforge_exit kforge_job_exit_code(const struct kforge_job *job)
 	return job->exit_code;
 }
 
-/* The plugin's hook for STEP, or NULL for the core's default. */
-static kforge_step_fn plugin_hook(const struct kf_plugin *p, enum kforge_step step)
-{
-	if (!p)
-		return NULL;
-	const struct kforge_plugin *d = p->desc;
-	/* every hook exists since ABI 1.0; a later minor adds fields past these */
-	switch (step) {
-	case KFORGE_STEP_LOCATE_SOURCE:
-		return d->locate_source;
-	case KFORGE_STEP_DERIVE_VERSION:
-		return d->derive_version;
-	case KFORGE_STEP_CONFIGURE:
-		return d->configure;
-	case KFORGE_STEP_PREPARE:
-		return d->prepare;
-	case KFORGE_STEP_COMPILE:
-		return d->compile;
-	case KFORGE_STEP_INSTALL:
-		return d->install;
-	case KFORGE_STEP_REFRESH_INITRAMFS:
-		return d->refresh_initramfs;
-	default:
-		return NULL;
-	}
-}
-
-static const kforge_step_fn defaults[KFORGE_STEP_COUNT] = {
-	kforge_default_locate_source, kforge_default_derive_version, kforge_default_configure,
-	kforge_default_prepare,	      kforge_default_compile,	     kforge_default_install,
-	kforge_default_refresh_initramfs,
-};
-
-const char *kforge_job_step_owner(const struct kforge_job *job, enum kforge_step step)
-{
-	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
-	return plugin_hook(p, step) ? p->name : "core";
-}
-
-int kforge_job_setup(struct kforge_job *job)
-{
-	if (job->setup_done)
-		return 0;
-	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
-	job->setup_done = true;
-	if (p && p->desc->setup) {
-		job->current_owner = p->name;
-		int r = p->desc->setup(job);
-		if (r < 0)
-			return r;
-	}
-	/* the command line wins over the plugin's idea of where modules go */
-	if (job->install_dir_forced)
-		return kforge_job_set_install_subdir(job, job->install_dir_forced);
-	return 0;
-}
-
-int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_step last)
-{
-	int r = kforge_job_setup(job);
-	if (r < 0)
-		return r;
-	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
-	for (int s = (int)first; s <= (int)last && s < KFORGE_STEP_COUNT; s++) {
-		kforge_step_fn fn = plugin_hook(p, (enum kforge_step)s);
-		job->current_step = (enum kforge_step)s;
-		if (s == KFORGE_STEP_REFRESH_INITRAMFS && job->initramfs_never) {
-			job->current_owner = "core";
-			kforge_plan_note(job, "install.initramfs = never: the initramfs is not refreshed");
-			if (!job->plan)
-				kf_info(job->ctx, "install.initramfs = never: the initramfs of %s stays as it is",
-					job->kernel.release);
-			continue;
-		}
-		job->current_owner = fn ? p->name : "core";
-		if (!job->plan)
-			kf_info(job->ctx, "[%d/%d] %s (%s)", s + 1, KFORGE_STEP_COUNT, step_names[s],
-				job->current_owner);
-		kf_log_to_file(job, "== step %d: %s (%s)\n", s + 1, step_names[s], job->current_owner);
-		struct timespec t0, t1;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		r = (fn ? fn : defaults[s])(job);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-		kf_log_to_file(job, "== step %d: %s took %.2f s\n", s + 1, step_names[s], secs);
-		if (!job->plan)
-			kf_dbg(job->ctx, "%s took %.2f s", step_names[s], secs);
-		if (r >= 0 && s == KFORGE_STEP_LOCATE_SOURCE)
-			kf_job_resolve_strategy(job);
-		if (r >= 0 && s == KFORGE_STEP_REFRESH_INITRAMFS)
-			kf_job_refresh_done(job);
-		if (r < 0) {
-			if (job->exit_code == KFORGE_EXIT_OK)
-				job->exit_code = KFORGE_EXIT_FAILURE;
-			return r;
-		}
-	}
-	return 0;
-}
-
-void kf_job_resolve_strategy(struct kforge_job *job)
-{
-	if (job->strategy != KFORGE_STRATEGY_AUTO)
-		return;
-	/* headers is exact by construction; a config change needs the whole tree */
-	job->strategy = job->kind != KFORGE_MODULE_EXTERNAL && job->changes.n ? KFORGE_STRATEGY_FULL
-									      : KFORGE_STRATEGY_HEADERS;
-	job->strategy_chosen = true;
-}
-
-int kf_plan_add(struct kforge_job *job, bool is_command, const char *cwd, const char *text)
-{
-	struct kforge_plan_item *v = realloc(job->plan_items, (job->n_plan + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	job->plan_items = v;
-	v[job->n_plan] = (struct kforge_plan_item){
-		.step = job->current_step,
-		.plugin = job->current_owner ? job->current_owner : "core",
-		.is_command = is_command,
-		.cwd = cwd ? strdup(cwd) : NULL,
-		.text = strdup(text),
-	};
-	job->n_plan++;
-	return 0;
-}
-
 unsigned int kforge_job_plan_count(const struct kforge_job *job)
 {
-	return job->n_plan;
+	return job->runner.n_items;
 }
 
 const struct kforge_plan_item *kforge_job_plan_get(const struct kforge_job *job, unsigned int i)
 {
-	return i < job->n_plan ? &job->plan_items[i] : NULL;
+	return i < job->runner.n_items ? &job->runner.items[i] : NULL;
 }
 
 /* Accessors. */
@@ -509,7 +373,6 @@ const char *kforge_job_kbuild_dir(const struct kforge_job *job) { return job->kb
 enum kforge_strategy kforge_job_strategy(const struct kforge_job *job) { return job->strategy; }
 void kforge_job_set_strategy(struct kforge_job *job, enum kforge_strategy s) { job->strategy = s; }
 unsigned int kforge_job_jobs(const struct kforge_job *job) { return job->jobs; }
-const char *kforge_job_log_path(const struct kforge_job *job) { return job->log_path; }
 
 bool kforge_job_modversions(const struct kforge_job *job)
 {
@@ -519,8 +382,7 @@ bool kforge_job_modversions(const struct kforge_job *job)
 
 const char *kforge_job_kconfig(const struct kforge_job *job, const char *option)
 {
-	struct kforge_job *j = (struct kforge_job *)job;
-	return kf_kconfig_lookup(job->kernel.config_text, option, j->kconfig_buf, sizeof(j->kconfig_buf));
+	return option ? kf_kernel_kconfig(&job->kernel, option) : NULL;
 }
 
 const char *kforge_job_config_change(const struct kforge_job *job, unsigned int i)

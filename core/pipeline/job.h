@@ -1,7 +1,7 @@
-/* job-private.h: the job's fields, shared by job.c, runner.c and steps.c. */
+/* pipeline/job.h: the job's fields, shared by the pipeline's files. */
 #pragma once
 
-#include "kernel/kernel.h"
+#include "txn/txn.h"
 
 struct kforge_job {
 	int refcount;
@@ -15,20 +15,17 @@ struct kforge_job {
 	char *install_subdir, *initramfs;
 	char *module_option, *objdir, *install_mod_path, *install_base, *install_dir_forced;
 	struct kf_strv extra_symbols, built;
+	/* what the refresh-initramfs step is about: the module files this job changed, and its name */
+	struct kf_strv affected;
+	char *affected_name;
 	bool initramfs_forced, initramfs_never, strategy_chosen;
 	enum kforge_compression compression;
 	enum kforge_strategy strategy;
 	unsigned int jobs;
 	bool plan, setup_done;
 	struct kf_strv changes, make_vars;
-	struct kforge_plan_item *plan_items;
-	unsigned int n_plan;
-	enum kforge_step current_step;
-	const char *current_owner;
+	struct kf_runner runner; /* commands, the log, the plan's items */
 	enum kforge_exit exit_code;
-	char *log_path;
-	FILE *log;
-	char kconfig_buf[256];
 	int work_lock; /* flock held from prepare to the end of the job, -1 when none */
 	struct kf_state *state; /* the root's state, locked, from install to the end of the job */
 	bool no_wait;		/* --no-wait: fail at once when another kforge holds the lock */
@@ -38,13 +35,17 @@ struct kforge_job {
 	bool sign_checked;
 };
 
-struct kf_state;
-/* install.c: the built modules installed as one transaction; the state opened and locked once */
-int kf_install_built(struct kforge_job *job);
+/* job-state.c: the state of the job's root (or --install-mod-path), opened and locked once */
 int kf_job_state(struct kforge_job *job, bool create);
+/* A failure of the transaction layer (its message kept in the state) failing the job. */
+int kf_job_state_failed(struct kforge_job *job, int err);
+/* The depmod callback the state runs through the job's runner. */
+int kf_job_depmod(void *job, const char *base, const char *kernel, int *status);
+/* Does the system's initramfs owe a refresh once a commit changed modules (not under --install-mod-path,
+ * not with install.initramfs = never, not without a generator)? */
+bool kf_job_owes_refresh(const struct kforge_job *job);
 /* After a successful refresh-initramfs step: the refresh the state owed is done. */
 void kf_job_refresh_done(struct kforge_job *job);
-void kf_state_close(struct kf_state *st);
 /* sign.c: finds the key (or refuses when the kernel enforces signatures and there is none) */
 int kf_sign_prepare(struct kforge_job *job);
 /* Signs the module file at PATH in place when a key was found; 0 otherwise. */
@@ -52,7 +53,11 @@ int kf_sign_module(struct kforge_job *job, const char *path);
 
 /* Picks headers or full for an auto strategy, once the module and its option are known. */
 void kf_job_resolve_strategy(struct kforge_job *job);
-int kf_plan_add(struct kforge_job *job, bool is_command, const char *cwd, const char *text);
 int kforge_job_setup(struct kforge_job *job);
 /* Writes to the job's log file when one is open. */
-void kf_log_to_file(struct kforge_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define kf_log_to_file(job, ...) kf_runner_log(&(job)->runner, __VA_ARGS__)
+/* The job's log, for messages: its path or "the log". */
+static inline const char *kf_job_log_name(const struct kforge_job *job)
+{
+	return job->runner.log_path ? job->runner.log_path : "the log";
+}

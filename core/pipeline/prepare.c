@@ -164,7 +164,7 @@ int kforge_default_prepare(struct kforge_job *job)
 		kf_info(job->ctx, "preparing the full tree for %s (once per kernel and config)", job->kernel.release);
 	if (kforge_run(job, NULL, argv) != 0)
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make modules_prepare failed: see %s",
-				       job->log_path ? job->log_path : "the log");
+				       kf_job_log_name(job));
 	_cleanup_free_ char *symvers = kforge_path_join(job->kernel.build_dir, "Module.symvers", NULL);
 	_cleanup_free_ char *dst = kforge_path_join(job->objdir, "Module.symvers", NULL);
 	if (kforge_runl(job, NULL, "cp", symvers, dst, NULL) != 0)

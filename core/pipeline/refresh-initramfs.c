@@ -18,8 +18,8 @@ bool kforge_job_initramfs_needed(struct kforge_job *job, const char *const liste
 	_cleanup_free_ char *out = NULL;
 	if (kforge_run_capture(job, NULL, lister, &out) != 0 || job->plan)
 		return false;
-	for (size_t i = 0; i < job->built.n; i++) {
-		const char *leaf = strrchr(job->built.v[i], '/') + 1;
+	for (size_t i = 0; i < job->affected.n; i++) {
+		const char *leaf = strrchr(job->affected.v[i], '/') + 1;
 		_cleanup_free_ char *needle = kf_strdup_printf("/%s", leaf);
 		if (needle && strstr(out, needle))
 			return true;
@@ -110,8 +110,9 @@ int kforge_default_refresh_initramfs(struct kforge_job *job)
 	_cleanup_free_ char *host_img = kforge_path_find(kforge_ctx_root(job->ctx), img);
 	lister[1] = host_img ? host_img : img;
 	bool needed = job->initramfs_forced || ((host_img || job->plan) && kforge_job_initramfs_needed(job, lister));
-	const char *leaf = strrchr(job->module_spec, '/');
-	leaf = leaf && leaf[1] ? leaf + 1 : job->module_spec;
+	const char *spec = job->affected_name ? job->affected_name : job->module_spec;
+	const char *leaf = strrchr(spec, '/');
+	leaf = leaf && leaf[1] ? leaf + 1 : spec;
 	if (job->plan) {
 		if (job->initramfs_forced)
 			kforge_plan_note(job, "--initramfs or install.initramfs = always: refreshed whatever %s holds:", img);
@@ -145,5 +146,5 @@ int kforge_initramfs_failed(struct kforge_job *job, const char *const argv[])
 			       "of %s still holds what it held; fix the cause and run it again: %s (the next kforge install "
 			       "or uninstall for %s retries it; log: %s)",
 			       argv[0], job->kernel.release, cmd ? cmd : argv[0], job->kernel.release,
-			       job->log_path ? job->log_path : "none");
+			       job->runner.log_path ? job->runner.log_path : "none");
 }

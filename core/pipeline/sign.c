@@ -127,7 +127,7 @@ int kf_sign_module(struct kforge_job *job, const char *path)
 	if (r != 0)
 		return kforge_job_fail(job, KFORGE_EXIT_ROLLBACK, "sign-file failed (exit %d) with the key %s: see %s", r,
 				       kforge_job_display_path(job, job->sign_key),
-				       job->log_path ? job->log_path : "the log");
+				       kf_job_log_name(job));
 	return 0;
 }
 
@@ -174,7 +174,7 @@ int kforge_job_keygen(struct kforge_job *job, const char *dir, char **key_out, c
 		unlink(key);
 		unlink(cert);
 		return kforge_job_fail(job, r == 127 ? KFORGE_EXIT_MISSING : KFORGE_EXIT_FAILURE,
-				       "openssl req failed (exit %d): see %s", r, job->log_path ? job->log_path : "the log");
+				       "openssl req failed (exit %d): see %s", r, kf_job_log_name(job));
 	}
 	*key_out = strdup(kforge_job_display_path(job, key));
 	*cert_out = strdup(kforge_job_display_path(job, cert));

@@ -107,15 +107,61 @@ static int record_handler(void *data, const char *section, const char *key, cons
 	return 1; /* keys of later versions are kept out of the way, not errors */
 }
 
-int kf_record_read(const char *host_path, struct kforge_record **out)
+static bool is_sha256(const char *s)
 {
+	return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* A record read back: every field kforge acts on present and sane, every path confined. */
+static const char *record_damage(const struct kforge_record *r)
+{
+	if (!r->module || !r->kernel || !r->path || !r->sha256)
+		return "a field is missing (module, kernel, path or sha256)";
+	if (!r->module[0] || strpbrk(r->module, "/ \t") || strlen(r->module) > 255)
+		return "the module name is not a name";
+	if (!r->kernel[0] || strchr(r->kernel, '/') || strcmp(r->kernel, "..") == 0 || strcmp(r->kernel, ".") == 0 ||
+	    strlen(r->kernel) > KFORGE_RELEASE_MAX)
+		return "the kernel is not a kernel release";
+	if (!is_sha256(r->sha256))
+		return "sha256 is not a SHA-256";
+	if (!kf_state_path_ok(r->path))
+		return "its path is outside the modules tree";
+	for (size_t i = 0; i < r->n_replaced; i++) {
+		const struct kforge_replaced *x = &r->replaced[i];
+		if (!x->path || !x->sha256 || !x->backup)
+			return "a [replaced] entry lacks its path, sha256 or backup";
+		if (!is_sha256(x->sha256))
+			return "a [replaced] entry's sha256 is not a SHA-256";
+		if (!kf_state_path_ok(x->path) || !kf_state_path_ok(x->backup) ||
+		    strncmp(x->backup, "/var/lib/kforge/backups/", 24) != 0)
+			return "a [replaced] entry's path or backup is outside the modules tree or the backups";
+	}
+	return NULL;
+}
+
+int kf_record_read(const char *host_path, struct kforge_record **out, char *why, size_t whysize)
+{
+	*out = NULL;
+	if (why && whysize)
+		why[0] = '\0';
+	_cleanup_free_ char *text = NULL;
+	int e = kf_read_file(host_path, &text, NULL);
+	if (e < 0)
+		return e == -ENOENT ? -ENOENT : -EBADMSG;
 	struct kforge_record *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	int e = ini_parse(host_path, record_handler, r);
-	if (e != 0 || !r->module || !r->kernel || !r->path || !r->sha256) {
+	e = ini_parse_string(text, record_handler, r);
+	const char *damage = e ? NULL : record_damage(r);
+	if (e || damage) {
+		if (why && whysize) {
+			if (e)
+				snprintf(why, whysize, "line %d cannot be read", e);
+			else
+				snprintf(why, whysize, "%s", damage);
+		}
 		kf_record_free(r);
-		return e < 0 ? -ENOENT : -EBADMSG;
+		return -EBADMSG;
 	}
 	*out = r;
 	return 0;
@@ -177,7 +223,7 @@ int kf_records_read(struct kf_state *st, const char *kernel, struct kforge_recor
 	} else {
 		DIR *d = top ? opendir(top) : NULL;
 		for (struct dirent *e; d && (e = readdir(d));)
-			if (e->d_name[0] != '.')
+			if (e->d_name[0] != '.' && !strstr(e->d_name, ".tmp-"))
 				kf_strv_push(&kernels, e->d_name);
 		if (d)
 			closedir(d);
@@ -192,10 +238,12 @@ int kf_records_read(struct kf_state *st, const char *kernel, struct kforge_recor
 				continue;
 			_cleanup_free_ char *p = kforge_path_join(dir, e->d_name, NULL);
 			struct kforge_record *r;
-			int e2 = p ? kf_record_read(p, &r) : -ENOMEM;
+			char why[256] = "";
+			int e2 = p ? kf_record_read(p, &r, why, sizeof(why)) : -ENOMEM;
 			if (e2 < 0) {
-				kf_warn(st->job->ctx, "%s cannot be read (%s): skipped; look at it, or delete it", p,
-					strerror(-e2));
+				kf_warn(st->ctx, "the record %s is damaged (%s): skipped; look at it, put back what it lists "
+						 "by hand, then delete it",
+					p, why[0] ? why : strerror(-e2));
 				continue;
 			}
 			struct kforge_record **v = realloc(list, (count + 1) * sizeof(*v));

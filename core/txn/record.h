@@ -1,4 +1,4 @@
-/* record-private.h: install records, read and written by the core (record.c). */
+/* txn/record.h: install records, read and written by the transaction layer (record.c). */
 #pragma once
 
 #include <kforge/records.h>
@@ -6,8 +6,12 @@
 #include "txn/txn.h"
 
 void kf_record_free(struct kforge_record *r);
-/* Reads one record file (host path): 0, -ENOENT or -EBADMSG (not a complete record). */
-int kf_record_read(const char *host_path, struct kforge_record **out);
+/*
+ * Reads one record file (host path): 0, -ENOENT, or -EBADMSG when it is damaged (not a regular
+ * file, unreadable, incomplete, a value that is not what it must be, a path outside the install
+ * tree), with the reason in WHY (may be NULL).
+ */
+int kf_record_read(const char *host_path, struct kforge_record **out, char *why, size_t whysize);
 /* The record as the INI text kf_record_read() reads back (malloc'd). */
 char *kf_record_text(const struct kforge_record *r);
 int kf_record_add_replaced(struct kforge_record *r, const char *path, const char *sha256, const char *backup);

@@ -32,11 +32,27 @@ void kf_checkpoint(const char *what)
 		raise(SIGKILL);
 }
 
-int kf_sha256_file(const char *path, char out[65])
+/* Opens PATH for reading only when it is a regular file: a FIFO or a device would block or never end. */
+static int open_regular(const char *path)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
+	struct stat sb;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		int r = errno && !S_ISREG(sb.st_mode) ? -EINVAL : -errno;
+		close(fd);
+		return r ? r : -EINVAL;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+int kf_sha256_file(const char *path, char out[65])
+{
+	_cleanup_close_ int fd = open_regular(path);
+	if (fd < 0)
+		return fd;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(md);
@@ -77,9 +93,9 @@ static void sync_parent(const char *path)
 
 int kf_copy_file(const char *src, const char *dst, mode_t mode)
 {
-	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int in = open_regular(src);
 	if (in < 0)
-		return -errno;
+		return in;
 	_cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (out < 0)
 		return -errno;
@@ -208,7 +224,40 @@ int kf_ini_take_list(struct kf_strv *list, const char *value)
 	return d ? kf_strv_push(list, d) : -errno;
 }
 
+/* --- errors: a negative errno for the caller, the message (cause and fix) kept in the state */
+
+int kf_state_fail(struct kf_state *st, int err, bool rolled_back, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(st->error, sizeof(st->error), fmt, ap);
+	va_end(ap);
+	st->rolled_back = rolled_back;
+	return err < 0 ? err : -EIO;
+}
+
 /* --- the state folder and its lock */
+
+bool kf_state_path_ok(const char *path)
+{
+	static const char *const tops[] = { "/lib/modules/", "/usr/lib/modules/", "/var/lib/kforge/" };
+	if (!path || path[0] != '/' || strlen(path) >= 4096)
+		return false;
+	bool under = false;
+	for (size_t i = 0; i < ARRAY_SIZE(tops); i++)
+		under = under || strncmp(path, tops[i], strlen(tops[i])) == 0;
+	if (!under)
+		return false;
+	/* every component a plain name: no "", ".", ".." */
+	for (const char *c = path + 1;; ) {
+		size_t n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (!c[n])
+			return true;
+		c += n + 1;
+	}
+}
 
 char *kf_state_host(const struct kf_state *st, const char *path)
 {
@@ -228,33 +277,15 @@ static int lock_state(struct kf_state *st)
 	_cleanup_free_ char *path = kforge_path_join(st->dir, "lock", NULL);
 	if (!path)
 		return -ENOMEM;
-	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	_cleanup_free_ char *holder = NULL;
+	st->lock_fd = kf_lock_file(st->ctx, path, !st->no_wait, NULL, &holder);
+	if (st->lock_fd == -EWOULDBLOCK)
+		return kf_state_fail(st, -EWOULDBLOCK, false,
+				     "%s holds %s: it is installing or removing modules under %s; wait for it, or run again "
+				     "without --no-wait",
+				     holder, path, st->base[0] ? st->base : "/");
 	if (st->lock_fd < 0)
-		return kforge_job_fail(st->job, KFORGE_EXIT_FAILURE, "cannot open %s: %s", path, strerror(errno));
-	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK)
-			return kforge_job_fail(st->job, KFORGE_EXIT_FAILURE, "cannot lock %s: %s", path, strerror(errno));
-		char buf[32] = "";
-		ssize_t n = pread(st->lock_fd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
-		kf_strstrip(buf);
-		_cleanup_free_ char *who = buf[0] ? kf_strdup_printf("another kforge (pid %s)", buf)
-						 : strdup("another program");
-		if (st->job->no_wait)
-			return kforge_job_fail(st->job, KFORGE_EXIT_FAILURE,
-					       "%s holds %s: it is installing or removing modules under %s; wait for it, "
-					       "or run again without --no-wait",
-					       who ? who : "another kforge", path, st->base[0] ? st->base : "/");
-		kforge_notice(st->job->ctx, "waiting for %s that holds %s", who ? who : "another kforge", path);
-		while (flock(st->lock_fd, LOCK_EX) < 0)
-			if (errno != EINTR)
-				return kforge_job_fail(st->job, KFORGE_EXIT_FAILURE, "cannot lock %s: %s", path,
-						       strerror(errno));
-	}
-	char pid[32];
-	int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(st->lock_fd, 0) == 0 && pwrite(st->lock_fd, pid, (size_t)len, 0) < 0)
-		kf_dbg(st->job->ctx, "cannot write the pid into %s", path);
+		return kf_state_fail(st, st->lock_fd, false, "cannot lock %s: %s", path, strerror(-st->lock_fd));
 	return 0;
 }
 
@@ -329,8 +360,8 @@ int kf_txn_begin(struct kf_state *st, const char *op, const char *kernel, const 
 	int r = t->op && t->kernel && t->module ? txn_write(t, "prepare") : -ENOMEM;
 	if (r < 0) {
 		kf_txn_free(t);
-		return kforge_job_fail(st->job, KFORGE_EXIT_ROLLBACK, "cannot write the journal in %s: %s; nothing was changed",
-				       st->dir, strerror(-r));
+		return kf_state_fail(st, r, true, "cannot write the journal in %s: %s; nothing was changed", st->dir,
+				     strerror(-r));
 	}
 	kf_checkpoint("journal started");
 	*out = t;
@@ -366,7 +397,7 @@ static void remove_path(const struct kf_state *st, const char *path)
 {
 	_cleanup_free_ char *h = kf_state_host(st, path);
 	if (h && unlink(h) < 0 && errno != ENOENT)
-		kf_warn(st->job->ctx, "cannot remove %s: %s", h, strerror(errno));
+		kf_warn(st->ctx, "cannot remove %s: %s", h, strerror(errno));
 }
 
 /* The renames, then the removals; each can be redone after a kill. */
@@ -382,17 +413,20 @@ static int txn_apply(struct kf_txn *t)
 		if (access(from, F_OK) == 0) {
 			if (rename(from, to) < 0) {
 				r = -errno;
-				kf_err(st->job->ctx, "cannot rename %s to %s: %s", from, to, strerror(errno));
+				kf_err(st->ctx, "cannot rename %s to %s: %s", from, to, strerror(errno));
 				continue;
 			}
 			sync_parent(to);
 		} else if (access(to, F_OK) < 0) {
 			r = -ENOENT;
-			kf_err(st->job->ctx, "%s is gone and %s was never written", from, to);
+			kf_err(st->ctx, "%s is gone and %s was never written", from, to);
 		}
 		kf_checkpoint("one rename done");
 	}
 	for (size_t i = 0; i < t->remove.n; i++) {
+		/* a file this transaction renamed into place is never removed by it, however spelled */
+		if (kf_strv_contains(&t->to, t->remove.v[i]))
+			continue;
 		remove_path(st, t->remove.v[i]);
 		kf_checkpoint("one removal done");
 	}
@@ -411,15 +445,16 @@ static int txn_end(struct kf_txn *t)
 
 int kf_state_depmod(struct kf_state *st, const char *kernel)
 {
-	int r = st->base[0] ? kforge_runl(st->job, NULL, "depmod", "-b", st->base, kernel, NULL)
-			    : kforge_runl(st->job, NULL, "depmod", kernel, NULL);
+	int status = 0;
+	int r = st->depmod ? st->depmod(st->depmod_data, st->base, kernel, &status) : 0;
 	kf_checkpoint("depmod done");
-	if (r != 0)
-		return kforge_job_fail(st->job, KFORGE_EXIT_FAILURE,
-				       "depmod failed (exit %d): the files are in place but not indexed; run depmod %s%s%s "
-				       "by hand, and see %s",
-				       r, st->base[0] ? "-b " : "", st->base, kernel,
-				       st->job->log_path ? st->job->log_path : "the log");
+	if (r < 0 || status != 0) {
+		_cleanup_free_ char *cmd = kf_depmod_command(st->base, kernel);
+		return kf_state_fail(st, r < 0 ? r : -EIO, false,
+				     "depmod failed (%s %d): the files are in place but not indexed; run %s by hand, "
+				     "and see the log",
+				     r < 0 ? "error" : "exit", r < 0 ? -r : status, cmd ? cmd : "depmod");
+	}
 	return 0;
 }
 
@@ -429,16 +464,15 @@ int kf_txn_commit(struct kf_txn *t)
 	int r = txn_write(t, "commit");
 	if (r < 0) {
 		kf_txn_rollback(t);
-		return kforge_job_fail(t->st->job, KFORGE_EXIT_ROLLBACK,
-				       "cannot write the journal's commit: %s; rolled back, nothing was changed", strerror(-r));
+		return kf_state_fail(t->st, r, true, "cannot write the journal's commit: %s; rolled back, nothing was changed",
+				     strerror(-r));
 	}
 	t->committed = true;
 	kf_checkpoint("committed");
 	r = txn_apply(t);
 	if (r < 0)
-		return kforge_job_fail(t->st->job, KFORGE_EXIT_FAILURE,
-				       "the %s of %s did not complete (%s); the next kforge run retries it", t->op,
-				       t->module, strerror(-r));
+		return kf_state_fail(t->st, r, false, "the %s of %s did not complete (%s); the next kforge run retries it",
+				     t->op, t->module, strerror(-r));
 	if ((r = kf_state_depmod(t->st, t->kernel)) < 0)
 		return r;
 	txn_end(t);
@@ -492,12 +526,31 @@ static int recover(struct kf_state *st)
 	if (!t)
 		return -ENOMEM;
 	t->st = st;
-	int r = ini_parse(path, journal_handler, t);
+	_cleanup_free_ char *text = NULL;
+	int r = kf_read_file(path, &text, NULL);
+	if (r == 0)
+		r = ini_parse_string(text, journal_handler, t);
+	else
+		r = -1;
+	bool confined = true;
+	const struct kf_strv *lists[] = { &t->from, &t->to, &t->remove, &t->created };
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			confined = confined && kf_state_path_ok(lists[l]->v[i]);
+	if (r == 0 && t->kernel && (strchr(t->kernel, '/') || !t->kernel[0] || t->kernel[0] == '.'))
+		confined = false;
+	if (r == 0 && !confined) {
+		kf_txn_free(t);
+		return kf_state_fail(st, -EBADMSG, false,
+				     "%s names a path outside the modules tree and kforge's state: it was not written by "
+				     "kforge; nothing was done; look at it, then delete it",
+				     path);
+	}
 	if (r != 0 || !t->op || !t->kernel || !t->module || t->from.n != t->to.n) {
 		kf_txn_free(t);
-		return kforge_job_fail(st->job, KFORGE_EXIT_FAILURE,
-				       "%s is damaged (line %d): look at it, put back what it lists by hand, then delete it",
-				       path, r);
+		return kf_state_fail(st, -EBADMSG, false,
+				     "%s is damaged (line %d): look at it, put back what it lists by hand, then delete it", path,
+				     r);
 	}
 	if (t->committed) {
 		r = txn_apply(t);
@@ -516,11 +569,11 @@ static int recover(struct kf_state *st)
 						t->op, t->module, t->kernel, t->pid ? t->pid : "?");
 	}
 	if (st->repaired)
-		kf_warn(st->job->ctx, "%s", st->repaired);
+		kf_warn(st->ctx, "%s", st->repaired);
 	kf_txn_free(t);
-	return r < 0 ? kforge_job_fail(st->job, KFORGE_EXIT_FAILURE,
-				       "could not finish an interrupted transaction (%s): see %s", strerror(-r), path)
-		     : 0;
+	if (r < 0 && !st->error[0])
+		kf_state_fail(st, r, false, "could not finish an interrupted transaction (%s): see %s", strerror(-r), path);
+	return r;
 }
 
 /* --- an initramfs refresh owed: written before a commit, removed when the refresh succeeded */
@@ -562,7 +615,7 @@ static void find_owed_refreshes(struct kf_state *st)
 		if (path)
 			kf_read_file(path, &mods, NULL);
 		kf_strv_push(&st->owed, kernel);
-		kf_warn(st->job->ctx, "the initramfs of %s was not refreshed after %s changed (a kforge run was killed, or "
+		kf_warn(st->ctx, "the initramfs of %s was not refreshed after %s changed (a kforge run was killed, or "
 				      "the generator failed): the next kforge install or uninstall for %s refreshes it",
 			kernel, mods ? kf_strstrip(mods) : "a module", kernel);
 	}
@@ -570,46 +623,33 @@ static void find_owed_refreshes(struct kf_state *st)
 		closedir(d);
 }
 
-char *kf_state_base(const struct kforge_job *job)
-{
-	char *base = strdup(job->install_mod_path ? job->install_mod_path : kforge_ctx_root(job->ctx));
-	size_t n = base ? strlen(base) : 0;
-	while (n > 0 && base[n - 1] == '/')
-		base[--n] = '\0';
-	return base;
-}
-
-int kf_state_open(struct kforge_job *job, bool create, struct kf_state **out)
+int kf_state_open(const struct kf_state_options *o, bool create, struct kf_state **out)
 {
 	struct kf_state *st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	st->job = job;
+	st->ctx = o->ctx;
 	st->lock_fd = -1;
-	st->base = kf_state_base(job);
-	if (!st->base) {
-		kf_state_close(st);
-		return -ENOMEM;
-	}
-	st->dir = kf_strdup_printf("%s/var/lib/kforge", st->base);
-	if (st->dir && !create && !kf_is_dir(st->dir)) {
-		/* nothing was ever installed here: nothing to lock or repair, and nothing created */
-		*out = st;
-		return 0;
-	}
-	int r = st->dir ? kf_mkdir_p(st->dir) : -ENOMEM;
-	if (r < 0) {
-		kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot create %s: %s", st->dir ? st->dir : "the state folder",
-				strerror(-r));
-		kf_state_close(st);
-		return r;
-	}
-	if ((r = lock_state(st)) < 0 || (r = recover(st)) < 0) {
-		kf_state_close(st);
-		return r;
-	}
-	find_owed_refreshes(st);
+	st->no_wait = o->no_wait;
+	st->depmod = o->depmod;
+	st->depmod_data = o->depmod_data;
+	st->base = strdup(o->base);
+	size_t n = st->base ? strlen(st->base) : 0;
+	while (n > 0 && st->base[n - 1] == '/')
+		st->base[--n] = '\0';
+	st->dir = st->base ? kf_strdup_printf("%s/var/lib/kforge", st->base) : NULL;
 	*out = st;
+	if (!st->dir)
+		return kf_state_fail(st, -ENOMEM, false, "out of memory");
+	if (!create && !kf_is_dir(st->dir))
+		/* nothing was ever installed here: nothing to lock or repair, and nothing created */
+		return 0;
+	int r = kf_mkdir_p(st->dir);
+	if (r < 0)
+		return kf_state_fail(st, r, false, "cannot create %s: %s", st->dir, strerror(-r));
+	if ((r = lock_state(st)) < 0 || (r = recover(st)) < 0)
+		return r;
+	find_owed_refreshes(st);
 	return 0;
 }
 

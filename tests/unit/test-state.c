@@ -72,6 +72,10 @@ static void test_ini_long_values(void **state)
 	free(path);
 }
 
+#define SHA_0 "0011223344556677889900112233445566778899001122334455667788990011"
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
 /* What kf_record_text() writes, kf_record_read() reads back, replaced files and all. */
 static void test_record_round_trip(void **state)
 {
@@ -80,21 +84,21 @@ static void test_record_round_trip(void **state)
 		.module = "kforge_one", .kernel = "6.1.0-56-amd64", .spec = "/src/a folder; with #signs",
 		.kind = "external", .strategy = "headers", .plugin = "debian", .install_dir = "updates",
 		.time = "2026-11-21T10:00:00Z", .path = "/lib/modules/6.1.0-56-amd64/updates/kforge_one.ko",
-		.sha256 = "00112233", .install_dir_forced = true,
+		.sha256 = SHA_0, .install_dir_forced = true,
 	};
 	char *changes[] = { "CONFIG_X=m", "CONFIG_Y=\"a b\"", NULL };
 	r.changes = changes;
 	struct kforge_record *w = calloc(1, sizeof(*w));
 	*w = r;
 	w->replaced = NULL;
-	assert_int_equal(kf_record_add_replaced(w, "/lib/modules/x/updates/kforge_one.ko", "aa", "/var/lib/kforge/backups/aa"), 0);
-	assert_int_equal(kf_record_add_replaced(w, "/lib/modules/x/updates/dkms/kforge_one.ko.xz", "bb", "/b/bb"), 0);
+	assert_int_equal(kf_record_add_replaced(w, "/lib/modules/x/updates/kforge_one.ko", SHA_A, "/var/lib/kforge/backups/aa"), 0);
+	assert_int_equal(kf_record_add_replaced(w, "/lib/modules/x/updates/dkms/kforge_one.ko.xz", SHA_B, "/var/lib/kforge/backups/bb"), 0);
 	char *text = kf_record_text(w);
 	assert_non_null(text);
 	char *path = kforge_path_join(f->dir, "r.conf", NULL);
 	assert_int_equal(kf_write_file(path, text, 0644), 0);
 	struct kforge_record *back = NULL;
-	assert_int_equal(kf_record_read(path, &back), 0);
+	assert_int_equal(kf_record_read(path, &back, NULL, 0), 0);
 	assert_string_equal(back->module, "kforge_one");
 	assert_string_equal(back->spec, "/src/a folder; with #signs");
 	assert_string_equal(back->path, r.path);
@@ -104,7 +108,7 @@ static void test_record_round_trip(void **state)
 	assert_null(back->changes[2]);
 	assert_int_equal(back->n_replaced, 2);
 	assert_string_equal(back->replaced[1].path, "/lib/modules/x/updates/dkms/kforge_one.ko.xz");
-	assert_string_equal(back->replaced[1].sha256, "bb");
+	assert_string_equal(back->replaced[1].sha256, SHA_B);
 	assert_string_equal(back->replaced[0].backup, "/var/lib/kforge/backups/aa");
 	kf_record_free(back);
 	for (size_t i = 0; i < w->n_replaced; i++) {
@@ -125,7 +129,7 @@ static void test_record_incomplete(void **state)
 	unit_write(f->dir, "bad.conf", "[record]\nmodule = x\nkernel = 6.1\n");
 	struct kforge_record *r = NULL;
 	char *path = kforge_path_join(f->dir, "bad.conf", NULL);
-	assert_int_equal(kf_record_read(path, &r), -EBADMSG);
+	assert_int_equal(kf_record_read(path, &r, NULL, 0), -EBADMSG);
 	assert_null(r);
 	free(path);
 }

@@ -19,6 +19,13 @@ struct kforge_job;
 int kforge_run(struct kforge_job *job, const char *cwd, const char *const argv[]);
 
 /*
+ * The same, with what went wrong kept apart from how the command ended: returns 0 when the
+ * command ran (or was planned), with its exit status in *STATUS (0..255, 128+N when signal N
+ * ended it), or a negative errno when it could not be started (*STATUS 0). Since ABI 1.1.
+ */
+int kforge_run_status(struct kforge_job *job, const char *cwd, const char *const argv[], int *status);
+
+/*
  * Like kforge_run, and hands back what the command printed on stdout (malloc'd, NUL-
  * terminated) in *out. Commands whose output a step needs to decide (lsinitramfs) use
  * this; in plan mode it records the command and *out is "".
