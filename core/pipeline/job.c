@@ -210,7 +210,20 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 			kforge_job_unref(job);
 			return -EINVAL;
 		}
-		job->install_dir_forced = strdup(opts->install_dir);
+		/* one spelling of the folder ("extra//acme/" is extra/acme): records compare paths as text */
+		struct kf_strbuf b = { 0 };
+		_cleanup_free_ char *copy = strdup(opts->install_dir);
+		for (char *save = NULL, *c = copy ? strtok_r(copy, "/", &save) : NULL; c; c = strtok_r(NULL, "/", &save))
+			if (strcmp(c, ".") != 0)
+				kf_strbuf_appendf(&b, "%s%s", b.len ? "/" : "", c);
+		job->install_dir_forced = kf_strbuf_steal(&b);
+		if (!job->install_dir_forced) {
+			*code = KFORGE_EXIT_USAGE;
+			kf_err(ctx, "--install-dir %s: a folder under lib/modules/KVER, like updates or extra/acme",
+			       opts->install_dir);
+			kforge_job_unref(job);
+			return -EINVAL;
+		}
 	}
 	if (opts->source) {
 		char real[PATH_MAX];

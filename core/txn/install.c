@@ -210,6 +210,13 @@ static int owe_refresh(struct kf_state *st, const char *kernel, const char *modu
 
 int kf_txn_install(struct kf_state *st, const struct kf_install *req, struct kf_install_item *items, size_t n)
 {
+	for (size_t i = 0; i < n; i++)
+		/* what the record will say must read back as a clean path under the modules tree */
+		if (!kf_state_path_ok(items[i].rec->path))
+			return kf_state_fail(st, -EINVAL, false,
+					     "%s is not a clean path under lib/modules (an empty, \".\" or \"..\" part): "
+					     "nothing was changed; give --install-dir as a plain folder like updates or extra/acme",
+					     items[i].rec->path);
 	struct kf_txn *t = NULL;
 	int r = kf_txn_begin(st, "install", req->kernel, req->label, &t);
 	if (r < 0)
