@@ -267,12 +267,8 @@ const char *kf_config_get(const struct kf_config *cfg, const char *key)
 int kforge_config_set(struct kforge_ctx *ctx, const char *key, const char *value, const char *origin)
 {
 	int r = kf_config_set(ctx, ctx->config, key, value, origin);
-	if (r == 0 && strcmp(key, "log.level") == 0) {
-		static const char *const lv[] = { "err", "warning", "notice", "info", "debug" };
-		for (size_t i = 0; i < ARRAY_SIZE(lv); i++)
-			if (strcmp(value, lv[i]) == 0)
-				kforge_set_log_priority(ctx, LOG_ERR + (int)i);
-	}
+	if (r == 0 && strcmp(key, "log.level") == 0 && kforge_log_priority_from_name(value) >= 0)
+		kforge_set_log_priority(ctx, kforge_log_priority_from_name(value));
 	return r;
 }
 

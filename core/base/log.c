@@ -1,7 +1,9 @@
 /* log.c: logging through the context, with syslog priorities and a function the caller may set. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/ctx.h"
 
@@ -33,6 +35,25 @@ void kforge_set_log_fn(struct kforge_ctx *ctx, kforge_log_fn fn, void *data)
 int kforge_get_log_priority(const struct kforge_ctx *ctx)
 {
 	return ctx->log_priority;
+}
+
+static const char *const priority_names[] = { "err", "warning", "notice", "info", "debug" };
+
+int kforge_log_priority_from_name(const char *name)
+{
+	for (size_t i = 0; name && i < ARRAY_SIZE(priority_names); i++)
+		if (strcmp(name, priority_names[i]) == 0)
+			return LOG_ERR + (int)i;
+	return -EINVAL;
+}
+
+const char *kforge_log_priority_name(int priority)
+{
+	if (priority < LOG_ERR)
+		priority = LOG_ERR;
+	if (priority > LOG_DEBUG)
+		priority = LOG_DEBUG;
+	return priority_names[priority - LOG_ERR];
 }
 
 void kforge_set_log_priority(struct kforge_ctx *ctx, int priority)

@@ -63,15 +63,9 @@ int make_job_for(struct kforge_ctx *ctx, const struct opts *o, const char *modul
 	if (code)
 		return code;
 	enum kforge_strategy s = KFORGE_STRATEGY_AUTO;
-	if (o->strategy) {
-		if (strcmp(o->strategy, "headers") == 0)
-			s = KFORGE_STRATEGY_HEADERS;
-		else if (strcmp(o->strategy, "full") == 0)
-			s = KFORGE_STRATEGY_FULL;
-		else if (strcmp(o->strategy, "auto") != 0) {
-			kforge_err(ctx, "--strategy %s: use headers, full or auto", o->strategy);
-			return KFORGE_EXIT_USAGE;
-		}
+	if (o->strategy && kforge_strategy_from_name(o->strategy, &s) < 0) {
+		kforge_err(ctx, "--strategy %s: use headers, full or auto", o->strategy);
+		return KFORGE_EXIT_USAGE;
 	}
 	const char *changes[65], *extra[17];
 	for (unsigned int i = 0; i < o->n_changes; i++)

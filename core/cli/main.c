@@ -242,10 +242,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.verbose || o.quiet) {
-		static const char *const lv[] = { "err", "warning", "notice", "info", "debug" };
-		int lvl = 3 + o.verbose - 2 * o.quiet;
-		lvl = lvl < 0 ? 0 : lvl > 4 ? 4 : lvl;
-		kforge_config_set(ctx, "log.level", lv[lvl], o.verbose ? "command line: -v" : "command line: -q");
+		const char *lvl = kforge_log_priority_name(LOG_INFO + o.verbose - 2 * o.quiet);
+		kforge_config_set(ctx, "log.level", lvl, o.verbose ? "command line: -v" : "command line: -q");
 	}
 	code = cmd->fn(ctx, &o);
 out:

@@ -130,9 +130,9 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 		o.source = NULL;
 		o.config_changes = (const char *const *)w->changes;
 		o.extra_symbols = (const char *const *)w->extra_symbols;
-		o.strategy = !w->strategy_forced ? KFORGE_STRATEGY_AUTO
-			     : strcmp(w->strategy, "full") == 0 ? KFORGE_STRATEGY_FULL
-								 : KFORGE_STRATEGY_HEADERS;
+		o.strategy = KFORGE_STRATEGY_AUTO;
+		if (w->strategy_forced && kforge_strategy_from_name(w->strategy, &o.strategy) < 0)
+			o.strategy = KFORGE_STRATEGY_HEADERS; /* a record of a later version: the safe one */
 		o.install_dir = w->install_dir_forced ? w->install_dir : NULL;
 		o.lifecycle = false;
 		o.plan = false;

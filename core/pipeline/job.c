@@ -17,10 +17,21 @@ const char *kforge_step_name(enum kforge_step step)
 	return step < KFORGE_STEP_COUNT ? step_names[step] : "?";
 }
 
+static const char *const strategy_names[] = { "auto", "headers", "full" };
+
 const char *kforge_strategy_name(enum kforge_strategy s)
 {
-	static const char *const n[] = { "auto", "headers", "full" };
-	return s <= KFORGE_STRATEGY_FULL ? n[s] : "?";
+	return s <= KFORGE_STRATEGY_FULL ? strategy_names[s] : "?";
+}
+
+int kforge_strategy_from_name(const char *name, enum kforge_strategy *out)
+{
+	for (size_t i = 0; name && i < ARRAY_SIZE(strategy_names); i++)
+		if (strcmp(name, strategy_names[i]) == 0) {
+			*out = (enum kforge_strategy)i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 const char *kforge_compression_name(enum kforge_compression c)
@@ -162,10 +173,9 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	kf_runner_init(&job->runner, job->ctx, job->plan);
 	job->strategy = opts->strategy;
 	if (job->strategy == KFORGE_STRATEGY_AUTO) {
-		const char *s = kforge_config_get(ctx, "build.strategy");
-		job->strategy = strcmp(s, "headers") == 0 ? KFORGE_STRATEGY_HEADERS
-				: strcmp(s, "full") == 0  ? KFORGE_STRATEGY_FULL
-							  : KFORGE_STRATEGY_AUTO;
+		/* the configuration's value was checked when it was read */
+		if (kforge_strategy_from_name(kforge_config_get(ctx, "build.strategy"), &job->strategy) < 0)
+			job->strategy = KFORGE_STRATEGY_AUTO;
 	}
 	job->jobs = opts->jobs ? opts->jobs : (unsigned)strtoul(kforge_config_get(ctx, "build.jobs"), NULL, 10);
 	if (!job->jobs) {

@@ -45,6 +45,8 @@ enum kforge_compression {
 
 const char *kforge_step_name(enum kforge_step step);
 const char *kforge_strategy_name(enum kforge_strategy s);
+/* "auto", "headers" or "full" into *OUT; -EINVAL for anything else. Since ABI 1.1. */
+int kforge_strategy_from_name(const char *name, enum kforge_strategy *out);
 const char *kforge_compression_name(enum kforge_compression c);
 /* The suffix a module file carries: "", ".gz", ".xz", ".zst". */
 const char *kforge_compression_suffix(enum kforge_compression c);

@@ -18,6 +18,9 @@ void kforge_log(struct kforge_ctx *ctx, int priority, const char *file, int line
 void kforge_set_log_fn(struct kforge_ctx *ctx, kforge_log_fn fn, void *data);
 int kforge_get_log_priority(const struct kforge_ctx *ctx);
 void kforge_set_log_priority(struct kforge_ctx *ctx, int priority);
+/* "err", "warning", "notice", "info", "debug" (log.level's values) and the priorities they name. Since ABI 1.1. */
+int kforge_log_priority_from_name(const char *name); /* LOG_ERR..LOG_DEBUG or -EINVAL */
+const char *kforge_log_priority_name(int priority);   /* clamped to LOG_ERR..LOG_DEBUG */
 
 #define kforge_log_cond(ctx, prio, ...)                                                  \
 	do {                                                                             \
