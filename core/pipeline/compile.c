@@ -61,7 +61,10 @@ static int merge_extra_symbols(struct kforge_job *job)
 {
 	struct kf_strv files = { 0 };
 	for (size_t i = 0; i < job->user_extra_symbols.n; i++)
-		kf_strv_push(&files, job->user_extra_symbols.v[i]);
+		if (kf_strv_push(&files, job->user_extra_symbols.v[i]) < 0) {
+			kf_strv_free(&files);
+			return -ENOMEM;
+		}
 	registered_symvers(job, &files);
 	if (!files.n)
 		return 0;
@@ -76,7 +79,7 @@ static int merge_extra_symbols(struct kforge_job *job)
 		kf_log_to_file(job, "# KBUILD_EXTRA_SYMBOLS: %zu symbols from %zu files merged into %s\n", nsyms, files.n,
 			       merged);
 		kf_strv_free(&job->extra_symbols);
-		kf_strv_push(&job->extra_symbols, merged);
+		r = kf_strv_push(&job->extra_symbols, merged);
 	}
 	kf_strv_free(&files);
 	return r;

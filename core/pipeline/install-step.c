@@ -60,13 +60,14 @@ static struct kforge_record *new_record(struct kforge_job *job, const char *base
 	r->time = utc_now();
 	r->path = strdup(bn && strncmp(dest, base, bn) == 0 ? dest + bn : dest);
 	struct kf_strv c = { 0 }, e = { 0 };
+	bool lists = true;
 	for (size_t i = 0; i < job->changes.n; i++)
-		kf_strv_push(&c, job->changes.v[i]);
+		lists = lists && kf_strv_push(&c, job->changes.v[i]) == 0;
 	for (size_t i = 0; i < job->user_extra_symbols.n; i++)
-		kf_strv_push(&e, job->user_extra_symbols.v[i]);
+		lists = lists && kf_strv_push(&e, job->user_extra_symbols.v[i]) == 0;
 	r->changes = c.v;
 	r->extra_symbols = e.v;
-	if (!r->module || !r->kernel || !r->spec || !r->kind || !r->strategy || !r->plugin || !r->install_dir ||
+	if (!lists || !r->module || !r->kernel || !r->spec || !r->kind || !r->strategy || !r->plugin || !r->install_dir ||
 	    !r->time || !r->path) {
 		kf_record_free(r);
 		return NULL;
@@ -144,7 +145,8 @@ static int install_built(struct kforge_job *job)
 		return kf_job_state_failed(job, r);
 	/* the refresh looks for the built files' names in the image */
 	for (size_t i = 0; i < job->built.n; i++)
-		kf_strv_push(&job->affected, job->built.v[i]);
+		if (kf_strv_push(&job->affected, job->built.v[i]) < 0)
+			return -ENOMEM;
 	return 0;
 }
 

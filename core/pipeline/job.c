@@ -183,7 +183,10 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 		job->jobs = n > 0 ? (unsigned)n : 1;
 	}
 	for (size_t i = 0; opts->config_changes && opts->config_changes[i]; i++)
-		kf_strv_push(&job->changes, opts->config_changes[i]);
+		if (kf_strv_push(&job->changes, opts->config_changes[i]) < 0) {
+			kforge_job_unref(job);
+			return -ENOMEM;
+		}
 	/* install.initramfs: auto (when the module is in the image), always, never; --initramfs wins */
 	const char *ir = kforge_config_get(ctx, "install.initramfs");
 	job->initramfs_forced = opts->initramfs || strcmp(ir, "always") == 0;
@@ -198,8 +201,10 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 			kforge_job_unref(job);
 			return -ENOENT;
 		}
-		kf_strv_push(&job->extra_symbols, real);
-		kf_strv_push(&job->user_extra_symbols, real);
+		if (kf_strv_push(&job->extra_symbols, real) < 0 || kf_strv_push(&job->user_extra_symbols, real) < 0) {
+			kforge_job_unref(job);
+			return -ENOMEM;
+		}
 	}
 	job->no_wait = opts->no_wait;
 	if (opts->install_mod_path) {

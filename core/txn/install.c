@@ -135,31 +135,32 @@ static int plan_item(struct kf_state *st, const struct kf_install *req, struct k
 		_cleanup_free_ char *bk = kf_strdup_printf("%s/backups/%s/%s-%s", st->dir, req->kernel, sha, leaf);
 		if (!bk)
 			return -ENOMEM;
-		if (access(bk, F_OK) < 0) {
-			kf_txn_created(t, kf_state_path(st, bk));
-			kf_strv_push(&it->backup_src, d);
-			kf_strv_push(&it->backup_dst, bk);
-		}
-		kf_record_add_replaced(it->rec, kf_state_path(st, d), sha, kf_state_path(st, bk));
+		/* a backup not written, or not known to the rollback, would lose the file it keeps */
+		if (access(bk, F_OK) < 0 &&
+		    (kf_txn_created(t, kf_state_path(st, bk)) < 0 || kf_strv_push(&it->backup_src, d) < 0 ||
+		     kf_strv_push(&it->backup_dst, bk) < 0))
+			return -ENOMEM;
+		if (kf_record_add_replaced(it->rec, kf_state_path(st, d), sha, kf_state_path(st, bk)) < 0)
+			return -ENOMEM;
 	}
 	for (size_t i = 0; it->old && i < it->old->n_replaced; i++) {
 		const struct kforge_replaced *x = &it->old->replaced[i];
-		if (!replaced_has(it->rec, x->path))
-			kf_record_add_replaced(it->rec, x->path, x->sha256, x->backup);
+		if (!replaced_has(it->rec, x->path) && kf_record_add_replaced(it->rec, x->path, x->sha256, x->backup) < 0)
+			return -ENOMEM;
 	}
-	kf_txn_rename(t, kf_state_path(st, it->tmp), kf_state_path(st, it->dest));
+	if (kf_txn_rename(t, kf_state_path(st, it->tmp), kf_state_path(st, it->dest)) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < it->displaced.n; i++)
-		if (strcmp(it->displaced.v[i], it->dest) != 0)
-			kf_txn_remove(t, kf_state_path(st, it->displaced.v[i]));
+		if (strcmp(it->displaced.v[i], it->dest) != 0 && kf_txn_remove(t, kf_state_path(st, it->displaced.v[i])) < 0)
+			return -ENOMEM;
 	/* an earlier kforge install of this module elsewhere (another --install-dir) goes too */
 	if (it->old && strcmp(it->old->path, it->rec->path) != 0) {
 		_cleanup_free_ char *h = kf_state_host(st, it->old->path);
 		char sha[65];
-		if (h && kf_sha256_file(h, sha) == 0 && strcmp(sha, it->old->sha256) == 0)
-			kf_txn_remove(t, it->old->path);
+		if (h && kf_sha256_file(h, sha) == 0 && strcmp(sha, it->old->sha256) == 0 && kf_txn_remove(t, it->old->path) < 0)
+			return -ENOMEM;
 	}
-	kf_txn_rename(t, kf_state_path(st, it->record_tmp), kf_state_path(st, it->record));
-	return 0;
+	return kf_txn_rename(t, kf_state_path(st, it->record_tmp), kf_state_path(st, it->record)) < 0 ? -ENOMEM : 0;
 }
 
 /* Writes what plan_item() planned: backups, the module under its temporary name, the record. */
@@ -324,16 +325,19 @@ int kf_txn_uninstall(struct kf_state *st, const char *kver, const char *name, bo
 			r = -ENOMEM;
 			break;
 		}
-		kf_strv_push(&tmps, tmp);
-		kf_strv_push(&srcs, bk);
-		kf_txn_rename(t, kf_state_path(st, tmp), rec->replaced[i].path);
+		if (kf_strv_push(&tmps, tmp) < 0 || kf_strv_push(&srcs, bk) < 0 ||
+		    kf_txn_rename(t, kf_state_path(st, tmp), rec->replaced[i].path) < 0) {
+			r = -ENOMEM;
+			break;
+		}
 	}
-	if (!replaced_has(rec, rec->path) && state != KFORGE_RECORD_MISSING)
-		kf_txn_remove(t, rec->path);
-	kf_txn_remove(t, kf_state_path(st, file));
-	for (size_t i = 0; i < rec->n_replaced; i++)
+	if (r == 0 && !replaced_has(rec, rec->path) && state != KFORGE_RECORD_MISSING)
+		r = kf_txn_remove(t, rec->path);
+	if (r == 0)
+		r = kf_txn_remove(t, kf_state_path(st, file));
+	for (size_t i = 0; r == 0 && i < rec->n_replaced; i++)
 		if (!backup_shared(st, rec, rec->replaced[i].backup))
-			kf_txn_remove(t, rec->replaced[i].backup);
+			r = kf_txn_remove(t, rec->replaced[i].backup);
 	if (r == 0)
 		r = kf_txn_save(t);
 	for (size_t i = 0; r == 0 && i < tmps.n; i++) {

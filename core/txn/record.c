@@ -55,6 +55,8 @@ int kf_record_add_replaced(struct kforge_record *r, const char *path, const char
 	x->sha256 = sha256 ? strdup(sha256) : NULL;
 	x->backup = backup ? strdup(backup) : NULL;
 	r->n_replaced++;
+	if ((path && !x->path) || (sha256 && !x->sha256) || (backup && !x->backup))
+		return -ENOMEM; /* the entry stays, incomplete: the record is freed, never written */
 	return 0;
 }
 
