@@ -116,7 +116,7 @@ const char *kforge_config_user_path(const struct kforge_ctx *ctx)
 const struct kforge_os_release *kforge_ctx_os_release(struct kforge_ctx *ctx)
 {
 	if (!ctx->os_loaded) {
-		if (kf_os_release_read(ctx->root, &ctx->os) < 0)
+		if (kf_os_release_read(ctx, ctx->root, &ctx->os) < 0)
 			return NULL;
 		ctx->os_loaded = true;
 	}

@@ -30,6 +30,8 @@ int kf_find_module_in_source(const char *src, const char *name, const char *arch
 int kf_find_module_in_dir(const char *src, const char *subdir, const char *name, char *option, size_t optsize);
 
 /* compress.c: module files like the target's own (zlib, liblzma, libzstd) */
+/* The largest module file read or decompressed: debug info makes some hundreds of MiB. */
+#define KF_MODULE_MAX (1UL << 30)
 enum kforge_compression kf_compression_of_path(const char *path);
 /* Writes IN_PATH to OUT_FD compressed with C (gzip; xz with CRC32 checks; zstd). */
 int kf_compress_file(enum kforge_compression c, const char *in_path, int out_fd);

@@ -1,0 +1,81 @@
+#!/bin/sh
+# bad-input.sh: what a crash or an attacker leaves for kforge to read (FIFOs, folders, huge or
+# damaged files, odd releases, paths of the wrong kind), driven through the real binary: each is
+# reported with its cause and fix and the documented exit code, and nothing hangs (TAP).
+# Run by `make check` with KFORGE_PLUGIN_PATH pointing at the built plugins.
+set -u
+NAME=bad-input
+. "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
+
+# Every run is guarded: a regression that blocks on a FIFO fails its test (exit 124) instead of
+# hanging the suite.
+guard() { timeout -k 5 20 "$@"; }
+
+# expect NAME CODE NEEDLE CMD...: CMD exits CODE and its stderr holds NEEDLE (fixed string)
+expect() {
+	name=$1 code=$2 needle=$3
+	shift 3
+	guard "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+	if [ "$rc" -eq "$code" ] && { [ -z "$needle" ] || grep -qF -- "$needle" "$tmp/err"; }; then ok "$name"; else
+		not_ok "$name"; echo "# exit $rc (want $code)"; sed 's/^/# /' "$tmp/err"; fi
+}
+
+KVER=6.1.0-56-amd64
+# a copy of the debian fixture to damage
+deb_copy() {
+	rm -rf "$tmp/$1"
+	cp -a "$R/debian" "$tmp/$1"
+	echo "$tmp/$1"
+}
+
+# --- files read back are read only when they are regular files, and at most 64 MiB
+
+# os-release: a FIFO is skipped with a warning, the fallback or "unknown" is used
+d="$tmp/fifo-os"
+mkdir -p "$d/etc" "$d/usr/lib"
+mkfifo "$d/etc/os-release"
+expect "a FIFO as /etc/os-release: warned and skipped, no hang" 0 \
+	"$d/etc/os-release is not a regular file: ignored, as if there were no /etc/os-release (fix: make it a regular file" \
+	"$KFORGE" --root "$d" plugins --json
+check "a FIFO as /etc/os-release: the vanilla fallback is selected" sh -c 'test -s "$1" && jq -e "[.[] | select(.selected) | .name] == [\"vanilla\"]" "$1"' _ "$tmp/out"
+printf 'ID=debian\n' >"$d/usr/lib/os-release"
+expect "a FIFO as /etc/os-release: /usr/lib/os-release is read instead" 0 "is not a regular file: ignored" \
+	"$KFORGE" --root "$d" plugins --json
+check "a FIFO as /etc/os-release, ID=debian in /usr/lib/os-release: debian is selected" sh -c 'test -s "$1" && jq -e "[.[] | select(.selected) | .name] == [\"debian\"]" "$1"' _ "$tmp/out"
+v=$(deb_copy deb-fifo-os)
+rm -f "$v/etc/os-release"
+mkfifo "$v/etc/os-release"
+expect "a FIFO as /etc/os-release of a Debian root: info still answers" 0 "is not a regular file" \
+	"$KFORGE" --root "$v" -k "$KVER" info
+
+# the configuration files: a clear error (exit 2), never a wait for a writer
+mkfifo "$tmp/conf.fifo"
+expect "a FIFO as the system configuration file: exit 2, names it" 2 \
+	"$tmp/conf.fifo is not a regular file: kforge reads its configuration only from a plain file (fix: " \
+	env KFORGE_SYSTEM_CONFIG="$tmp/conf.fifo" "$KFORGE" config
+mkdir -p "$tmp/xdg/kforge"
+mkfifo "$tmp/xdg/kforge/kforge.conf"
+expect "a FIFO as the user's configuration file: exit 2, names it" 2 \
+	"$tmp/xdg/kforge/kforge.conf is not a regular file" \
+	env XDG_CONFIG_HOME="$tmp/xdg" "$KFORGE" config
+mkdir -p "$tmp/conf.dir"
+expect "a folder as the configuration file: exit 2" 2 "$tmp/conf.dir is not a regular file" \
+	env KFORGE_SYSTEM_CONFIG="$tmp/conf.dir" "$KFORGE" config
+printf '[build]\njobs = 2\n\0\0\0\0' >"$tmp/conf.nul"
+expect "a configuration file with NUL bytes (damaged): exit 2" 2 "$tmp/conf.nul holds a NUL byte: it is damaged" \
+	env KFORGE_SYSTEM_CONFIG="$tmp/conf.nul" "$KFORGE" config
+truncate -s 65M "$tmp/conf.big"
+expect "a configuration file above 64 MiB: exit 2" 2 "$tmp/conf.big is larger than 64 MiB" \
+	env KFORGE_SYSTEM_CONFIG="$tmp/conf.big" "$KFORGE" config
+
+# the kernel's own files under the root: a FIFO is as good as missing, never waited on
+v=$(deb_copy deb-fifo-kernel)
+rm "$v/usr/lib/modules/$KVER/modules.dep" "$v/usr/src/linux-headers-$KVER/.kernelvariables"
+mkfifo "$v/usr/lib/modules/$KVER/modules.dep"
+mkfifo "$v/usr/src/linux-headers-$KVER/.kernelvariables"
+expect "FIFOs as modules.dep and the build dir's .kernelvariables: info answers" 0 "" \
+	"$KFORGE" --root "$v" -k "$KVER" info --json
+check "FIFOs as modules.dep and .kernelvariables: the release and modversions still found" sh -c 'test -s "$1" && jq -e ".kernel.release == \"$2\" and .modversions == true" "$1"' _ "$tmp/out" "$KVER"
+
+tap_done
