@@ -78,4 +78,29 @@ expect "FIFOs as modules.dep and the build dir's .kernelvariables: info answers"
 	"$KFORGE" --root "$v" -k "$KVER" info --json
 check "FIFOs as modules.dep and .kernelvariables: the release and modversions still found" sh -c 'test -s "$1" && jq -e ".kernel.release == \"$2\" and .modversions == true" "$1"' _ "$tmp/out" "$KVER"
 
+# --- kernel releases: they become folder names under lib/modules, so each odd one is a usage
+# error (exit 2) that says why; none reaches a path
+long=$(printf '%0256d' 0 | tr 0 a)
+expect "-k with 256 characters: exit 2, longer than 64 characters" 2 \
+	'" is no kernel release (like 6.1.0-56-amd64 or 6.6.1-arch1-1): longer than 64 characters' \
+	"$KFORGE" --root "$R/debian" -k "$long" info
+expect "-k with 65 characters: exit 2" 2 "longer than 64 characters" \
+	"$KFORGE" --root "$R/debian" -k "6.1.0-$(printf '%059d' 0)" info
+expect "-k '': exit 2, empty" 2 '"" is no kernel release (like 6.1.0-56-amd64 or 6.6.1-arch1-1): it is empty' \
+	"$KFORGE" --root "$R/debian" -k "" info
+expect "-k with a '/': exit 2" 2 "\"6.1.0-56-amd64/../../../etc\" is no kernel release (like 6.1.0-56-amd64 or 6.6.1-arch1-1): it holds a '/'" \
+	"$KFORGE" --root "$R/debian" -k "6.1.0-56-amd64/../../../etc" info
+expect "-k with '..': exit 2" 2 "\"6.1..0\" is no kernel release (like 6.1.0-56-amd64 or 6.6.1-arch1-1): it holds \"..\"" \
+	"$KFORGE" --root "$R/debian" -k "6.1..0" info
+expect "-k ..: exit 2" 2 'it holds ".."' "$KFORGE" --root "$R/debian" -k ".." info
+expect "-k with a space: exit 2" 2 "\"6.1.0 amd64\" is no kernel release (like 6.1.0-56-amd64 or 6.6.1-arch1-1): it holds a space" \
+	"$KFORGE" --root "$R/debian" -k "6.1.0 amd64" info
+esc=$(printf '\033')
+expect "-k with a control character: exit 2, shown as \\x1b" 2 \
+	'"6.1.0-\x1b[31mred" is no kernel release (like 6.1.0-56-amd64 or 6.6.1-arch1-1): it holds a control character' \
+	"$KFORGE" --root "$R/debian" -k "6.1.0-${esc}[31mred" info
+check "-k with a control character: no escape byte reaches the terminal" sh -c '! grep -q "$(printf "\033")" "$1"' _ "$tmp/err"
+expect "autoinstall -k with a '/': exit 2" 2 "it holds a '/'" \
+	"$KFORGE" --root "$R/debian" autoinstall -k "6.1.0/../x" --install-mod-path "$tmp/imp"
+
 tap_done

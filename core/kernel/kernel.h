@@ -21,6 +21,12 @@ const char *kf_kconfig_lookup(const char *config_text, const char *option, char 
 const char *kf_detect_initramfs(const char *root);
 /* The modules dir for RELEASE under ROOT, as a host path, or NULL. */
 char *kf_find_modules_dir(const char *root, const char *release);
+/*
+ * Checks that RELEASE can be a kernel release: 1 to KFORGE_RELEASE_MAX characters, no '/',
+ * "..", space or control character, VERSION.PATCHLEVEL first. 0, -ENAMETOOLONG or -EINVAL
+ * with the whole message in WHY (the release shown safely for a terminal).
+ */
+int kf_release_check(const char *release, char *why, size_t size);
 /* The running kernel's release. */
 int kf_running_kernel(char *buf, size_t size);
 
