@@ -103,4 +103,43 @@ check "-k with a control character: no escape byte reaches the terminal" sh -c '
 expect "autoinstall -k with a '/': exit 2" 2 "it holds a '/'" \
 	"$KFORGE" --root "$R/debian" autoinstall -k "6.1.0/../x" --install-mod-path "$tmp/imp"
 
+# --- paths on the command line, by kind: a clear error (2 usage, 3 missing) before anything
+# reads or writes them
+: >"$tmp/a-file"
+mkfifo "$tmp/a-fifo"
+cp -r "$srcdir/tests/src/hello" "$tmp/hello"
+expect "--root that does not exist: exit 2, cause and fix" 2 \
+	"--root $tmp/no-such-root: No such file or directory: give the folder that holds the target system" \
+	"$KFORGE" --root "$tmp/no-such-root" -k "$KVER" info
+expect "--root that is a file: exit 2, cause and fix" 2 \
+	"--root $tmp/a-file: not a directory: give the folder that holds the target system" \
+	"$KFORGE" --root "$tmp/a-file" -k "$KVER" info
+expect "--root that is a FIFO: exit 2" 2 "--root $tmp/a-fifo: not a directory" \
+	"$KFORGE" --root "$tmp/a-fifo" -k "$KVER" info
+expect "--install-mod-path that is a file: exit 2, cause and fix" 2 \
+	"--install-mod-path $tmp/a-file is not a directory: give a folder to install under" \
+	"$KFORGE" --root "$R/debian" -k "$KVER" plan "$tmp/hello" --install-mod-path "$tmp/a-file"
+expect "--install-mod-path under a file: exit 2" 2 \
+	"--install-mod-path $tmp/a-file/sub has a file where a folder belongs on its way" \
+	"$KFORGE" --root "$R/debian" -k "$KVER" build "$tmp/hello" --dry-run --install-mod-path "$tmp/a-file/sub"
+expect "--install-mod-path that does not exist yet: fine (created by the install)" 0 "" \
+	"$KFORGE" --root "$R/debian" -k "$KVER" plan "$tmp/hello" --install-mod-path "$tmp/new-tree"
+expect "--source that is a FIFO: exit 2, no hang" 2 \
+	"--source $tmp/a-fifo is neither a directory nor a regular file: give a kernel source tree or a tarball of one" \
+	"$KFORGE" --root "$R/debian" -k "$KVER" plan btrfs --source "$tmp/a-fifo"
+expect "--source that does not exist: exit 3 (missing)" 3 "--source $tmp/no-such-source: No such file or directory" \
+	"$KFORGE" --root "$R/debian" -k "$KVER" plan btrfs --source "$tmp/no-such-source"
+expect "--extra-symbols that is a FIFO: exit 2, says so" 2 \
+	"--extra-symbols $tmp/a-fifo is not a regular file: name the Module.symvers" \
+	"$KFORGE" --root "$R/debian" -k "$KVER" plan "$tmp/hello" --extra-symbols "$tmp/a-fifo"
+expect "--extra-symbols that is a directory: exit 2, names the file to give" 2 \
+	"--extra-symbols $tmp/hello is a directory: name the Module.symvers file in it (--extra-symbols $tmp/hello/Module.symvers)" \
+	"$KFORGE" --root "$R/debian" -k "$KVER" plan "$tmp/hello" --extra-symbols "$tmp/hello"
+# a name chosen to steer the terminal is shown escaped in every message
+evil="$tmp/evil-${esc}[2J"
+mkfifo "$evil"
+expect "a path with an escape sequence: shown as \\x1b in the message" 2 "evil-\x1b[2J is not a regular file" \
+	"$KFORGE" --root "$R/debian" -k "$KVER" plan "$tmp/hello" --extra-symbols "$evil"
+check "a path with an escape sequence: no escape byte reaches the terminal" sh -c '! grep -q "$(printf "\033")" "$1"' _ "$tmp/err"
+
 tap_done
