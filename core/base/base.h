@@ -139,7 +139,11 @@ struct kf_plugin_set {
 };
 struct kf_plugin_set *kf_ctx_plugin_set(const struct kforge_ctx *ctx);
 void kf_plugins_free(struct kforge_ctx *ctx);
-/* Checks a plugin file and its folder for write access by group or others. */
+/*
+ * Checks a plugin file or folder: a regular file or a folder (-EINVAL); when AS_ROOT, owned by
+ * root or the user running kforge and not writable by group or others (-EPERM). WHY says which
+ * and the fix.
+ */
 int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t whysize);
 /* Checks a descriptor; on refusal writes the reason into WHY and returns -EINVAL. */
 int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_name, char *why,

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <ltdl.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -17,8 +18,30 @@ int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t n)
 		snprintf(why, n, "%s: %s", path, strerror(errno));
 		return -errno;
 	}
+	/* dlopen() of a FIFO waits for a writer, of a device reads it: only files and folders */
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		snprintf(why, n, "%s is not a regular file (fix: put the plugin's .so there, or remove it)", path);
+		return -EINVAL;
+	}
 	if (!as_root)
 		return 0;
+	/*
+	 * Whoever owns the file or the folder can chmod it and put their own code there,
+	 * mode 0755 or not: root loads only what root (or the user running kforge) owns.
+	 */
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		struct passwd *pw = getpwuid(st.st_uid);
+		char owner[64];
+		if (pw)
+			snprintf(owner, sizeof(owner), "%s (uid %u)", pw->pw_name, (unsigned)st.st_uid);
+		else
+			snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
+		snprintf(why, n,
+			 "%s is owned by %s, not root: kforge runs as root and will not load code another user "
+			 "can change (fix: chown root:root %s, or remove it)",
+			 path, owner, path);
+		return -EPERM;
+	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(why, n,
 			 "%s is writable by %s: kforge runs as root and will not load code others can change "
@@ -61,15 +84,23 @@ int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_n
 	return 0;
 }
 
-static void build_search_path(struct kf_plugin_set *set)
+static void build_search_path(struct kforge_ctx *ctx, struct kf_plugin_set *set)
 {
 	const char *env = getenv("KFORGE_PLUGIN_PATH");
 	if (env && env[0]) {
 		_cleanup_free_ char *copy = strdup(env);
 		char *save = NULL;
-		for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
-			if (d[0] && !kf_strv_contains(&set->search_path, d))
+		for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+			/* a relative folder is another one in each directory kforge is started from */
+			if (d[0] != '/') {
+				kf_warn(ctx, "KFORGE_PLUGIN_PATH: \"%s\" is not an absolute path: skipped (fix: give "
+					     "the folder as /full/path)",
+					d);
+				continue;
+			}
+			if (!kf_strv_contains(&set->search_path, d))
 				kf_strv_push(&set->search_path, d);
+		}
 	}
 	static const char *const defaults[] = { SYSCONFDIR "/kforge/plugins.d", PLUGINDIR };
 	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
@@ -81,7 +112,7 @@ const char *const *kforge_plugins_search_path(struct kforge_ctx *ctx)
 {
 	struct kf_plugin_set *set = kf_ctx_plugin_set(ctx);
 	if (!set->search_path.v)
-		build_search_path(set);
+		build_search_path(ctx, set);
 	return (const char *const *)set->search_path.v;
 }
 
