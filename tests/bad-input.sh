@@ -142,4 +142,30 @@ expect "a path with an escape sequence: shown as \\x1b in the message" 2 "evil-\
 	"$KFORGE" --root "$R/debian" -k "$KVER" plan "$tmp/hello" --extra-symbols "$evil"
 check "a path with an escape sequence: no escape byte reaches the terminal" sh -c '! grep -q "$(printf "\033")" "$1"' _ "$tmp/err"
 
+# --- a plugin whose probe crashes (or hangs) is named and skipped; the others still work
+crash_so="$builddir/tests/unit/plugins/.libs/crashprobe.so"
+if [ -f "$crash_so" ]; then
+	mkdir -p "$tmp/crashplugins"
+	cp "$crash_so" "$tmp/crashplugins/"
+	chmod 0755 "$tmp/crashplugins/crashprobe.so"
+	expect "a plugin that crashes in its probe: kforge plugins names it and goes on" 0 \
+		"plugin crashprobe crashed in its probe (signal 11, " \
+		env KFORGE_PLUGIN_PATH="$tmp/crashplugins:$KFORGE_PLUGIN_PATH" "$KFORGE" --root "$R/debian" plugins --json
+	check "a plugin that crashes in its probe: the others are listed and debian is selected" sh -c '
+		test -s "$1" && jq -e "([.[].name] | sort) == [\"arch\",\"crashprobe\",\"debian\",\"fedora\",\"vanilla\"] and
+			([.[] | select(.selected) | .name] == [\"debian\"]) and
+			(.[] | select(.name == \"crashprobe\") | .score == 0)" "$1"' _ "$tmp/out"
+	expect "a plugin that crashes in its probe: info works with the plugin selected" 0 "crashed in its probe" \
+		env KFORGE_PLUGIN_PATH="$tmp/crashplugins:$KFORGE_PLUGIN_PATH" "$KFORGE" --root "$R/debian" -k "$KVER" info
+	check "a plugin that crashes in its probe: info names the debian plugin" grep -qx "plugin: *debian" "$tmp/out"
+	expect "--plugin naming the plugin whose probe crashed: exit 1, says so" 1 \
+		"plugin crashprobe cannot be used: its probe failed" \
+		env KFORGE_PLUGIN_PATH="$tmp/crashplugins:$KFORGE_PLUGIN_PATH" "$KFORGE" --root "$R/debian" -k "$KVER" --plugin crashprobe info
+	expect "a plugin whose probe never returns: killed after 10 s, named, the others go on" 0 \
+		"plugin crashprobe did not finish its probe within 10 s: skipped" \
+		env CRASHPROBE=hang KFORGE_PLUGIN_PATH="$tmp/crashplugins:$KFORGE_PLUGIN_PATH" "$KFORGE" --root "$R/debian" plugins --json
+else
+	skip "a plugin that crashes in its probe" "no tests/unit/plugins/.libs/crashprobe.so (built with cmocka)"
+fi
+
 tap_done

@@ -129,6 +129,7 @@ struct kf_plugin {
 	const struct kforge_plugin *desc;
 	void *handle; /* lt_dlhandle */
 	char *name, *path;
+	bool probe_failed; /* its probe crashed, hung or exited: never selected */
 };
 struct kf_plugin_set {
 	struct kf_plugin *v;
@@ -149,4 +150,6 @@ int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t whys
 int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_name, char *why,
 			       size_t whysize);
 const struct kf_plugin *kf_ctx_plugin_selected(const struct kforge_ctx *ctx);
+/* How long a probe (run in a child process) may take before it is killed and skipped. */
+extern unsigned int kf_plugin_probe_timeout_ms;
 

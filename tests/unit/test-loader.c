@@ -1,6 +1,8 @@
 /* test-loader.c: the plugin loader: good and broken plugins, search-path override, masks, permissions. */
 #include "unit.h"
 
+#include <signal.h>
+
 #ifndef TEST_PLUGIN_DIR
 #error TEST_PLUGIN_DIR must name the folder of the test plugins
 #endif
@@ -294,6 +296,69 @@ static void test_probe_scores_zero_elsewhere(void **state)
 	assert_true(find(f->ctx, "good")->selected);
 }
 
+/* A probe that dies of SIGSEGV: named and skipped, the other plugins probed and one selected. */
+static void test_crashing_probe_skipped(void **state)
+{
+	struct fixture *f = *state;
+	unsetenv("CRASHPROBE");
+	unit_write(f->dir, "etc/os-release", "ID=testos\n");
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	const struct kforge_plugin_entry *crash = find(f->ctx, "crashprobe");
+	assert_non_null(crash);
+	assert_int_equal(kforge_plugins_select(f->ctx, NULL), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
+	assert_int_equal(find(f->ctx, "good")->score, 42);
+	assert_int_equal(crash->score, 0);
+	assert_false(crash->selected);
+	char *needle = kf_strdup_printf("plugin crashprobe crashed in its probe (signal %d, ", SIGSEGV);
+	if (!strstr(f->log.buf, needle))
+		print_error("missing in the log: %s\nlog:\n%s", needle, f->log.buf);
+	assert_non_null(strstr(f->log.buf, needle));
+	free(needle);
+	assert_non_null(strstr(f->log.buf, "): skipped (fix: update or remove " TEST_PLUGIN_DIR "/crashprobe.so)"));
+	/* forced, it is still refused: "although its probe says no" is not "although it crashed" */
+	assert_int_equal(kforge_plugins_select(f->ctx, "crashprobe"), -ENOEXEC);
+	assert_non_null(strstr(f->log.buf, "plugin crashprobe cannot be used: its probe failed"));
+	/* and the others can still be forced */
+	assert_int_equal(kforge_plugins_select(f->ctx, "good"), 0);
+	assert_true(find(f->ctx, "good")->selected);
+}
+
+/* A probe that exits or never returns (even with its pipe closed): killed at the deadline, skipped. */
+static void test_exiting_or_hung_probe_skipped(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *mode, *said;
+	} cases[] = {
+		{ "exit", "plugin crashprobe ended its probe without a score (exit status 3): skipped" },
+		{ "hang", "plugin crashprobe did not finish its probe within 1 s: skipped" },
+		{ "closehang", "plugin crashprobe did not finish its probe within 1 s: skipped" },
+	};
+	unsigned int saved = kf_plugin_probe_timeout_ms;
+	kf_plugin_probe_timeout_ms = 300;
+	unit_write(f->dir, "etc/os-release", "ID=testos\n");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		setenv("CRASHPROBE", cases[i].mode, 1);
+		kforge_ctx_unref(f->ctx);
+		f->log.len = 0;
+		f->log.buf[0] = '\0';
+		new_ctx(f, NULL);
+		assert_int_equal(kforge_plugins_load(f->ctx), 0);
+		alarm(20); /* the deadline is 300 ms: a regression that waits for good fails here */
+		assert_int_equal(kforge_plugins_select(f->ctx, NULL), 0);
+		alarm(0);
+		assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
+		assert_int_equal(find(f->ctx, "crashprobe")->score, 0);
+		if (!strstr(f->log.buf, cases[i].said))
+			print_error("missing in the log: %s\nlog:\n%s", cases[i].said, f->log.buf);
+		assert_non_null(strstr(f->log.buf, cases[i].said));
+	}
+	unsetenv("CRASHPROBE");
+	kf_plugin_probe_timeout_ms = saved;
+}
+
 static void test_check_descriptor(void **state)
 {
 	char why[512];
@@ -321,6 +386,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_probe_and_select, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_scores_zero_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_descriptor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crashing_probe_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exiting_or_hung_probe_skipped, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("loader", tests, NULL, NULL);
 }
