@@ -77,6 +77,11 @@ mkfifo "$v/usr/src/linux-headers-$KVER/.kernelvariables"
 expect "FIFOs as modules.dep and the build dir's .kernelvariables: info answers" 0 "" \
 	"$KFORGE" --root "$v" -k "$KVER" info --json
 check "FIFOs as modules.dep and .kernelvariables: the release and modversions still found" sh -c 'test -s "$1" && jq -e ".kernel.release == \"$2\" and .modversions == true" "$1"' _ "$tmp/out" "$KVER"
+v=$(deb_copy deb-fifo-index)
+mkfifo "$v/usr/lib/modules/$KVER/modules.dep.bin"
+expect "a FIFO as modules.dep.bin (libkmod's index): plan btrfs answers from modules.dep" 0 "" \
+	"$KFORGE" --root "$v" -k "$KVER" plan btrfs --json --source "$srcdir/tests/src/linux-mini"
+check "a FIFO as modules.dep.bin: btrfs still found in fs/btrfs" sh -c 'test -s "$1" && jq -e "[.steps[0].actions[].note] | any(. != null and test(\"fs/btrfs\"))" "$1"' _ "$tmp/out"
 
 # --- kernel releases: they become folder names under lib/modules, so each odd one is a usage
 # error (exit 2) that says why; none reaches a path

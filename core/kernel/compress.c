@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <lzma.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -231,8 +232,15 @@ int kf_decompress_file(const char *in_path, int out_fd)
 char *kf_module_plain_copy(const char *path, char **tmpdir)
 {
 	*tmpdir = NULL;
-	if (kf_compression_of_path(path) == KFORGE_COMPRESS_NONE)
+	if (kf_compression_of_path(path) == KFORGE_COMPRESS_NONE) {
+		/* libkmod opens it with a plain open(): a FIFO would block it (a missing one it reports) */
+		struct stat st;
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			errno = EINVAL;
+			return NULL;
+		}
 		return strdup(path);
+	}
 	char tmpl[] = "/tmp/kforge-module-XXXXXX";
 	if (!mkdtemp(tmpl))
 		return NULL;

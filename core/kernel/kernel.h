@@ -46,7 +46,7 @@ int kf_decompress_file(const char *in_path, int out_fd);
 /*
  * A plain copy of a possibly compressed module, for libkmod (which may lack zlib): PATH
  * itself when it is not compressed, else NAME.ko in a new folder *TMPDIR. NULL on error
- * (errno). Released with kf_module_plain_release().
+ * (errno; EINVAL when PATH is not a regular file). Released with kf_module_plain_release().
  */
 char *kf_module_plain_copy(const char *path, char **tmpdir);
 void kf_module_plain_release(char *path, char *tmpdir);

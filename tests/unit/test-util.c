@@ -1,4 +1,4 @@
-/* test-util.c: kf_read_file() on what a crash or an attacker leaves: FIFOs, devices, folders, huge files. */
+/* test-util.c: reading back what a crash or an attacker left: FIFOs, devices, folders, huge files. */
 #include "unit.h"
 
 #include <fcntl.h>
@@ -118,6 +118,40 @@ static void test_proc_file_without_size(void **state)
 	assert_int_equal(kf_read_file_max("/proc/self/status", 8, &text, NULL), -EFBIG);
 }
 
+/* The module indexes and files handed to libkmod: it opens them plainly, so a FIFO never reaches it. */
+static void test_module_files_for_libkmod(void **state)
+{
+	struct fixture *f = *state;
+	/* a FIFO as modules.dep.bin: the text modules.dep answers instead */
+	unit_write(f->dir, "modules.dep", "kernel/fs/btrfs/btrfs.ko: kernel/lib/libcrc32c.ko\n");
+	free(unit_mkfifo(f->dir, "modules.dep.bin"));
+	char *path = kf_module_path(f->dir, "btrfs");
+	assert_non_null(path);
+	assert_string_equal(path, "kernel/fs/btrfs/btrfs.ko");
+	free(path);
+	/* a FIFO as a module: no plain copy of it, EINVAL */
+	char *ko = unit_mkfifo(f->dir, "kernel/fs/btrfs/btrfs.ko");
+	char *tmpdir = NULL;
+	errno = 0;
+	assert_null(kf_module_plain_copy(ko, &tmpdir));
+	assert_int_equal(errno, EINVAL);
+	assert_null(tmpdir);
+	free(ko);
+	ko = unit_mkfifo(f->dir, "kernel/fs/xfs/xfs.ko.xz");
+	errno = 0;
+	assert_null(kf_module_plain_copy(ko, &tmpdir));
+	assert_int_equal(errno, EINVAL);
+	free(ko);
+	/* a regular one is itself */
+	unit_write(f->dir, "kernel/fs/ext4/ext4.ko", "\x7f" "ELF");
+	ko = kforge_path_join(f->dir, "kernel/fs/ext4/ext4.ko", NULL);
+	char *plain = kf_module_plain_copy(ko, &tmpdir);
+	assert_non_null(plain);
+	assert_string_equal(plain, ko);
+	kf_module_plain_release(plain, tmpdir);
+	free(ko);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +160,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_device_folder_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_file_without_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_module_files_for_libkmod, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
