@@ -57,8 +57,18 @@ int kf_strv_push(struct kf_strv *l, const char *s);
 void kf_strv_free(struct kf_strv *l);
 bool kf_strv_contains(const struct kf_strv *l, const char *s);
 
-/* Reads a whole file (NUL-terminated) into *out; returns 0 or -errno. */
+/*
+ * Reads a whole regular file (NUL-terminated) into *out; returns 0 or -errno: -EINVAL when
+ * PATH is not a regular file (a FIFO, device, socket or folder: nothing blocks or is
+ * opened), -EFBIG above KF_READ_MAX bytes. Everything kforge reads may be damaged or hostile.
+ */
+#define KF_READ_MAX (64UL << 20)
+#define KF_READ_MAX_TEXT "64 MiB"
 int kf_read_file(const char *path, char **out, size_t *len);
+/* The same with another cap: module files, which debug info can make larger. */
+int kf_read_file_max(const char *path, size_t max, char **out, size_t *len);
+/* kf_read_file()'s error as words: "not a regular file", "larger than ...", strerror. */
+const char *kf_read_strerror(int err);
 char *kf_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Strips surrounding whitespace in place; returns S. */
 char *kf_strstrip(char *s);
@@ -98,8 +108,12 @@ struct kf_os_release {
 };
 /* Parses an os-release file's text (shell-like KEY=value lines, quotes, escapes). */
 int kf_os_release_parse(const char *text, struct kf_os_release *out);
-/* Reads ROOT/etc/os-release, falling back to ROOT/usr/lib/os-release. Missing: all "". */
-int kf_os_release_read(const char *root, struct kf_os_release *out);
+/*
+ * Reads ROOT/etc/os-release, falling back to ROOT/usr/lib/os-release. Missing: all "".
+ * One that cannot be read (not a regular file, too large) is skipped with a warning on CTX
+ * (when not NULL).
+ */
+int kf_os_release_read(struct kforge_ctx *ctx, const char *root, struct kf_os_release *out);
 void kf_os_release_free(struct kf_os_release *os);
 
 /* config.c */
@@ -119,6 +133,7 @@ struct kf_plugin {
 	const struct kforge_plugin *desc;
 	void *handle; /* lt_dlhandle */
 	char *name, *path;
+	bool probe_failed; /* its probe crashed, hung or exited: never selected */
 };
 struct kf_plugin_set {
 	struct kf_plugin *v;
@@ -128,12 +143,18 @@ struct kf_plugin_set {
 	bool ltdl_ready;
 };
 void kf_plugins_free(struct kforge_ctx *ctx);
-/* Checks a plugin file and its folder for write access by group or others. */
+/*
+ * Checks a plugin file or folder: a regular file or a folder (-EINVAL); when AS_ROOT, owned by
+ * root or the user running kforge and not writable by group or others (-EPERM). WHY says which
+ * and the fix.
+ */
 int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t whysize);
 /* Checks a descriptor; on refusal writes the reason into WHY and returns -EINVAL. */
 int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_name, char *why,
 			       size_t whysize);
 const struct kf_plugin *kf_ctx_plugin_selected(const struct kforge_ctx *ctx);
+/* How long a probe (run in a child process) may take before it is killed and skipped. */
+extern unsigned int kf_plugin_probe_timeout_ms;
 
 
 /*

@@ -172,16 +172,16 @@ static int handler(void *user, const char *section, const char *name, const char
 	return 0;
 }
 
-/* Finds the line a key was set on, so that `kforge config` can say file:line. */
-static unsigned int find_line(const char *path, const char *section, const char *name)
+/* Finds the line a key was set on in the file's TEXT, so that `kforge config` can say file:line. */
+static unsigned int find_line(const char *text, const char *section, const char *name)
 {
-	_cleanup_free_ char *text = NULL;
-	if (kf_read_file(path, &text, NULL) < 0)
+	_cleanup_free_ char *copy = strdup(text);
+	if (!copy)
 		return 0;
 	unsigned int n = 0, found = 0;
 	char cur[128] = "";
 	/* not strtok: empty lines count */
-	for (char *line = text, *next; line; line = next) {
+	for (char *line = copy, *next; line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
@@ -205,18 +205,56 @@ static unsigned int find_line(const char *path, const char *section, const char 
 	return found;
 }
 
+/* Reads PATH for kf_config_load_file(): 0 with *TEXT, 1 when there is no file, or -errno (said). */
+static int read_config_text(struct kforge_ctx *ctx, const char *path, char **text)
+{
+	size_t len;
+	int r = kf_read_file(path, text, &len);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 1;
+	if (r == -EINVAL) {
+		/* a FIFO here would have kept kforge waiting for a writer forever */
+		kf_err(ctx, "%s is not a regular file: kforge reads its configuration only from a plain file "
+			    "(fix: make it one, like the commented sample kforge.conf, or remove it)",
+		       path);
+		return -EINVAL;
+	}
+	if (r == -EFBIG) {
+		kf_err(ctx, "%s is larger than %s: no configuration file is, it is damaged (fix: replace it "
+			    "with one, like the commented sample kforge.conf, or remove it)",
+		       path, KF_READ_MAX_TEXT);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		kf_err(ctx, "%s: cannot be read: %s", path, strerror(-r));
+		return r == -ENOMEM ? r : -EIO;
+	}
+	if (strlen(*text) != len) {
+		free(*text);
+		*text = NULL;
+		kf_err(ctx, "%s holds a NUL byte: it is damaged, not a text file (fix: replace it with a "
+			    "configuration file, like the commented sample kforge.conf, or remove it)",
+		       path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int kf_config_load_file(struct kforge_ctx *ctx, struct kf_config *cfg, const char *path)
 {
-	if (access(path, F_OK) < 0)
-		return 0;
+	/* read once through kf_read_file, never ini_parse(path): it would open a FIFO and wait */
+	_cleanup_free_ char *text = NULL;
+	int r = read_config_text(ctx, path, &text);
+	if (r != 0)
+		return r > 0 ? 0 : r;
 	struct parse_state st = { .cfg = cfg, .path = path };
-	int r = ini_parse(path, handler, &st);
+	r = ini_parse_string(text, handler, &st);
 	int ret = 0;
-	if (r == -1) {
-		kf_err(ctx, "%s: cannot be read: %s", path, strerror(errno));
-		ret = -EIO;
-	} else if (r == -2) {
+	if (r == -2) {
 		ret = -ENOMEM;
+	} else if (r < 0) {
+		kf_err(ctx, "%s: cannot be parsed", path);
+		ret = -EIO;
 	} else if (r > 0) {
 		if (st.errors)
 			kf_err(ctx, "%s:%d: %s", path, r, st.why);
@@ -230,7 +268,7 @@ int kf_config_load_file(struct kforge_ctx *ctx, struct kf_config *cfg, const cha
 			char section[64];
 			const char *dot = strchr(keys[i].key, '.');
 			snprintf(section, sizeof(section), "%.*s", (int)(dot - keys[i].key), keys[i].key);
-			unsigned int line = find_line(path, section, dot + 1);
+			unsigned int line = find_line(text, section, dot + 1);
 			_cleanup_free_ char *origin = kf_strdup_printf("%s:%u", path, line);
 			if (!origin || set_value(cfg, (int)i, st.pending_val[i], origin) < 0)
 				ret = -ENOMEM;

@@ -62,14 +62,31 @@ int kf_os_release_parse(const char *text, struct kf_os_release *out)
 	return 0;
 }
 
-int kf_os_release_read(const char *root, struct kf_os_release *out)
+int kf_os_release_read(struct kforge_ctx *ctx, const char *root, struct kf_os_release *out)
 {
 	static const char *const paths[] = { "/etc/os-release", "/usr/lib/os-release" };
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
 		_cleanup_free_ char *host = kforge_path_find(root, paths[i]);
 		_cleanup_free_ char *text = NULL;
-		if (host && kf_read_file(host, &text, NULL) == 0)
+		if (!host)
+			continue;
+		int r = kf_read_file(host, &text, NULL);
+		if (r == 0)
 			return kf_os_release_parse(text, out);
+		if (r == -ENOMEM)
+			return r;
+		/*
+		 * A FIFO or a damaged file here must not stop kforge (nor hang it): it is as if
+		 * there were none, and the probes then see an unknown system. Say so.
+		 */
+		const char *fix = i == 0 ? "make it a regular file or a link to /usr/lib/os-release"
+					 : "make it a regular file";
+		if (ctx && r == -EINVAL)
+			kf_warn(ctx, "%s is not a regular file: ignored, as if there were no %s (fix: %s)", host,
+				paths[i], fix);
+		else if (ctx)
+			kf_warn(ctx, "%s: %s: ignored, as if there were no %s (fix: %s)", host, kf_read_strerror(r),
+				paths[i], fix);
 	}
 	return kf_os_release_parse("", out);
 }
@@ -110,7 +127,7 @@ int kforge_os_is_like(const struct kforge_os_release *os, const char *word)
 const struct kforge_os_release *kforge_ctx_os_release(struct kforge_ctx *ctx)
 {
 	if (!ctx->os_loaded) {
-		if (kf_os_release_read(ctx->root, &ctx->os) < 0)
+		if (kf_os_release_read(ctx, ctx->root, &ctx->os) < 0)
 			return NULL;
 		ctx->os_loaded = true;
 	}

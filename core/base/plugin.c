@@ -4,9 +4,17 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <ltdl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "base/ctx.h"
 
@@ -17,8 +25,30 @@ int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t n)
 		snprintf(why, n, "%s: %s", path, strerror(errno));
 		return -errno;
 	}
+	/* dlopen() of a FIFO waits for a writer, of a device reads it: only files and folders */
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		snprintf(why, n, "%s is not a regular file (fix: put the plugin's .so there, or remove it)", path);
+		return -EINVAL;
+	}
 	if (!as_root)
 		return 0;
+	/*
+	 * Whoever owns the file or the folder can chmod it and put their own code there,
+	 * mode 0755 or not: root loads only what root (or the user running kforge) owns.
+	 */
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		struct passwd *pw = getpwuid(st.st_uid);
+		char owner[64];
+		if (pw)
+			snprintf(owner, sizeof(owner), "%s (uid %u)", pw->pw_name, (unsigned)st.st_uid);
+		else
+			snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
+		snprintf(why, n,
+			 "%s is owned by %s, not root: kforge runs as root and will not load code another user "
+			 "can change (fix: chown root:root %s, or remove it)",
+			 path, owner, path);
+		return -EPERM;
+	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(why, n,
 			 "%s is writable by %s: kforge runs as root and will not load code others can change "
@@ -61,15 +91,23 @@ int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_n
 	return 0;
 }
 
-static void build_search_path(struct kf_plugin_set *set)
+static void build_search_path(struct kforge_ctx *ctx, struct kf_plugin_set *set)
 {
 	const char *env = getenv("KFORGE_PLUGIN_PATH");
 	if (env && env[0]) {
 		_cleanup_free_ char *copy = strdup(env);
 		char *save = NULL;
-		for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
-			if (d[0] && !kf_strv_contains(&set->search_path, d))
+		for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+			/* a relative folder is another one in each directory kforge is started from */
+			if (d[0] != '/') {
+				kf_warn(ctx, "KFORGE_PLUGIN_PATH: \"%s\" is not an absolute path: skipped (fix: give "
+					     "the folder as /full/path)",
+					d);
+				continue;
+			}
+			if (!kf_strv_contains(&set->search_path, d))
 				kf_strv_push(&set->search_path, d);
+		}
 	}
 	static const char *const defaults[] = { SYSCONFDIR "/kforge/plugins.d", PLUGINDIR };
 	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
@@ -81,7 +119,7 @@ const char *const *kforge_plugins_search_path(struct kforge_ctx *ctx)
 {
 	struct kf_plugin_set *set = &ctx->plugins;
 	if (!set->search_path.v)
-		build_search_path(set);
+		build_search_path(ctx, set);
 	return (const char *const *)set->search_path.v;
 }
 
@@ -225,6 +263,134 @@ const struct kforge_plugin_entry *kforge_plugins_get(const struct kforge_ctx *ct
 	return i < set->n ? &set->v[i].pub : NULL;
 }
 
+unsigned int kf_plugin_probe_timeout_ms = 10000;
+
+static long long now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Reads up to LEN bytes from FD until end of file or DEADLINE (now_ms()); returns the count. */
+static size_t read_until(int fd, void *buf, size_t len, long long deadline)
+{
+	size_t got = 0;
+	while (got < len) {
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
+/*
+ * Reaps PID into *STATUS; false when it still runs at DEADLINE. The end of the pipe comes
+ * before the child is a zombie, and a probe may close the pipe and go on: never block.
+ */
+static bool reap_until(pid_t pid, int *status, long long deadline)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return true;
+		if (r < 0 && errno != EINTR) {
+			*status = 0; /* ECHILD: reaped elsewhere (SIGCHLD ignored); the pipe says the rest */
+			return true;
+		}
+		if (now_ms() >= deadline)
+			return false;
+		struct timespec pause = { 0, 2 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* The child's side: the probe, its score down the pipe, nothing else of kforge's. */
+static void __attribute__((noreturn))
+probe_child(const struct kf_plugin *p, const struct kforge_probe_info *info, int fd)
+{
+	/*
+	 * The parent's handlers (a test harness's, say) must not catch the probe's crash in
+	 * here and carry on as the parent; and the crash is reported by name, no core needed.
+	 */
+	static const int crash[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP };
+	for (size_t i = 0; i < ARRAY_SIZE(crash); i++)
+		signal(crash[i], SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	struct rlimit no_core = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &no_core);
+	int score = p->desc->probe(info);
+	ssize_t w = write(fd, &score, sizeof(score));
+	_exit(w == (ssize_t)sizeof(score) ? 0 : 1);
+}
+
+/*
+ * Runs P's probe in a child process: a probe that crashes, exits or hangs takes only the
+ * child with it, and kforge goes on with the other plugins. Returns 0 with the probe's
+ * answer in *SCORE, or -ECHILD when the plugin is to be skipped (said, by name).
+ */
+static int probe_isolated(struct kforge_ctx *ctx, const struct kf_plugin *p, const struct kforge_probe_info *info,
+			  int *score)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		kf_warn(ctx, "plugin %s: its probe cannot run apart (%s): skipped", p->name, strerror(errno));
+		return -ECHILD;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		kf_warn(ctx, "plugin %s: its probe cannot run apart (%s): skipped", p->name, strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -ECHILD;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		probe_child(p, info, fds[1]);
+	}
+	close(fds[1]);
+	long long deadline = now_ms() + kf_plugin_probe_timeout_ms;
+	int answer = 0, status = 0;
+	size_t got = read_until(fds[0], &answer, sizeof(answer), deadline);
+	close(fds[0]);
+	bool late = !reap_until(pid, &status, deadline);
+	if (late) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		kf_warn(ctx, "plugin %s did not finish its probe within %u s: skipped (fix: update or remove %s)",
+			p->name, (kf_plugin_probe_timeout_ms + 999) / 1000, p->path);
+		return -ECHILD;
+	}
+	if (WIFSIGNALED(status)) {
+		kf_warn(ctx, "plugin %s crashed in its probe (signal %d, %s): skipped (fix: update or remove %s)",
+			p->name, WTERMSIG(status), strsignal(WTERMSIG(status)), p->path);
+		return -ECHILD;
+	}
+	if (got < sizeof(answer) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		kf_warn(ctx, "plugin %s ended its probe without a score (exit status %d): skipped (fix: update or "
+			     "remove %s)",
+			p->name, WIFEXITED(status) ? WEXITSTATUS(status) : -1, p->path);
+		return -ECHILD;
+	}
+	*score = answer;
+	return 0;
+}
+
 int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
 {
 	struct kf_plugin_set *set = &ctx->plugins;
@@ -236,7 +402,8 @@ int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
 	struct kforge_probe_info info = { .root = ctx->root, .os = os };
 	int best = -1;
 	for (unsigned int i = 0; i < set->n; i++) {
-		int s = set->v[i].desc->probe(&info);
+		int s = 0;
+		set->v[i].probe_failed = probe_isolated(ctx, &set->v[i], &info, &s) < 0;
 		set->v[i].pub.score = s < 0 ? 0 : s;
 		set->v[i].pub.selected = false;
 		if (set->v[i].pub.score > 0 && (best < 0 || set->v[i].pub.score > set->v[best].pub.score))
@@ -255,6 +422,12 @@ int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
 			       forced, b.s ? b.s : "none");
 			kf_strbuf_release(&b);
 			return -ENOENT;
+		}
+		/* forced is "use it although its probe says no", not "although it crashed" */
+		if (set->v[best].probe_failed) {
+			kf_err(ctx, "plugin %s cannot be used: its probe failed (see above); fix: update or remove %s",
+			       forced, set->v[best].path);
+			return -ENOEXEC;
 		}
 	} else if (best < 0) {
 		kf_err(ctx, "no plugin claims this system (ID=%s): install the vanilla plugin, or force one "

@@ -123,11 +123,32 @@ bool kf_strv_contains(const struct kf_strv *l, const char *s)
 	return false;
 }
 
-int kf_read_file(const char *path, char **out, size_t *lenp)
+int kf_read_file_max(const char *path, size_t max, char **out, size_t *lenp)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * A FIFO put where a file belongs would block open() and read() forever, a device may
+	 * act on being opened (a watchdog starts, a tape rewinds) or never end: only regular
+	 * files are read. stat() first so that nothing else is even opened; O_NONBLOCK and
+	 * fstat() close the window where the path is swapped between the two.
+	 */
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return -errno;
+	/* /proc and /sys files say 0 and may grow: the cap also holds while reading */
+	if ((unsigned long long)st.st_size > max)
+		return -EFBIG;
 	struct kf_strbuf b = { 0 };
 	char chunk[8192];
 	for (;;) {
@@ -141,6 +162,10 @@ int kf_read_file(const char *path, char **out, size_t *lenp)
 		}
 		if (n == 0)
 			break;
+		if (b.len + (size_t)n > max) {
+			kf_strbuf_release(&b);
+			return -EFBIG;
+		}
 		if (strbuf_reserve(&b, (size_t)n) < 0) {
 			kf_strbuf_release(&b);
 			return -ENOMEM;
@@ -153,6 +178,23 @@ int kf_read_file(const char *path, char **out, size_t *lenp)
 		*lenp = b.len;
 	*out = kf_strbuf_steal(&b);
 	return *out ? 0 : -ENOMEM;
+}
+
+int kf_read_file(const char *path, char **out, size_t *lenp)
+{
+	return kf_read_file_max(path, KF_READ_MAX, out, lenp);
+}
+
+const char *kf_read_strerror(int err)
+{
+	switch (err) {
+	case -EINVAL:
+		return "not a regular file";
+	case -EFBIG:
+		return "larger than kforge reads (" KF_READ_MAX_TEXT ")";
+	default:
+		return strerror(err < 0 ? -err : err);
+	}
 }
 
 int kforge_read_file(const char *path, char **out)

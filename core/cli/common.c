@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -56,10 +57,55 @@ int setup_plugins(struct kforge_ctx *ctx, const struct opts *o)
 	return r < 0 ? KFORGE_EXIT_FAILURE : 0;
 }
 
+/*
+ * The paths the options name, by kind, before anything reads or writes them: a FIFO would
+ * block tar or the reader forever, a file where a folder belongs would fail deep in a step.
+ * A path that does not exist is left to the job, which says what is missing.
+ */
+static int check_path_options(struct kforge_ctx *ctx, const struct opts *o)
+{
+	struct stat st;
+	if (o->source && stat(o->source, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+		kforge_err(ctx, "--source %s is neither a directory nor a regular file: give a kernel source tree "
+				"or a tarball of one",
+			   o->source);
+		return KFORGE_EXIT_USAGE;
+	}
+	for (unsigned int i = 0; i < o->n_extra; i++) {
+		const char *p = o->extra_symbols[i];
+		if (stat(p, &st) < 0 || S_ISREG(st.st_mode))
+			continue;
+		if (S_ISDIR(st.st_mode))
+			kforge_err(ctx, "--extra-symbols %s is a directory: name the Module.symvers file in it "
+					"(--extra-symbols %s/Module.symvers)",
+				   p, p);
+		else
+			kforge_err(ctx, "--extra-symbols %s is not a regular file: name the Module.symvers of the "
+					"module that exports the symbols",
+				   p);
+		return KFORGE_EXIT_USAGE;
+	}
+	if (o->install_mod_path) {
+		/* missing is fine (the install creates it); ENOTDIR: a file stands on the way */
+		int r = stat(o->install_mod_path, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : EEXIST;
+		if (r == EEXIST || r == ENOTDIR) {
+			kforge_err(ctx, "--install-mod-path %s %s: give a folder to install under (DIR/lib/modules/KVER; "
+					"it is created when missing)",
+				   o->install_mod_path,
+				   r == EEXIST ? "is not a directory" : "has a file where a folder belongs on its way");
+			return KFORGE_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
 int make_job_for(struct kforge_ctx *ctx, const struct opts *o, const char *module, bool plan, bool lifecycle,
 			struct kforge_job **job)
 {
-	int code = setup_plugins(ctx, o);
+	int code = check_path_options(ctx, o);
+	if (code)
+		return code;
+	code = setup_plugins(ctx, o);
 	if (code)
 		return code;
 	enum kforge_strategy s = KFORGE_STRATEGY_AUTO;

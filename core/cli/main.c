@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -22,8 +23,19 @@ static void log_cli(void *data, int priority, const char *file, int line, const 
 		off = "\033[0m";
 	}
 	fprintf(stderr, "kforge: %s%s%s", on, label, off);
-	vfprintf(stderr, format, args);
+	char *msg;
+	if (vasprintf(&msg, format, args) < 0) {
+		fputs("(out of memory)\n", stderr);
+		return;
+	}
+	/* messages quote file names and releases others chose: no escape sequence reaches the terminal */
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else
+			fputc(*p, stderr);
 	fputc('\n', stderr);
+	free(msg);
 }
 
 static const struct command commands[] = {
@@ -222,10 +234,18 @@ int main(int argc, char **argv)
 	const char *color = kforge_config_get(ctx, "log.color");
 	use_color = !getenv("NO_COLOR") &&
 		    (strcmp(color, "always") == 0 || (strcmp(color, "auto") == 0 && isatty(STDERR_FILENO)));
-	if (o.root && access(kforge_ctx_root(ctx), F_OK) < 0) {
-		kforge_err(ctx, "--root %s: %s", o.root, strerror(errno));
-		code = KFORGE_EXIT_USAGE;
-		goto out;
+	if (o.root) {
+		struct stat st;
+		const char *why = stat(kforge_ctx_root(ctx), &st) < 0 ? strerror(errno)
+				  : !S_ISDIR(st.st_mode)		 ? "not a directory"
+									 : NULL;
+		if (why) {
+			kforge_err(ctx, "--root %s: %s: give the folder that holds the target system (its /etc and "
+					"/lib/modules), as a chroot would see it",
+				   o.root, why);
+			code = KFORGE_EXIT_USAGE;
+			goto out;
+		}
 	}
 	/* options that are also settings: the command line is their last origin */
 	const struct {

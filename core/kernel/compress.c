@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <lzma.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -110,7 +111,7 @@ int kf_compress_file(enum kforge_compression c, const char *in_path, int out_fd)
 {
 	_cleanup_free_ char *in = NULL;
 	size_t len = 0;
-	int r = kf_read_file(in_path, &in, &len);
+	int r = kf_read_file_max(in_path, KF_MODULE_MAX, &in, &len);
 	if (r < 0)
 		return r;
 	if (c == KFORGE_COMPRESS_NONE)
@@ -125,6 +126,18 @@ int kf_compress_file(enum kforge_compression c, const char *in_path, int out_fd)
 
 /* --- reading back: the gate and status read compressed modules */
 
+/*
+ * What a module decompresses to is capped like a module file: a few bytes of a damaged or
+ * hostile .ko.xz must not fill the disk.
+ */
+static int write_capped(int fd, const void *buf, size_t len, size_t *total)
+{
+	if (len > KF_MODULE_MAX - *total)
+		return -EFBIG;
+	*total += len;
+	return write_all(fd, buf, len);
+}
+
 static int gunzip_fd(const char *in, size_t len, int out_fd)
 {
 	z_stream s = { 0 };
@@ -134,6 +147,7 @@ static int gunzip_fd(const char *in, size_t len, int out_fd)
 	s.next_in = (Bytef *)in;
 	s.avail_in = (uInt)len;
 	int z, r = 0;
+	size_t total = 0;
 	do {
 		s.next_out = buf;
 		s.avail_out = sizeof(buf);
@@ -142,7 +156,7 @@ static int gunzip_fd(const char *in, size_t len, int out_fd)
 			r = -EBADMSG;
 			break;
 		}
-		r = write_all(out_fd, buf, sizeof(buf) - s.avail_out);
+		r = write_capped(out_fd, buf, sizeof(buf) - s.avail_out, &total);
 	} while (r == 0 && z != Z_STREAM_END);
 	inflateEnd(&s);
 	return r;
@@ -158,6 +172,7 @@ static int unxz_fd(const char *in, size_t len, int out_fd)
 	s.avail_in = len;
 	lzma_ret z;
 	int r = 0;
+	size_t total = 0;
 	do {
 		s.next_out = buf;
 		s.avail_out = sizeof(buf);
@@ -166,7 +181,7 @@ static int unxz_fd(const char *in, size_t len, int out_fd)
 			r = -EBADMSG;
 			break;
 		}
-		r = write_all(out_fd, buf, sizeof(buf) - s.avail_out);
+		r = write_capped(out_fd, buf, sizeof(buf) - s.avail_out, &total);
 	} while (r == 0 && z != LZMA_STREAM_END);
 	lzma_end(&s);
 	return r;
@@ -180,6 +195,7 @@ static int unzstd_fd(const char *in, size_t len, int out_fd)
 	char buf[65536];
 	ZSTD_inBuffer ib = { in, len, 0 };
 	int r = 0;
+	size_t total = 0;
 	size_t z = 1;
 	while (r == 0 && z != 0) {
 		ZSTD_outBuffer ob = { buf, sizeof(buf), 0 };
@@ -188,7 +204,7 @@ static int unzstd_fd(const char *in, size_t len, int out_fd)
 			r = -EBADMSG;
 			break;
 		}
-		r = write_all(out_fd, buf, ob.pos);
+		r = write_capped(out_fd, buf, ob.pos, &total);
 	}
 	ZSTD_freeDCtx(d);
 	return r;
@@ -198,7 +214,7 @@ int kf_decompress_file(const char *in_path, int out_fd)
 {
 	_cleanup_free_ char *in = NULL;
 	size_t len = 0;
-	int r = kf_read_file(in_path, &in, &len);
+	int r = kf_read_file_max(in_path, KF_MODULE_MAX, &in, &len);
 	if (r < 0)
 		return r;
 	switch (kf_compression_of_path(in_path)) {
@@ -216,8 +232,15 @@ int kf_decompress_file(const char *in_path, int out_fd)
 char *kf_module_plain_copy(const char *path, char **tmpdir)
 {
 	*tmpdir = NULL;
-	if (kf_compression_of_path(path) == KFORGE_COMPRESS_NONE)
+	if (kf_compression_of_path(path) == KFORGE_COMPRESS_NONE) {
+		/* libkmod opens it with a plain open(): a FIFO would block it (a missing one it reports) */
+		struct stat st;
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			errno = EINVAL;
+			return NULL;
+		}
 		return strdup(path);
+	}
 	char tmpl[] = "/tmp/kforge-module-XXXXXX";
 	if (!mkdtemp(tmpl))
 		return NULL;

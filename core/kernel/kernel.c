@@ -231,6 +231,10 @@ int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel
 {
 	const char *root = kforge_ctx_root(ctx);
 	memset(k, 0, sizeof(*k));
+	/* before any path is made of it: "..", '/' or 300 characters must not reach lib/modules */
+	int r = kf_release_check(release, NULL, 0);
+	if (r < 0)
+		return r;
 	k->release = strdup(release);
 	if (!k->release)
 		return -ENOMEM;
@@ -241,7 +245,7 @@ int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel
 			return -ENOMEM;
 	}
 	k->build_dir = find_build_dir(root, release);
-	int r = kforge_release_parse(root, release, k->build_dir, &k->rel);
+	r = kforge_release_parse(root, release, k->build_dir, &k->rel);
 	if (r < 0)
 		return r;
 

@@ -29,6 +29,12 @@ const char *kf_kconfig_lookup(const char *config_text, const char *option, char 
 const char *kf_detect_initramfs(const char *root);
 /* The modules dir for RELEASE under ROOT, as a host path, or NULL. */
 char *kf_find_modules_dir(const char *root, const char *release);
+/*
+ * Checks that RELEASE can be a kernel release: 1 to KFORGE_RELEASE_MAX characters, no '/',
+ * "..", space or control character, VERSION.PATCHLEVEL first. 0, -ENAMETOOLONG or -EINVAL
+ * with the whole message in WHY (the release shown safely for a terminal).
+ */
+int kf_release_check(const char *release, char *why, size_t size);
 /* The running kernel's release. */
 int kf_running_kernel(char *buf, size_t size);
 
@@ -38,6 +44,8 @@ int kf_find_module_in_source(const char *src, const char *name, const char *arch
 int kf_find_module_in_dir(const char *src, const char *subdir, const char *name, char *option, size_t optsize);
 
 /* compress.c: module files like the target's own (zlib, liblzma, libzstd) */
+/* The largest module file read or decompressed: debug info makes some hundreds of MiB. */
+#define KF_MODULE_MAX (1UL << 30)
 enum kforge_compression kf_compression_of_path(const char *path);
 /* Writes IN_PATH to OUT_FD compressed with C (gzip; xz with CRC32 checks; zstd). */
 int kf_compress_file(enum kforge_compression c, const char *in_path, int out_fd);
@@ -46,7 +54,7 @@ int kf_decompress_file(const char *in_path, int out_fd);
 /*
  * A plain copy of a possibly compressed module, for libkmod (which may lack zlib): PATH
  * itself when it is not compressed, else NAME.ko in a new folder *TMPDIR. NULL on error
- * (errno). Released with kf_module_plain_release().
+ * (errno; EINVAL when PATH is not a regular file). Released with kf_module_plain_release().
  */
 char *kf_module_plain_copy(const char *path, char **tmpdir);
 void kf_module_plain_release(char *path, char *tmpdir);

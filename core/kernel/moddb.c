@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <libkmod.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kernel/kernel.h"
 
@@ -64,11 +65,28 @@ bool kf_module_builtin(const char *modules_dir, const char *name)
 	return line != NULL;
 }
 
+/*
+ * libkmod opens its indexes with a plain open(): a FIFO in place of one would block it for
+ * good. A folder is handed to it only when each index there is a regular file or missing.
+ */
+static bool indexes_are_files(const char *modules_dir)
+{
+	static const char *const indexes[] = { "modules.dep.bin", "modules.alias.bin", "modules.symbols.bin",
+					       "modules.builtin.bin", "modules.builtin.alias.bin" };
+	for (size_t i = 0; i < ARRAY_SIZE(indexes); i++) {
+		_cleanup_free_ char *p = kforge_path_join(modules_dir, indexes[i], NULL);
+		struct stat st;
+		if (!p || (stat(p, &st) == 0 && !S_ISREG(st.st_mode)))
+			return false;
+	}
+	return true;
+}
+
 /* The path (relative to MODULES_DIR) of NAME: libkmod on the indexes, else the text modules.dep. */
 char *kf_module_path(const char *modules_dir, const char *name)
 {
 	char *path = NULL;
-	struct kmod_ctx *kctx = kmod_new(modules_dir, NULL);
+	struct kmod_ctx *kctx = indexes_are_files(modules_dir) ? kmod_new(modules_dir, NULL) : NULL;
 	if (kctx) {
 		kmod_set_log_priority(kctx, LOG_EMERG);
 		struct kmod_module *mod = NULL;

@@ -127,21 +127,75 @@ static bool has_kernelrelease_override(const char *build_dir)
 	return false;
 }
 
+/* RELEASE for a message: bytes that could steer a terminal as \xNN, the length capped. */
+static void quote_release(const char *release, char *buf, size_t size)
+{
+	size_t w = 0, shown = 0;
+	for (const unsigned char *q = (const unsigned char *)release; *q && w + 8 < size; q++, shown++) {
+		if (shown == KFORGE_RELEASE_MAX) {
+			w += (size_t)snprintf(buf + w, size - w, "...");
+			break;
+		}
+		if (*q < 0x20 || *q >= 0x7f)
+			w += (size_t)snprintf(buf + w, size - w, "\\x%02x", *q);
+		else
+			buf[w++] = (char)*q;
+	}
+	buf[w] = '\0';
+}
+
+int kf_release_check(const char *release, char *why, size_t size)
+{
+	/*
+	 * A release becomes a folder name under lib/modules and under kforge's own state: it
+	 * must stay one plain name there, whatever a command line or a file says it is.
+	 */
+	const char *reason = NULL;
+	char too_long[64];
+	int r = -EINVAL;
+	unsigned int v, p, s;
+	if (!release)
+		return -EINVAL;
+	if (strlen(release) > KFORGE_RELEASE_MAX) {
+		snprintf(too_long, sizeof(too_long), "longer than %d characters", KFORGE_RELEASE_MAX);
+		reason = too_long;
+		r = -ENAMETOOLONG;
+	} else if (!release[0]) {
+		reason = "it is empty";
+	} else if (strchr(release, '/')) {
+		reason = "it holds a '/', and a release is one folder name under lib/modules";
+	} else if (strstr(release, "..")) {
+		reason = "it holds \"..\", and a release is one folder name under lib/modules";
+	} else {
+		for (const unsigned char *q = (const unsigned char *)release; *q && !reason; q++)
+			if (*q < 0x20 || *q == 0x7f)
+				reason = "it holds a control character";
+			else if (isspace(*q))
+				reason = "it holds a space";
+		if (!reason && !parse_numbers(release, &v, &p, &s))
+			reason = "it does not start with VERSION.PATCHLEVEL";
+	}
+	if (!reason)
+		return 0;
+	if (why && size) {
+		char shown[4 * KFORGE_RELEASE_MAX + 8];
+		quote_release(release, shown, sizeof(shown));
+		snprintf(why, size, "\"%s\" is no kernel release (like 6.1.0-56-amd64 or 6.6.1-arch1-1): %s", shown,
+			 reason);
+	}
+	return r;
+}
+
 int kforge_release_parse(const char *root, const char *release, const char *build_dir,
 			 struct kforge_release *out)
 {
 	if (!release || !out)
 		return -EINVAL;
-	size_t len = strlen(release);
-	if (len == 0)
-		return -EINVAL;
-	if (len > KFORGE_RELEASE_MAX)
-		return -ENAMETOOLONG;
-	for (const char *q = release; *q; q++)
-		if (isspace((unsigned char)*q) || *q == '/')
-			return -EINVAL;
+	int r = kf_release_check(release, NULL, 0);
+	if (r < 0)
+		return r;
 	memset(out, 0, sizeof(*out));
-	memcpy(out->release, release, len + 1);
+	memcpy(out->release, release, strlen(release) + 1);
 
 	unsigned int v, p, s;
 	size_t nlen = parse_numbers(release, &v, &p, &s);

@@ -263,9 +263,11 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	}
 	int r = kf_kernel_load(ctx, kver, &job->kernel);
 	if (r == -EINVAL || r == -ENAMETOOLONG) {
+		char why[512];
 		*code = KFORGE_EXIT_USAGE;
-		kf_err(ctx, "\"%s\" is no kernel release (like 6.1.0-56-amd64 or 6.6.1-arch1-1)%s", kver,
-		       r == -ENAMETOOLONG ? ": longer than 64 characters" : "");
+		if (kf_release_check(kver, why, sizeof(why)) == 0)
+			snprintf(why, sizeof(why), "kernel %s: %s", kver, strerror(-r));
+		kf_err(ctx, "%s", why);
 		kforge_job_unref(job);
 		return r;
 	}

@@ -130,6 +130,59 @@ static void test_bad_command_line(void **state)
 	assert_string_equal(kforge_config_get(f->ctx, "build.jobs"), "0");
 }
 
+/* A configuration file that is not one: refused at once with the cause and the fix, not waited on. */
+static void expect_not_read(struct fixture *f, const char *path, int err, const char *needle)
+{
+	f->log.len = 0;
+	f->log.buf[0] = '\0';
+	alarm(20); /* a regression that opens the FIFO blocks: the alarm ends it as a failure */
+	assert_int_equal(kforge_config_load(f->ctx, f->sys, f->usr), err);
+	alarm(0);
+	char *want = kf_strdup_printf("%s%s", path, needle);
+	if (!strstr(f->log.buf, want))
+		print_error("missing in the log: %s\nlog:\n%s", want, f->log.buf);
+	assert_non_null(strstr(f->log.buf, want));
+	assert_non_null(strstr(f->log.buf, "fix: "));
+	free(want);
+}
+
+static void test_fifo_refused(void **state)
+{
+	struct fixture *f = *state;
+	free(unit_mkfifo(f->dir, "etc/kforge/kforge.conf"));
+	expect_not_read(f, f->sys, -EINVAL, " is not a regular file");
+	unlink(f->sys);
+	/* the user's file too */
+	free(unit_mkfifo(f->dir, "home/.config/kforge/kforge.conf"));
+	expect_not_read(f, f->usr, -EINVAL, " is not a regular file");
+}
+
+static void test_folder_and_damage_refused(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(kf_mkdir_p(f->sys), 0);
+	expect_not_read(f, f->sys, -EINVAL, " is not a regular file");
+	rmdir(f->sys);
+	/* a crash can leave zeros in a file: not text, and not silently cut at the first one */
+	FILE *fp = fopen(f->sys, "w");
+	assert_non_null(fp);
+	fwrite("[build]\njobs = 2\n\0\0\0\0", 1, 21, fp);
+	fclose(fp);
+	expect_not_read(f, f->sys, -EINVAL, " holds a NUL byte");
+	assert_string_equal(kforge_config_get(f->ctx, "build.jobs"), "0");
+	/* larger than any configuration file (sparse: nothing written) */
+	assert_int_equal(truncate(f->sys, (off_t)KF_READ_MAX + 1), 0);
+	expect_not_read(f, f->sys, -EINVAL, " is larger than 64 MiB");
+}
+
+static void test_missing_folder_on_the_way(void **state)
+{
+	struct fixture *f = *state;
+	/* a file where the user's folder should be: as good as no user file */
+	unit_write(f->dir, "home/.config/kforge", "not a folder");
+	assert_int_equal(kforge_config_load(f->ctx, f->sys, f->usr), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +194,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_command_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_folder_and_damage_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_folder_on_the_way, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /* test-loader.c: the plugin loader: good and broken plugins, search-path override, masks, permissions. */
 #include "unit.h"
 
+#include <signal.h>
+
 #ifndef TEST_PLUGIN_DIR
 #error TEST_PLUGIN_DIR must name the folder of the test plugins
 #endif
@@ -167,6 +169,103 @@ static void test_writable_refused_as_root(void **state)
 	free(dir);
 }
 
+/* A plugin owned by another user: mode 0755 does not help, that user can change it at will. */
+static void test_owned_by_other_refused_as_root(void **state)
+{
+	struct fixture *f = *state;
+	if (geteuid() != 0)
+		skip(); /* only root can give a file away */
+	char why[512];
+	char *dir = kforge_path_join(f->dir, "theirs", NULL);
+	char *copy = kforge_path_join(dir, "good.so", NULL);
+	assert_int_equal(kf_mkdir_p(dir), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	copy_file(TEST_PLUGIN_DIR "/good.so", copy);
+	assert_int_equal(chmod(copy, 0755), 0);
+	assert_int_equal(chown(copy, 65534, 65534), 0);
+	assert_int_equal(kf_plugin_check_perms(copy, true, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "uid 65534"));
+	assert_non_null(strstr(why, "not root"));
+	assert_non_null(strstr(why, "chown root:root"));
+	/* an ordinary user's own plugins are theirs to load */
+	assert_int_equal(kf_plugin_check_perms(copy, false, why, sizeof(why)), 0);
+
+	/* through the loader: named, with the owner and the fix, and not loaded */
+	setenv("KFORGE_PLUGIN_PATH", dir, 1);
+	new_ctx(f, NULL);
+	kforge_plugins_load(f->ctx);
+	assert_null(find(f->ctx, "good"));
+	char *needle = kf_strdup_printf("plugin %s refused: %s is owned by ", copy, copy);
+	assert_non_null(strstr(f->log.buf, needle));
+	free(needle);
+	kforge_ctx_unref(f->ctx);
+	f->ctx = NULL;
+
+	/* given back to root, it loads */
+	assert_int_equal(chown(copy, 0, 0), 0);
+	f->log.len = 0;
+	f->log.buf[0] = '\0';
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	assert_non_null(find(f->ctx, "good"));
+	kforge_ctx_unref(f->ctx);
+	f->ctx = NULL;
+
+	/* the folder that holds it, owned by another user: the whole folder is refused */
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	f->log.len = 0;
+	f->log.buf[0] = '\0';
+	new_ctx(f, NULL);
+	kforge_plugins_load(f->ctx);
+	assert_null(find(f->ctx, "good"));
+	needle = kf_strdup_printf("plugin folder refused: %s is owned by ", dir);
+	if (!strstr(f->log.buf, needle))
+		print_error("missing in the log: %s\nlog:\n%s", needle, f->log.buf);
+	assert_non_null(strstr(f->log.buf, needle));
+	assert_non_null(strstr(f->log.buf, "uid 65534"));
+	free(needle);
+	free(copy);
+	free(dir);
+}
+
+/* A FIFO named like a plugin: dlopen() would wait on it for good; refused at once. */
+static void test_fifo_plugin_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *fifo = unit_mkfifo(f->dir, "fifos/blocker.so");
+	char *dir = kforge_path_join(f->dir, "fifos", NULL);
+	char *path = kf_strdup_printf("%s:%s", dir, TEST_PLUGIN_DIR);
+	setenv("KFORGE_PLUGIN_PATH", path, 1);
+	new_ctx(f, NULL);
+	alarm(20); /* a regression blocks in dlopen(): the alarm ends it as a failure */
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	alarm(0);
+	assert_null(find(f->ctx, "blocker"));
+	assert_non_null(find(f->ctx, "good"));
+	char *needle = kf_strdup_printf("plugin %s refused: %s is not a regular file", fifo, fifo);
+	assert_non_null(strstr(f->log.buf, needle));
+	free(needle);
+	free(path);
+	free(dir);
+	free(fifo);
+}
+
+/* A relative folder in KFORGE_PLUGIN_PATH depends on where kforge starts: skipped, named. */
+static void test_relative_path_entry_skipped(void **state)
+{
+	struct fixture *f = *state;
+	setenv("KFORGE_PLUGIN_PATH", "relative/plugins:" TEST_PLUGIN_DIR ":.", 1);
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	const char *const *sp = kforge_plugins_search_path(f->ctx);
+	assert_string_equal(sp[0], TEST_PLUGIN_DIR);
+	for (size_t i = 0; sp[i]; i++)
+		assert_true(sp[i][0] == '/');
+	assert_non_null(strstr(f->log.buf, "KFORGE_PLUGIN_PATH: \"relative/plugins\" is not an absolute path: skipped"));
+	assert_non_null(strstr(f->log.buf, "KFORGE_PLUGIN_PATH: \".\" is not an absolute path: skipped"));
+	assert_non_null(find(f->ctx, "good"));
+}
+
 static void test_probe_and_select(void **state)
 {
 	struct fixture *f = *state;
@@ -197,6 +296,69 @@ static void test_probe_scores_zero_elsewhere(void **state)
 	assert_true(find(f->ctx, "good")->selected);
 }
 
+/* A probe that dies of SIGSEGV: named and skipped, the other plugins probed and one selected. */
+static void test_crashing_probe_skipped(void **state)
+{
+	struct fixture *f = *state;
+	unsetenv("CRASHPROBE");
+	unit_write(f->dir, "etc/os-release", "ID=testos\n");
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	const struct kforge_plugin_entry *crash = find(f->ctx, "crashprobe");
+	assert_non_null(crash);
+	assert_int_equal(kforge_plugins_select(f->ctx, NULL), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
+	assert_int_equal(find(f->ctx, "good")->score, 42);
+	assert_int_equal(crash->score, 0);
+	assert_false(crash->selected);
+	char *needle = kf_strdup_printf("plugin crashprobe crashed in its probe (signal %d, ", SIGSEGV);
+	if (!strstr(f->log.buf, needle))
+		print_error("missing in the log: %s\nlog:\n%s", needle, f->log.buf);
+	assert_non_null(strstr(f->log.buf, needle));
+	free(needle);
+	assert_non_null(strstr(f->log.buf, "): skipped (fix: update or remove " TEST_PLUGIN_DIR "/crashprobe.so)"));
+	/* forced, it is still refused: "although its probe says no" is not "although it crashed" */
+	assert_int_equal(kforge_plugins_select(f->ctx, "crashprobe"), -ENOEXEC);
+	assert_non_null(strstr(f->log.buf, "plugin crashprobe cannot be used: its probe failed"));
+	/* and the others can still be forced */
+	assert_int_equal(kforge_plugins_select(f->ctx, "good"), 0);
+	assert_true(find(f->ctx, "good")->selected);
+}
+
+/* A probe that exits or never returns (even with its pipe closed): killed at the deadline, skipped. */
+static void test_exiting_or_hung_probe_skipped(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *mode, *said;
+	} cases[] = {
+		{ "exit", "plugin crashprobe ended its probe without a score (exit status 3): skipped" },
+		{ "hang", "plugin crashprobe did not finish its probe within 1 s: skipped" },
+		{ "closehang", "plugin crashprobe did not finish its probe within 1 s: skipped" },
+	};
+	unsigned int saved = kf_plugin_probe_timeout_ms;
+	kf_plugin_probe_timeout_ms = 300;
+	unit_write(f->dir, "etc/os-release", "ID=testos\n");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		setenv("CRASHPROBE", cases[i].mode, 1);
+		kforge_ctx_unref(f->ctx);
+		f->log.len = 0;
+		f->log.buf[0] = '\0';
+		new_ctx(f, NULL);
+		assert_int_equal(kforge_plugins_load(f->ctx), 0);
+		alarm(20); /* the deadline is 300 ms: a regression that waits for good fails here */
+		assert_int_equal(kforge_plugins_select(f->ctx, NULL), 0);
+		alarm(0);
+		assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
+		assert_int_equal(find(f->ctx, "crashprobe")->score, 0);
+		if (!strstr(f->log.buf, cases[i].said))
+			print_error("missing in the log: %s\nlog:\n%s", cases[i].said, f->log.buf);
+		assert_non_null(strstr(f->log.buf, cases[i].said));
+	}
+	unsetenv("CRASHPROBE");
+	kf_plugin_probe_timeout_ms = saved;
+}
+
 static void test_check_descriptor(void **state)
 {
 	char why[512];
@@ -218,9 +380,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_earlier_folder_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_to_dev_null_disables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writable_refused_as_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owned_by_other_refused_as_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_plugin_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relative_path_entry_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_and_select, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_scores_zero_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_descriptor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crashing_probe_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exiting_or_hung_probe_skipped, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("loader", tests, NULL, NULL);
 }

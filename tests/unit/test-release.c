@@ -133,6 +133,74 @@ static void test_invalid(void **state)
 	assert_int_equal(kforge_release_parse(NULL, longrel, NULL, &rel), 0);
 }
 
+/* Releases become folder names under lib/modules: each odd one refused, and why, shown safely. */
+static void test_check_says_why(void **state)
+{
+	static const struct {
+		const char *release;
+		int err;
+		const char *why;
+	} odd[] = {
+		{ "", -EINVAL, "\"\" is no kernel release (like 6.1.0-56-amd64 or 6.6.1-arch1-1): it is empty" },
+		{ "6.1.0/../../etc", -EINVAL, "it holds a '/'" },
+		{ "6.1.0-56-amd64/", -EINVAL, "it holds a '/'" },
+		{ "..", -EINVAL, "it holds \"..\"" },
+		{ "6.1..0", -EINVAL, "it holds \"..\"" },
+		{ "6.1.0 amd64", -EINVAL, "it holds a space" },
+		{ "6.1.0-\033[31m", -EINVAL, "\"6.1.0-\\x1b[31m\" is no kernel release" },
+		{ "6.1.0-\tx", -EINVAL, "it holds a control character" },
+		{ "6.1.0-\x7f", -EINVAL, "it holds a control character" },
+		{ "linux", -EINVAL, "it does not start with VERSION.PATCHLEVEL" },
+	};
+	char why[512];
+	struct kforge_release rel;
+	for (size_t i = 0; i < ARRAY_SIZE(odd); i++) {
+		why[0] = '\0';
+		assert_int_equal(kf_release_check(odd[i].release, why, sizeof(why)), odd[i].err);
+		if (!strstr(why, odd[i].why))
+			print_error("%s: got %s\n", odd[i].why, why);
+		assert_non_null(strstr(why, odd[i].why));
+		/* no byte that steers a terminal is in the message */
+		for (const char *q = why; *q; q++)
+			assert_true((unsigned char)*q >= 0x20 && (unsigned char)*q != 0x7f);
+		assert_int_equal(kforge_release_parse(NULL, odd[i].release, NULL, &rel), odd[i].err);
+	}
+	/* 256 characters: too long, and shown cut at 64 */
+	char longrel[257];
+	memset(longrel, 'a', 256);
+	longrel[256] = '\0';
+	assert_int_equal(kf_release_check(longrel, why, sizeof(why)), -ENAMETOOLONG);
+	assert_non_null(strstr(why, ": longer than 64 characters"));
+	assert_non_null(strstr(why, "aaa...\" is no kernel release"));
+	assert_true(strlen(why) < 200);
+	assert_int_equal(kf_release_check("6.1.0-56-amd64", why, sizeof(why)), 0);
+	assert_int_equal(kf_release_check("6.5.6-300.fc39.x86_64", NULL, 0), 0);
+	assert_int_equal(kf_release_check("6.1.21-v8+", NULL, 0), 0);
+}
+
+/* Before any path is made of it: kf_kernel_load() refuses a release that is no folder name. */
+static void test_kernel_load_checks_first(void **state)
+{
+	char *root = unit_mkdtemp();
+	struct kforge_ctx *ctx;
+	assert_int_equal(kforge_ctx_new(root, &ctx), 0);
+	struct kf_kernel k;
+	char longrel[257];
+	memset(longrel, 'a', 256);
+	longrel[256] = '\0';
+	assert_int_equal(kf_kernel_load(ctx, longrel, &k), -ENAMETOOLONG);
+	kf_kernel_free(&k);
+	/* ROOT/lib/modules/.. is a folder, but ".." is no release */
+	unit_write(root, "lib/modules/6.1.0-1-amd64/modules.dep", "");
+	assert_int_equal(kf_kernel_load(ctx, "..", &k), -EINVAL);
+	kf_kernel_free(&k);
+	assert_int_equal(kf_kernel_load(ctx, "6.1.0-1-amd64/..", &k), -EINVAL);
+	kf_kernel_free(&k);
+	kforge_ctx_unref(ctx);
+	unit_rm_rf(root);
+	free(root);
+}
+
 static void test_read_uts(void **state)
 {
 	char *dir = unit_mkdtemp();
@@ -152,6 +220,8 @@ int main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_debian_include_under_root),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_check_says_why),
+		cmocka_unit_test(test_kernel_load_checks_first),
 		cmocka_unit_test(test_read_uts),
 	};
 	/* one result line per vector, named after it; the Makefile variant where it applies */

@@ -61,6 +61,14 @@ static inline void unit_write(const char *dir, const char *rel, const char *text
 	free(path);
 }
 
+/* A FIFO at DIR/REL: what kforge must never wait on. Pair it with alarm() so a hang fails. */
+static inline char *unit_mkfifo(const char *dir, const char *rel)
+{
+	char *path = unit_path_with_parents(dir, rel);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	return path;
+}
+
 static inline void unit_symlink(const char *dir, const char *rel, const char *target)
 {
 	char *path = unit_path_with_parents(dir, rel);

@@ -21,7 +21,11 @@ char *kforge_path_find(const char *root, const char *path);
 /* True when PATH inside ROOT exists (after resolving links). */
 bool kforge_path_exists(const char *root, const char *path);
 
-/* Reads a whole file (host path) into a malloc'd NUL-terminated string; 0 or a negative errno. */
+/*
+ * Reads a whole file (host path) into a malloc'd NUL-terminated string; 0 or a negative errno.
+ * Only regular files are read (-EINVAL for a FIFO, device, socket or folder, which is never
+ * waited on) and at most 64 MiB (-EFBIG).
+ */
 int kforge_read_file(const char *path, char **out);
 
 /* Joins parts with single slashes into a malloc'd string; the list ends with NULL. */
