@@ -83,6 +83,11 @@ bool kf_is_file(const char *path);
 unsigned long kf_hash_str(unsigned long h, const char *s);
 /* Creates DIR and its parents (mode 0755). */
 int kf_mkdir_p(const char *dir);
+/* Opens PATH read-only when it is a regular file (never a FIFO or device: -EINVAL); its stat in *ST. */
+struct stat;
+int kf_open_regular(const char *path, struct stat *st);
+/* ARGV as a command line to show, each argument quoted for a POSIX shell where it needs it (malloc'd). */
+char *kf_argv_quote(const char *const argv[]);
 /* Removes DIR and everything below it, links not followed; a missing DIR is fine. */
 int kf_rm_rf(const char *dir);
 /*

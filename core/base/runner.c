@@ -98,17 +98,6 @@ int kf_runner_open_log(struct kf_runner *r, const char *name)
 	return 0;
 }
 
-static char *quote_argv(const char *const argv[])
-{
-	struct kf_strbuf b = { 0 };
-	for (size_t i = 0; argv[i]; i++) {
-		if (i)
-			kf_strbuf_append(&b, " ");
-		kf_strbuf_append_quoted(&b, argv[i]);
-	}
-	return kf_strbuf_steal(&b);
-}
-
 void kf_runner_notev(struct kf_runner *r, const char *format, va_list ap)
 {
 	_cleanup_free_ char *msg = NULL;
@@ -194,7 +183,7 @@ int kf_runner_run(struct kf_runner *r, const char *cwd, const char *const argv[]
 	*status = 0;
 	if (!argv || !argv[0])
 		return -EINVAL;
-	_cleanup_free_ char *cmd = quote_argv(argv);
+	_cleanup_free_ char *cmd = kf_argv_quote(argv);
 	if (!cmd)
 		return -ENOMEM;
 	if (r->plan)

@@ -123,7 +123,7 @@ bool kf_strv_contains(const struct kf_strv *l, const char *s)
 	return false;
 }
 
-int kf_read_file_max(const char *path, size_t max, char **out, size_t *lenp)
+int kf_open_regular(const char *path, struct stat *stp)
 {
 	/*
 	 * A FIFO put where a file belongs would block open() and read() forever, a device may
@@ -136,16 +136,38 @@ int kf_read_file_max(const char *path, size_t max, char **out, size_t *lenp)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
-		return -errno;
+	int fl;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int r = S_ISREG(st.st_mode) ? -errno : -EINVAL;
+		close(fd);
+		return r;
+	}
+	if (stp)
+		*stp = st;
+	return fd;
+}
+
+char *kf_argv_quote(const char *const argv[])
+{
+	struct kf_strbuf b = { 0 };
+	for (size_t i = 0; argv[i]; i++) {
+		if (i)
+			kf_strbuf_append(&b, " ");
+		kf_strbuf_append_quoted(&b, argv[i]);
+	}
+	return kf_strbuf_steal(&b);
+}
+
+int kf_read_file_max(const char *path, size_t max, char **out, size_t *lenp)
+{
+	struct stat st;
+	_cleanup_close_ int fd = kf_open_regular(path, &st);
+	if (fd < 0)
+		return fd;
 	/* /proc and /sys files say 0 and may grow: the cap also holds while reading */
 	if ((unsigned long long)st.st_size > max)
 		return -EFBIG;

@@ -207,11 +207,5 @@ char *kf_depmod_command(const char *base, const char *kernel)
 {
 	const char *argv[5];
 	kf_depmod_argv(base, kernel, argv);
-	struct kf_strbuf b = { 0 };
-	for (size_t i = 0; argv[i]; i++) {
-		if (i)
-			kf_strbuf_append(&b, " ");
-		kf_strbuf_append_quoted(&b, argv[i]);
-	}
-	return kf_strbuf_steal(&b);
+	return kf_argv_quote(argv);
 }

@@ -133,14 +133,7 @@ int kforge_default_refresh_initramfs(struct kforge_job *job)
 
 int kforge_initramfs_failed(struct kforge_job *job, const char *const argv[])
 {
-	_cleanup_free_ char *cmd = NULL;
-	struct kf_strbuf b = { 0 };
-	for (size_t i = 0; argv[i]; i++) {
-		if (i)
-			kf_strbuf_append(&b, " ");
-		kf_strbuf_append_quoted(&b, argv[i]);
-	}
-	cmd = kf_strbuf_steal(&b);
+	_cleanup_free_ char *cmd = kf_argv_quote(argv);
 	return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
 			       "%s failed (its output is above): the module stays installed and recorded, but the initramfs "
 			       "of %s still holds what it held; fix the cause and run it again: %s (the next kforge install "

@@ -32,25 +32,9 @@ void kf_checkpoint(const char *what)
 		raise(SIGKILL);
 }
 
-/* Opens PATH for reading only when it is a regular file: a FIFO or a device would block or never end. */
-static int open_regular(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	struct stat sb;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		int r = errno && !S_ISREG(sb.st_mode) ? -EINVAL : -errno;
-		close(fd);
-		return r ? r : -EINVAL;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	return fd;
-}
-
 int kf_sha256_file(const char *path, char out[65])
 {
-	_cleanup_close_ int fd = open_regular(path);
+	_cleanup_close_ int fd = kf_open_regular(path, NULL);
 	if (fd < 0)
 		return fd;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -93,7 +77,7 @@ static void sync_parent(const char *path)
 
 int kf_copy_file(const char *src, const char *dst, mode_t mode)
 {
-	_cleanup_close_ int in = open_regular(src);
+	_cleanup_close_ int in = kf_open_regular(src, NULL);
 	if (in < 0)
 		return in;
 	_cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
