@@ -63,8 +63,10 @@ check "status --json: both ok, with what each replaced" sh -c '
 
 # a second install over kforge's own keeps what the first replaced: uninstall still restores the originals
 kf -q install "$tmp/pair" --install-mod-path "$D" >"$tmp/out" 2>&1
+rc=$?
 check "a second install keeps the first install's backups in its record" sh -c '
-	[ "$(grep -c "^\[replaced\]" "$1")" -eq 1 ] && grep -qx "sha256 = $2" "$1"' _ "$rec" "$O1"
+	[ "$3" -eq 0 ] && [ "$(grep -c "^\[replaced\]" "$1")" -eq 1 ] && grep -qx "sha256 = $2" "$1" || { cat "$4"; false; }' \
+	_ "$rec" "$O1" "$rc" "$tmp/out"
 
 # states: modified, missing, superseded
 cp "$M/updates/kforge_one.ko" "$tmp/keep1"
@@ -286,33 +288,36 @@ kill_case() { # op n what
 		sed 's/^/# status: /' "$tmp/s.out"
 	fi
 }
-reset_old() {
+# after WHAT: uninstalling both puts the originals back, so the next case starts from them (a
+# case that started from anything else would prove nothing: a failure here is one of the test's)
+reset_old() { # what
 	kf -q uninstall kforge_one --install-mod-path "$D" >/dev/null 2>&1
 	kf -q uninstall kforge_two --install-mod-path "$D" >/dev/null 2>&1
-	cmp -s "$tmp/orig1" "$M/updates/kforge_one.ko" && cmp -s "$tmp/orig2" "$M/updates/dkms/kforge_two.ko" ||
-		echo "# the originals did not come back"
+	cmp -s "$tmp/orig1" "$M/updates/kforge_one.ko" && cmp -s "$tmp/orig2" "$M/updates/dkms/kforge_two.ko" &&
+		[ ! -e "$M/updates/kforge_two.ko" ] ||
+		not_ok "after $1, uninstalling kforge_one and kforge_two puts both originals back"
 }
 n=0
 while IFS= read -r what; do
 	n=$((n + 1))
 	kill_case install $n "$what"
-	reset_old
+	reset_old "the install killed at $n"
 done <"$tmp/points"
 n=0
 while IFS= read -r what; do
 	n=$((n + 1))
 	kf -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1
 	kill_case uninstall $n "$what"
-	reset_old
+	reset_old "the uninstall killed at $n"
 done <"$tmp/points-un"
 
 # and killed from outside (kill -9) at times spread over a whole install, the build included
 kf -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1
-reset_old
+reset_old "an install"
 start=$(date +%s%N)
 kf -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1
 span=$((($(date +%s%N) - start) / 1000000))
-reset_old
+reset_old "the install that measured the span"
 for i in 1 2 3 4 5 6 7 8; do
 	# when the kill comes decides nothing: any moment must leave the module old or new
 	ms=$((span * i / 9))
@@ -339,6 +344,6 @@ for i in 1 2 3 4 5 6 7 8; do
 		not_ok "install $killed after ${ms} ms of ${span}: old or new, never partial"
 		echo "# whole: $why; after: $(cat "$tmp/why2"); still running: $left"
 	fi
-	reset_old
+	reset_old "the install killed after ${ms} ms"
 done
 tap_done
