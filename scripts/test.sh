@@ -2,7 +2,8 @@
 # test.sh: installs every dependency (apt-get), builds kforge, and runs every test: the cmocka
 # units and fixture-root suite (make check), the SDK test (install into a scratch prefix, the
 # example vendor plugin built out of tree), the end-to-end suite (real Debian kernels, modules
-# loaded under qemu), and make distcheck. Ends with "N passed, N failed".
+# loaded under qemu), and make distcheck. Ends with "N passed, N failed, N skipped" (a skipped
+# test is no pass).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -10,27 +11,33 @@ cd "$top"
 "$top/scripts/build.sh" || { echo "0 passed, 1 failed"; exit 1; }
 passed=0
 failed=0
+skipped=0
 
 echo "== make check"
 (cd _build && make -j"$(nproc)" check >check.log 2>&1)
 grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' _build/check.log | grep -v '^PASS' || true
 p=$(awk '/^# PASS:/ {print $3}' _build/test-suite.log)
 f=$(awk '/^# (FAIL|ERROR|XPASS):/ {s += $3} END {print s + 0}' _build/test-suite.log)
+s=$(awk '/^# SKIP:/ {s += $3} END {print s + 0}' _build/test-suite.log)
 [ -n "$p" ] || { p=0; f=$((f + 1)); tail -30 _build/check.log; }
-echo "make check: $p passed, $f failed (details: _build/test-suite.log)"
+echo "make check: $p passed, $f failed, $s skipped (details: _build/test-suite.log)"
 passed=$((passed + p))
 failed=$((failed + f))
+skipped=$((skipped + s))
 
-# a TAP suite: its lines shown, its counts added; a suite that stops early counts as a failure
+# a TAP suite: its lines shown, its counts added; a suite that stops early counts as a failure.
+# "ok ... # SKIP" (the directive, any case) is a skip, not a pass; so is a suite planned "1..0 # SKIP"
 tap_suite() { # title script log
 	echo "== $1"
 	"$2" >"$3" 2>&1
 	grep -E '^(not )?ok|^#|^Bail' "$3"
-	p=$(grep -c '^ok' "$3")
+	p=$(grep -E '^ok' "$3" | grep -cviE '^ok[^#]*#[[:space:]]*skip')
+	s=$(grep -ciE '^ok[^#]*#[[:space:]]*skip|^1\.\.0[[:space:]]*#[[:space:]]*skip' "$3")
 	f=$(grep -c '^not ok' "$3")
 	grep -q '^1\.\.' "$3" || f=$((f + 1))
 	passed=$((passed + p))
 	failed=$((failed + f))
+	skipped=$((skipped + s))
 }
 tap_suite "SDK: install, example vendor plugin" tests/sdk-example.sh _build/sdk-example.log
 tap_suite "end to end: real Debian kernels under qemu" tests/e2e/run.sh _build/e2e.log
@@ -45,5 +52,5 @@ else
 	failed=$((failed + 1))
 fi
 
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -109,8 +109,17 @@ check "plan external dir: M= the folder, against the build dir, cleaned first (n
 		"[.steps[4].actions[].command] | index(\"make -C \" + \$b + \" \" + \$m + \" -j\" + (.[-1] | capture(\"-j(?<n>[0-9]+)\").n) + \" modules\") != null" &&
 	printf "%s" "$1" | jq -e --arg m "M=$2/hello" --arg b "$3/debian/usr/src/linux-headers-6.1.0-56-amd64" \
 		".steps[4].actions[0].command == \"make -C \" + \$b + \" \" + \$m + \" clean\""' _ "$p" "$tmp" "$R"
-check "build --dry-run prints the plan and runs nothing" sh -c '"$1" --root "$2/debian" -k 6.1.0-56-amd64 build "$3/hello" --dry-run >"$3/dry" &&
-	grep -q "^5. compile \[core\]" "$3/dry" && ! ls "$3"/hello/*.o 2>/dev/null' _ "$KFORGE" "$R" "$tmp"
+# runs nothing: each command of the plan is a spy first on PATH that notes its call. (The fixture's
+# build dir cannot compile anything, so no *.o would show a build that did run.)
+mkdir -p "$tmp/spy"
+printf '#!/bin/sh\necho "$(basename "$0") $*" >>"%s/spied"\nexit 1\n' "$tmp" >"$tmp/spy/spy"
+chmod +x "$tmp/spy/spy"
+printf '%s' "$p" | jq -r '.steps[].actions[].command | select(.) | split(" ")[0]' | sort -u | while read -r c; do
+	ln -sf spy "$tmp/spy/$c"
+done
+check "build --dry-run prints the plan and runs none of its commands" sh -c '
+	[ -e "$3/spy/make" ] && PATH="$3/spy:$PATH" "$1" --root "$2/debian" -k 6.1.0-56-amd64 build "$3/hello" --dry-run >"$3/dry" &&
+	grep -q "^5. compile \[core\]" "$3/dry" && { [ ! -e "$3/spied" ] || { echo "it ran:"; cat "$3/spied"; false; }; }' _ "$KFORGE" "$R" "$tmp"
 check "plan text form numbers the steps" sh -c '"$1" --root "$2/debian" -k 6.1.0-56-amd64 plan "$3/hello" | grep -q "^7. refresh initramfs \[core\]"' _ "$KFORGE" "$R" "$tmp"
 
 # errors: the cause, the fix, the documented exit code
@@ -208,8 +217,12 @@ check "kforge --version" sh -c '"$1" --version | grep -q "^kforge [0-9]"' _ "$KF
 
 # colour: only when asked or on a terminal, never with NO_COLOR
 printf '[log]\ncolor = always\n' >"$tmp/color.conf"
-check "colour when log.color = always" sh -c 'KFORGE_SYSTEM_CONFIG="$2" NO_COLOR= "$1" frob 2>&1; env -u NO_COLOR KFORGE_SYSTEM_CONFIG="$2" "$1" --root /nonexistent info 2>&1 | grep -q "$(printf "\033")"' _ "$KFORGE" "$tmp/color.conf"
-check "no colour with NO_COLOR" sh -c '! KFORGE_SYSTEM_CONFIG="$2" NO_COLOR=1 "$1" --root "$3" -k 9.9 info 2>&1 | grep -q "$(printf "\033")"' _ "$KFORGE" "$tmp/color.conf" "$R/debian"
+check "colour when log.color = always" sh -c '
+	env -u NO_COLOR KFORGE_SYSTEM_CONFIG="$2" "$1" --root /nonexistent info 2>&1 | grep -q "^kforge: $(printf "\033")\[[0-9;]*merror:"' _ "$KFORGE" "$tmp/color.conf"
+check "no colour with NO_COLOR" sh -c '
+	out=$(KFORGE_SYSTEM_CONFIG="$2" NO_COLOR=1 "$1" --root "$3" -k 9.9 info 2>&1)
+	printf "%s\n" "$out" | grep -q "^kforge: error: no build directory for 9.9" && ! printf "%s" "$out" | grep -q "$(printf "\033")"' \
+	_ "$KFORGE" "$tmp/color.conf" "$R/debian"
 
 # settings that change what a job does
 printf '[build]\ncc_launcher = ccache\n[install]\ninitramfs = never\n' >"$tmp/settings.conf"

@@ -123,8 +123,13 @@ else
 	not_ok "pacman hook: hello.ko.zst rebuilt and installed for 6.6.2-arch1-1, once for two targets"
 	sed 's/^/# /' "$tmp/pacman.out"
 fi
+# pacman runs the PostTransaction hooks in the order of their file names: the name `make install`
+# gives kforge's must sort before mkinitcpio's (90-mkinitcpio-install.hook)
+alpm_name=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$builddir" -n install-exec-local DESTDIR=/nonexistent 2>/dev/null |
+	sed -n 's|^.* plugins/arch/hooks/[^ ]*\.hook /nonexistent/.*/libalpm/hooks/\([^/ ]*\)$|\1|p')
 check "pacman hook: triggers on the kernel and on its headers, runs after the transaction, before mkinitcpio's" sh -c '
 	grep -qx "Target = usr/lib/modules/\*/vmlinuz" "$1" && grep -qx "Target = usr/lib/modules/\*/build/Makefile" "$1" &&
 	grep -qx "When = PostTransaction" "$1" && grep -qx "NeedsTargets" "$1" && grep -q "^Exec = /.*/pacman-hook\$" "$1" &&
-	[ "$(printf "%s\n" 60-kforge.hook 90-mkinitcpio-install.hook | sort | head -n 1)" = 60-kforge.hook ]' _ "$builddir/plugins/arch/hooks/60-kforge.hook"
+	[ -n "$2" ] && [ "$(printf "%s\n" 90-mkinitcpio-install.hook "$2" | LC_ALL=C sort | head -n 1)" = "$2" ] &&
+	[ "$2" != 90-mkinitcpio-install.hook ] || { echo "installed as: ${2:-?}"; false; }' _ "$builddir/plugins/arch/hooks/60-kforge.hook" "$alpm_name"
 tap_done

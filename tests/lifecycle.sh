@@ -63,8 +63,10 @@ check "status --json: both ok, with what each replaced" sh -c '
 
 # a second install over kforge's own keeps what the first replaced: uninstall still restores the originals
 kf -q install "$tmp/pair" --install-mod-path "$D" >"$tmp/out" 2>&1
+rc=$?
 check "a second install keeps the first install's backups in its record" sh -c '
-	[ "$(grep -c "^\[replaced\]" "$1")" -eq 1 ] && grep -qx "sha256 = $2" "$1"' _ "$rec" "$O1"
+	[ "$3" -eq 0 ] && [ "$(grep -c "^\[replaced\]" "$1")" -eq 1 ] && grep -qx "sha256 = $2" "$1" || { cat "$4"; false; }' \
+	_ "$rec" "$O1" "$rc" "$tmp/out"
 
 # states: modified, missing, superseded
 cp "$M/updates/kforge_one.ko" "$tmp/keep1"
@@ -150,44 +152,56 @@ for c in gzip:gz:"gzip -9c" xz:xz:"xz -c --check=crc32" zstd:zst:"zstd -qc"; do
 		[ ! -e "$4/lib/modules/$2/updates/hello.ko" ]' _ "$rc" "$kver" "$tmp/out" "$D"
 done
 
-# --- one lock per root: the second run waits and says so, or fails at once with --no-wait
+# --- one lock per root: the second run waits and says so, or fails at once with --no-wait.
+# The test itself holds the lock (fd 9 on the state's lock file, as another program would) and
+# lets go of it only when kforge is blocked waiting for it: no timing decides these results.
 D=$tmp/lock
 fresh "$D"
 mkdir -p "$D/var/lib/kforge"
-: >"$D/var/lib/kforge/lock"
-flock "$D/var/lib/kforge/lock" sleep 3 &
-holder=$!
-sleep 0.5
-start=$(date +%s)
-out=$(kf install "$tmp/hello" --install-mod-path "$D" --no-wait 2>&1)
+lock=$D/var/lib/kforge/lock
+exec 9>"$lock"
+flock -n 9 || { echo "Bail out! cannot lock $lock"; exit 1; }
+# the lock is held throughout: kforge can only fail at once (the timeout ends a wait that never would)
+out=$(timeout 600 "$KFORGE" -k "$kver" install "$tmp/hello" --install-mod-path "$D" --no-wait 2>&1 9>&-)
 rc=$?
 check "--no-wait: another holder of the lock fails the install at once (exit 1), nothing written" sh -c \
 	'[ "$1" -eq 1 ] && printf "%s" "$2" | grep -q "holds .*/var/lib/kforge/lock.*without --no-wait" && [ ! -e "$3/lib/modules/$4/updates/hello.ko" ]' \
 	_ "$rc" "$out" "$D" "$kver"
-out=$(kf install "$tmp/hello" --install-mod-path "$D" 2>&1)
+"$KFORGE" -k "$kver" install "$tmp/hello" --install-mod-path "$D" >"$tmp/wait.out" 2>&1 9>&- &
+pid=$!
+# the handshake: kforge said it waits and is blocked in flock(2) on the lock (the build comes first)
+waiting() { grep -q "waiting for another program that holds .*/var/lib/kforge/lock" "$tmp/wait.out" && flock_waiter "$lock"; }
+wait_until 900 eval 'waiting || ! running $pid'
+blocked=no
+waiting && running $pid && [ ! -e "$D/lib/modules/$kver/updates/hello.ko" ] && blocked=yes
+flock -u 9
+exec 9>&-
+wait $pid
 rc=$?
-end=$(date +%s)
-wait $holder
-check "without --no-wait the install says it waits for the lock, then installs" sh -c \
-	'[ "$1" -eq 0 ] && printf "%s" "$2" | grep -q "waiting for another program that holds .*/var/lib/kforge/lock" && [ -f "$3/lib/modules/$4/updates/hello.ko" ]' \
-	_ "$rc" "$out" "$D" "$kver"
+check "without --no-wait the install says it waits for the lock, blocks (nothing written), then installs" sh -c \
+	'[ "$1" = yes ] && [ "$2" -eq 0 ] && grep -q "waiting for another program that holds .*/var/lib/kforge/lock" "$3" &&
+	[ -f "$4/lib/modules/$5/updates/hello.ko" ] || { echo "blocked on the lock while held: $1; exit $2"; cat "$3"; false; }' \
+	_ "$blocked" "$rc" "$tmp/wait.out" "$D" "$kver"
 
 # --- a killed kforge takes every command it started with it, grandchildren too (make's $(shell),
 # compilers, modpost): none goes on writing into a module folder
 mkdir -p "$tmp/slow"
-printf 'obj-m := slow.o\n$(shell sleep 47)\n' >"$tmp/slow/Kbuild"
+# a sleep of this run's own (no other test run has it), long enough never to end by itself
+nap=3600.$$
+napping() { pgrep -f "^sleep $nap\$" >/dev/null; }
+printf 'obj-m := slow.o\n$(shell sleep %s)\n' "$nap" >"$tmp/slow/Kbuild"
 : >"$tmp/slow/slow.c"
 "$KFORGE" -k "$kver" build "$tmp/slow" >/dev/null 2>&1 &
 pid=$!
-i=0
-while [ $i -lt 50 ] && ! pgrep -f "^sleep 47\$" >/dev/null; do sleep 0.1; i=$((i + 1)); done
-before=$(pgrep -f "^sleep 47\$" | wc -l)
+wait_until 900 eval 'napping || ! running $pid'
+before=$(pgrep -f "^sleep $nap\$" | wc -l)
 kill -9 $pid
 wait $pid 2>/dev/null
-sleep 0.5
-after=$(pgrep -f "^sleep 47\$" | wc -l)
+wait_until 300 eval '! napping'
+after=$(pgrep -f "^sleep $nap\$" | wc -l)
 check "kforge killed during a build: the command's grandchild (make's \$(shell sleep)) dies with it" \
-	sh -c '[ "$1" -ge 1 ] && [ "$2" -eq 0 ] || { echo "sleep 47 running before the kill: $1, after: $2"; false; }' _ "$before" "$after"
+	sh -c '[ "$1" -ge 1 ] && [ "$2" -eq 0 ] || { echo "sleep $3 running before the kill: $1, after: $2"; false; }' _ "$before" "$after" "$nap"
+for p in $(pgrep -f "^sleep $nap\$"); do kill "$p"; done
 
 # --- the kill test
 D=$tmp/kill
@@ -274,34 +288,38 @@ kill_case() { # op n what
 		sed 's/^/# status: /' "$tmp/s.out"
 	fi
 }
-reset_old() {
+# after WHAT: uninstalling both puts the originals back, so the next case starts from them (a
+# case that started from anything else would prove nothing: a failure here is one of the test's)
+reset_old() { # what
 	kf -q uninstall kforge_one --install-mod-path "$D" >/dev/null 2>&1
 	kf -q uninstall kforge_two --install-mod-path "$D" >/dev/null 2>&1
-	cmp -s "$tmp/orig1" "$M/updates/kforge_one.ko" && cmp -s "$tmp/orig2" "$M/updates/dkms/kforge_two.ko" ||
-		echo "# the originals did not come back"
+	cmp -s "$tmp/orig1" "$M/updates/kforge_one.ko" && cmp -s "$tmp/orig2" "$M/updates/dkms/kforge_two.ko" &&
+		[ ! -e "$M/updates/kforge_two.ko" ] ||
+		not_ok "after $1, uninstalling kforge_one and kforge_two puts both originals back"
 }
 n=0
 while IFS= read -r what; do
 	n=$((n + 1))
 	kill_case install $n "$what"
-	reset_old
+	reset_old "the install killed at $n"
 done <"$tmp/points"
 n=0
 while IFS= read -r what; do
 	n=$((n + 1))
 	kf -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1
 	kill_case uninstall $n "$what"
-	reset_old
+	reset_old "the uninstall killed at $n"
 done <"$tmp/points-un"
 
 # and killed from outside (kill -9) at times spread over a whole install, the build included
 kf -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1
-reset_old
+reset_old "an install"
 start=$(date +%s%N)
 kf -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1
 span=$((($(date +%s%N) - start) / 1000000))
-reset_old
+reset_old "the install that measured the span"
 for i in 1 2 3 4 5 6 7 8; do
+	# when the kill comes decides nothing: any moment must leave the module old or new
 	ms=$((span * i / 9))
 	"$KFORGE" -k "$kver" -q install "$tmp/pair" --install-mod-path "$D" >/dev/null 2>&1 &
 	pid=$!
@@ -310,18 +328,22 @@ for i in 1 2 3 4 5 6 7 8; do
 	wait $pid 2>/dev/null
 	# 137: SIGKILL ended it; else it had finished before the kill
 	[ $? -eq 137 ] && killed="killed from outside" || killed="not killed (it had finished)"
-	sleep 0.2 # the commands kforge ran die with it (PR_SET_PDEATHSIG)
+	# the commands kforge ran die with it (its watchdogs, PR_SET_PDEATHSIG): wait until none is left
+	# (the grandchild test above decides whether they die with it; one still there after the
+	# generous bound fails this case too)
+	left=none
+	wait_until 300 eval '! pgrep -f -- "$D|$tmp/pair" >/dev/null' || left=$(pgrep -af -- "$D|$tmp/pair")
 	why=$(whole)
 	w=$?
 	kf status --install-mod-path "$D" >"$tmp/s.out" 2>&1
 	consistent install >"$tmp/why2"
 	c=$?
-	if [ $w -eq 0 ] && [ $c -eq 0 ]; then
+	if [ $w -eq 0 ] && [ $c -eq 0 ] && [ "$left" = none ]; then
 		ok "install $killed after ${ms} ms of ${span}: old or new, never partial; repaired to $state"
 	else
 		not_ok "install $killed after ${ms} ms of ${span}: old or new, never partial"
-		echo "# whole: $why; after: $(cat "$tmp/why2")"
+		echo "# whole: $why; after: $(cat "$tmp/why2"); still running: $left"
 	fi
-	reset_old
+	reset_old "the install killed after ${ms} ms"
 done
 tap_done

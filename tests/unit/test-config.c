@@ -112,8 +112,10 @@ static void test_bad_values(void **state)
 	expect_error(f, "[build]\nstrategy = fast\n", 2, "one of auto,headers,full");
 	expect_error(f, "[build]\ncache_dir = relative/dir\n", 2, "absolute path");
 	expect_error(f, "[log]\nlevel = loud\n", 2, "one of err,warning,notice,info,debug");
-	/* and nothing of a bad file is taken */
+	/* and nothing of a bad file is taken, not even its good lines */
+	expect_error(f, "[build]\njobs = 3\nstrategy = fast\n", 3, "one of auto,headers,full");
 	assert_string_equal(kforge_config_get(f->ctx, "build.jobs"), "0");
+	assert_string_equal(origin_of(f->ctx, "build.jobs"), "default");
 }
 
 static void test_malformed_line(void **state)
