@@ -133,6 +133,12 @@ int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t whys
 /* Checks a descriptor; on refusal writes the reason into WHY and returns -EINVAL. */
 int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_name, char *why,
 			       size_t whysize);
+/*
+ * Probes every plugin for the target kernel RELEASE (BUILD_DIR its build dir, or NULL) and
+ * selects the best, or FORCED by name (NULL: plugins.plugin from the configuration).
+ * -ENOENT: no such plugin, or none claims the system (said in the log).
+ */
+int kf_plugins_select(struct kforge_ctx *ctx, const char *forced, const char *release, const char *build_dir);
 const struct kf_plugin *kf_ctx_plugin_selected(const struct kforge_ctx *ctx);
 
 

@@ -225,7 +225,7 @@ const struct kforge_plugin_entry *kforge_plugins_get(const struct kforge_ctx *ct
 	return i < set->n ? &set->v[i].pub : NULL;
 }
 
-int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
+int kf_plugins_select(struct kforge_ctx *ctx, const char *forced, const char *release, const char *build_dir)
 {
 	struct kf_plugin_set *set = &ctx->plugins;
 	if (!forced || !forced[0]) {
@@ -233,9 +233,10 @@ int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
 		forced = cfg && cfg[0] ? cfg : NULL;
 	}
 	const struct kforge_os_release *os = kforge_ctx_os_release(ctx);
-	struct kforge_probe_info info = { .root = ctx->root, .os = os };
+	struct kforge_probe_info info = { .root = ctx->root, .os = os, .release = release, .build_dir = build_dir, .ctx = ctx };
 	int best = -1;
 	for (unsigned int i = 0; i < set->n; i++) {
+		info.plugin = set->v[i].name;
 		int s = set->v[i].desc->probe(&info);
 		set->v[i].pub.score = s < 0 ? 0 : s;
 		set->v[i].pub.selected = false;
@@ -257,9 +258,9 @@ int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
 			return -ENOENT;
 		}
 	} else if (best < 0) {
-		kf_err(ctx, "no plugin claims this system (ID=%s): install the vanilla plugin, or force one "
+		kf_err(ctx, "no plugin claims this system (ID=%s, kernel %s): install the vanilla plugin, or force one "
 			    "with --plugin NAME",
-		       os && os->id[0] ? os->id : "unknown");
+		       os && os->id[0] ? os->id : "unknown", release ? release : "unknown");
 		return -ENOENT;
 	}
 	set->selected = best;

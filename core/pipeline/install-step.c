@@ -42,7 +42,7 @@ static struct kforge_record *new_record(struct kforge_job *job, const char *base
 	struct kforge_record *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
+	const struct kf_plugin *p = job->plugin;
 	const char *source = job->source ? job->source : job->source_dir;
 	size_t bn = strlen(base);
 	r->module = strdup(name);

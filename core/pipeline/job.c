@@ -245,6 +245,19 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 		kforge_job_unref(job);
 		return r;
 	}
+	/* the plugin is chosen for this kernel: a vendor's plugin may claim one flavour */
+	r = kforge_plugins_load(ctx);
+	if (r == 0)
+		r = kf_plugins_select(ctx, NULL, job->kernel.release, job->kernel.build_dir);
+	if (r < 0) {
+		const char *forced = kforge_config_get(ctx, "plugins.plugin");
+		*code = r == -ENOENT && forced && forced[0] ? KFORGE_EXIT_USAGE
+			: r == -ENOENT			    ? KFORGE_EXIT_MISSING
+							    : KFORGE_EXIT_FAILURE;
+		kforge_job_unref(job);
+		return r;
+	}
+	job->plugin = kf_ctx_plugin_selected(ctx);
 	if (!job->kernel.build_dir && !opts->lifecycle) {
 		*code = KFORGE_EXIT_MISSING;
 		report_missing_build_dir(job);

@@ -6,6 +6,7 @@
 struct kforge_job {
 	int refcount;
 	struct kforge_ctx *ctx;
+	const struct kf_plugin *plugin; /* selected for this job's kernel; owned by the context */
 	struct kf_kernel kernel;
 	char *module_spec;
 	enum kforge_module_kind kind;
@@ -53,7 +54,8 @@ int kf_sign_module(struct kforge_job *job, const char *path);
 
 /* Picks headers or full for an auto strategy, once the module and its option are known. */
 void kf_job_resolve_strategy(struct kforge_job *job);
-int kforge_job_setup(struct kforge_job *job);
+/* Runs the plugin's setup once; then --install-dir wins over what it said. */
+int kf_job_setup(struct kforge_job *job);
 /* Writes to the job's log file when one is open. */
 #define kf_log_to_file(job, ...) kf_runner_log(&(job)->runner, __VA_ARGS__)
 /* The job's log, for messages: its path or "the log". */

@@ -173,12 +173,12 @@ static void test_probe_and_select(void **state)
 	unit_write(f->dir, "etc/os-release", "ID=testos\n");
 	new_ctx(f, NULL);
 	assert_int_equal(kforge_plugins_load(f->ctx), 0);
-	assert_int_equal(kforge_plugins_select(f->ctx, NULL), 0);
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, NULL, NULL), 0);
 	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
 	assert_int_equal(find(f->ctx, "good")->score, 42);
 	assert_true(find(f->ctx, "good")->selected);
 	/* forcing a name that does not exist lists what does */
-	assert_int_equal(kforge_plugins_select(f->ctx, "nosuch"), -ENOENT);
+	assert_int_equal(kf_plugins_select(f->ctx, "nosuch", NULL, NULL), -ENOENT);
 	assert_non_null(strstr(f->log.buf, "no plugin named \"nosuch\": the plugins found are "));
 	assert_non_null(strstr(f->log.buf, "good"));
 }
@@ -189,12 +189,34 @@ static void test_probe_scores_zero_elsewhere(void **state)
 	unit_write(f->dir, "etc/os-release", "ID=otheros\n");
 	new_ctx(f, NULL);
 	assert_int_equal(kforge_plugins_load(f->ctx), 0);
-	kforge_plugins_select(f->ctx, NULL);
+	kf_plugins_select(f->ctx, NULL, NULL, NULL);
 	assert_int_equal(find(f->ctx, "good")->score, 0);
 	assert_false(find(f->ctx, "good")->selected);
 	/* forced, a plugin is used even where its probe says no */
-	assert_int_equal(kforge_plugins_select(f->ctx, "good"), 0);
+	assert_int_equal(kf_plugins_select(f->ctx, "good", NULL, NULL), 0);
 	assert_true(find(f->ctx, "good")->selected);
+}
+
+static void test_probe_sees_the_kernel(void **state)
+{
+	struct fixture *f = *state;
+	unit_write(f->dir, "etc/os-release", "ID=testos\n");
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	assert_int_equal(find(f->ctx, "v11")->abi_minor, 1);
+	/* v11 claims its flavour above the distribution's plugin (good), and sees the build dir */
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-v11-amd64", "/usr/src/linux-headers-6.1.0-56-v11-amd64"), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "v11");
+	assert_int_equal(find(f->ctx, "v11")->score, KFORGE_SCORE_KERNEL + 1);
+	assert_int_equal(find(f->ctx, "good")->score, 42);
+	assert_false(find(f->ctx, "good")->selected);
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-v11-amd64", NULL), 0);
+	assert_int_equal(find(f->ctx, "v11")->score, KFORGE_SCORE_KERNEL);
+	/* another kernel of the same system: the distribution's plugin keeps it */
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-amd64", "/usr/src/linux-headers-6.1.0-56-amd64"), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
+	assert_int_equal(find(f->ctx, "v11")->score, 0);
+	assert_false(find(f->ctx, "v11")->selected);
 }
 
 static void test_check_descriptor(void **state)
@@ -220,6 +242,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_writable_refused_as_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_and_select, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_scores_zero_elsewhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_sees_the_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_descriptor, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("loader", tests, NULL, NULL);

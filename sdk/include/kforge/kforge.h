@@ -60,7 +60,7 @@ bool kforge_config_entry(const struct kforge_ctx *ctx, unsigned int i, const cha
 const char *kforge_config_system_path(const struct kforge_ctx *ctx);
 const char *kforge_config_user_path(const struct kforge_ctx *ctx);
 
-/* Plugins: found along the search path, probed against the root's /etc/os-release. */
+/* Plugins: found along the search path, probed against the root's os-release and the target kernel. */
 struct kforge_plugin_entry {
 	const char *name;
 	const char *path;
@@ -79,8 +79,11 @@ int kforge_plugins_load(struct kforge_ctx *ctx);
 const char *const *kforge_plugins_search_path(struct kforge_ctx *ctx);
 unsigned int kforge_plugins_count(const struct kforge_ctx *ctx);
 const struct kforge_plugin_entry *kforge_plugins_get(const struct kforge_ctx *ctx, unsigned int i);
-/* Probes all and selects the best, or FORCED by name. -ENOENT: no such plugin. */
-int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced);
+/*
+ * kforge_job_new() probes them for its kernel and selects the best, or the one named by
+ * plugins.plugin (--plugin); the entries' score and selected say what it found, and
+ * kforge_plugins_selected() is the plugin it chose (NULL before any job).
+ */
 const struct kforge_plugin *kforge_plugins_selected(const struct kforge_ctx *ctx);
 /* The target's os-release, as read under the root. */
 const struct kforge_os_release *kforge_ctx_os_release(struct kforge_ctx *ctx);
@@ -101,7 +104,11 @@ struct kforge_job_options {
 	bool no_wait;			   /* fail at once when another kforge holds the root's lock */
 	bool lifecycle;			   /* status, uninstall, autoinstall: no build dir needed */
 };
-/* Fails with a message and an exit code in *exit_code (e.g. no build dir: 3). */
+/*
+ * Loads the plugins (when not yet done), finds the target kernel, and selects the plugin for
+ * it. Fails with a message and an exit code in *exit_code (e.g. no build dir: 3; no plugin of
+ * the name plugins.plugin gives: 2).
+ */
 int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts,
 		   struct kforge_job **out, enum kforge_exit *exit_code);
 struct kforge_job *kforge_job_unref(struct kforge_job *job);

@@ -17,9 +17,21 @@ struct kforge_os_release {
 	const char *name;	/* "Ubuntu" */
 };
 
+struct kforge_ctx;
+
+/*
+ * What a probe sees: the target root and its os-release, and (since ABI 1.1) the target
+ * kernel, so that a plugin can claim one flavour of a distribution's kernels. Fields are
+ * only ever appended; a 1.0 plugin reads the first two.
+ */
 struct kforge_probe_info {
 	const char *root; /* host path of the target root */
 	const struct kforge_os_release *os;
+	/* since ABI 1.1 */
+	const char *release;	 /* the target kernel: "6.1.0-56-rt-amd64" */
+	const char *build_dir;	 /* its build dir (host path), NULL when it has none */
+	struct kforge_ctx *ctx;	 /* for logging */
+	const char *plugin;	 /* the name of the plugin probed */
 };
 
 /* Scores a probe returns: the highest wins; 0 means "not mine". */
@@ -27,6 +39,8 @@ struct kforge_probe_info {
 #define KFORGE_SCORE_FALLBACK 1	 /* vanilla: anything */
 #define KFORGE_SCORE_FAMILY 50	 /* a derivative named in ID_LIKE */
 #define KFORGE_SCORE_EXACT 100	 /* the distribution itself (ID) */
+/* since ABI 1.1: this very kernel (a vendor's flavour, by its release), above its distribution */
+#define KFORGE_SCORE_KERNEL 200
 
 typedef int (*kforge_step_fn)(struct kforge_job *job);
 
