@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <ltdl.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -27,6 +28,31 @@ int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t n)
 		return -EPERM;
 	}
 	return 0;
+}
+
+size_t kf_plugin_descriptor_size(unsigned int minor)
+{
+	/* how far each minor of ABI 1 laid the descriptor out: the fields a minor added start where the last ends */
+	static const size_t sizes[] = {
+		[0] = offsetof(struct kforge_plugin, settings), /* 1.0: probe, setup, the seven steps */
+		[1] = sizeof(struct kforge_plugin),		/* 1.1: settings, check_setting */
+	};
+	_Static_assert(ARRAY_SIZE(sizes) == KFORGE_PLUGIN_ABI_MINOR + 1, "a descriptor size for every minor of the ABI");
+	return minor < ARRAY_SIZE(sizes) ? sizes[minor] : 0;
+}
+
+int kf_plugin_read_descriptor(const struct kforge_plugin *exported, const char *file_name, struct kforge_plugin *out,
+			      char *why, size_t n)
+{
+	/* abi_major and abi_minor lead every version of the descriptor */
+	struct kforge_plugin head = { .abi_major = exported->abi_major, .abi_minor = exported->abi_minor, .name = "?",
+				      .probe = (int (*)(const struct kforge_probe_info *))1 };
+	int r = kf_plugin_check_descriptor(&head, NULL, why, n);
+	if (r < 0)
+		return r;
+	memset(out, 0, sizeof(*out));
+	memcpy(out, exported, kf_plugin_descriptor_size(exported->abi_minor));
+	return kf_plugin_check_descriptor(out, file_name, why, n);
 }
 
 int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_name, char *why, size_t n)
@@ -113,14 +139,15 @@ static int load_one(struct kforge_ctx *ctx, struct kf_plugin_set *set, const cha
 			dlclose(d);
 		return -ENOEXEC;
 	}
-	const struct kforge_plugin *desc = lt_dlsym(h, KFORGE_PLUGIN_SYMBOL);
-	if (!desc) {
+	const struct kforge_plugin *exported = lt_dlsym(h, KFORGE_PLUGIN_SYMBOL);
+	if (!exported) {
 		kf_warn(ctx, "plugin %s refused: it exports no %s (define it with KFORGE_PLUGIN_DEFINE)",
 			path, KFORGE_PLUGIN_SYMBOL);
 		lt_dlclose(h);
 		return -ENOEXEC;
 	}
-	if (kf_plugin_check_descriptor(desc, name, why, sizeof(why)) < 0) {
+	struct kforge_plugin desc;
+	if (kf_plugin_read_descriptor(exported, name, &desc, why, sizeof(why)) < 0) {
 		kf_warn(ctx, "plugin %s refused: %s", path, why);
 		lt_dlclose(h);
 		return -EINVAL;
@@ -139,9 +166,9 @@ static int load_one(struct kforge_ctx *ctx, struct kf_plugin_set *set, const cha
 	p->path = strdup(path);
 	p->pub.name = p->name;
 	p->pub.path = p->path;
-	p->pub.description = desc->description ? desc->description : "";
-	p->pub.abi_major = desc->abi_major;
-	p->pub.abi_minor = desc->abi_minor;
+	p->pub.description = desc.description ? desc.description : "";
+	p->pub.abi_major = desc.abi_major;
+	p->pub.abi_minor = desc.abi_minor;
 	set->n++;
 	kf_dbg(ctx, "plugin %s loaded from %s", name, path);
 	return 0;
@@ -152,11 +179,29 @@ static int filter_so(const struct dirent *e)
 	return e->d_name[0] != '.' && kf_str_endswith(e->d_name, ".so");
 }
 
+/* The plugins' own settings join the configuration; what kforge.conf set for them is checked now. */
+static int declare_settings(struct kforge_ctx *ctx, struct kf_plugin_set *set)
+{
+	struct kf_strv names = { 0 };
+	int ret = 0;
+	for (unsigned int i = 0; i < set->n; i++) {
+		const struct kf_plugin *p = &set->v[i];
+		kf_strv_push(&names, p->name);
+		for (const struct kforge_setting *k = p->desc.settings; k && k->key; k++) {
+			int r = kf_config_declare(ctx, ctx->config, p->name, k, p->desc.check_setting);
+			ret = ret < 0 ? ret : r;
+		}
+	}
+	int r = kf_config_check_undeclared(ctx, ctx->config, &names);
+	kf_strv_free(&names);
+	return ret < 0 ? ret : r;
+}
+
 int kforge_plugins_load(struct kforge_ctx *ctx)
 {
 	struct kf_plugin_set *set = &ctx->plugins;
 	if (set->n)
-		return 0;
+		return set->settings_error;
 	if (!set->ltdl_ready) {
 		if (lt_dlinit() != 0) {
 			kf_err(ctx, "libltdl cannot start: %s", lt_dlerror());
@@ -211,7 +256,8 @@ int kforge_plugins_load(struct kforge_ctx *ctx)
 		kf_strbuf_release(&b);
 		return -ENOENT;
 	}
-	return 0;
+	set->settings_error = declare_settings(ctx, set);
+	return set->settings_error;
 }
 
 unsigned int kforge_plugins_count(const struct kforge_ctx *ctx)
@@ -237,7 +283,7 @@ int kf_plugins_select(struct kforge_ctx *ctx, const char *forced, const char *re
 	int best = -1;
 	for (unsigned int i = 0; i < set->n; i++) {
 		info.plugin = set->v[i].name;
-		int s = set->v[i].desc->probe(&info);
+		int s = set->v[i].desc.probe(&info);
 		set->v[i].pub.score = s < 0 ? 0 : s;
 		set->v[i].pub.selected = false;
 		if (set->v[i].pub.score > 0 && (best < 0 || set->v[i].pub.score > set->v[best].pub.score))
@@ -277,7 +323,7 @@ const struct kf_plugin *kf_ctx_plugin_selected(const struct kforge_ctx *ctx)
 const struct kforge_plugin *kforge_plugins_selected(const struct kforge_ctx *ctx)
 {
 	const struct kf_plugin *p = kf_ctx_plugin_selected(ctx);
-	return p ? p->desc : NULL;
+	return p ? &p->desc : NULL;
 }
 
 void kf_plugins_free(struct kforge_ctx *ctx)

@@ -120,6 +120,9 @@ int cmd_config(struct kforge_ctx *ctx, struct opts *o)
 	int code = need_args(ctx, o, 0, "");
 	if (code)
 		return code;
+	/* the plugins' own settings, [plugin.NAME], are known once they are loaded */
+	if (kforge_plugins_load(ctx) == -EINVAL)
+		return KFORGE_EXIT_USAGE;
 	const char *key, *value, *origin, *help;
 	if (o->json) {
 		fputs("{", stdout);

@@ -250,10 +250,12 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	if (r == 0)
 		r = kf_plugins_select(ctx, NULL, job->kernel.release, job->kernel.build_dir);
 	if (r < 0) {
+		/* -EINVAL: kforge.conf sets a plugin's key wrongly (said with file:line) */
 		const char *forced = kforge_config_get(ctx, "plugins.plugin");
-		*code = r == -ENOENT && forced && forced[0] ? KFORGE_EXIT_USAGE
-			: r == -ENOENT			    ? KFORGE_EXIT_MISSING
-							    : KFORGE_EXIT_FAILURE;
+		*code = r == -EINVAL				  ? KFORGE_EXIT_USAGE
+			: r == -ENOENT && forced && forced[0] ? KFORGE_EXIT_USAGE
+			: r == -ENOENT			      ? KFORGE_EXIT_MISSING
+							      : KFORGE_EXIT_FAILURE;
 		kforge_job_unref(job);
 		return r;
 	}
@@ -468,6 +470,11 @@ int kforge_job_set_kbuild_dir(struct kforge_job *job, const char *p) { return re
 int kforge_job_set_module_option(struct kforge_job *job, const char *o) { return replace(&job->module_option, o); }
 int kforge_job_set_source(struct kforge_job *job, const char *p) { return replace(&job->source, p); }
 const char *kforge_job_module_option(const struct kforge_job *job) { return job->module_option; }
+
+const char *kforge_plugin_config_get(const struct kforge_job *job, const char *key)
+{
+	return job->plugin ? kf_config_plugin_get(job->ctx, job->plugin->name, key) : NULL;
+}
 const char *kforge_job_cache_dir(const struct kforge_job *job) { return job->cache_dir; }
 const char *kforge_job_install_mod_path(const struct kforge_job *job) { return job->install_mod_path; }
 const char *kforge_job_install_base(const struct kforge_job *job) { return job->install_base; }

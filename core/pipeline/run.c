@@ -12,8 +12,8 @@ static kforge_step_fn plugin_hook(const struct kf_plugin *p, enum kforge_step st
 {
 	if (!p)
 		return NULL;
-	const struct kforge_plugin *d = p->desc;
-	/* every hook exists since ABI 1.0; a later minor adds fields past these */
+	/* the loader's copy: a field past what the plugin's minor knows is NULL there */
+	const struct kforge_plugin *d = &p->desc;
 	switch (step) {
 	case KFORGE_STEP_LOCATE_SOURCE:
 		return d->locate_source;
@@ -52,9 +52,9 @@ int kf_job_setup(struct kforge_job *job)
 		return 0;
 	const struct kf_plugin *p = job->plugin;
 	job->setup_done = true;
-	if (p && p->desc->setup) {
+	if (p && p->desc.setup) {
 		job->runner.owner = p->name;
-		int r = p->desc->setup(job);
+		int r = p->desc.setup(job);
 		if (r < 0)
 			return r;
 	}

@@ -1,5 +1,6 @@
 /* test-loader.c: the plugin loader: good and broken plugins, search-path override, masks, permissions. */
 #include "unit.h"
+#include "base/ctx.h"
 
 #ifndef TEST_PLUGIN_DIR
 #error TEST_PLUGIN_DIR must name the folder of the test plugins
@@ -219,6 +220,153 @@ static void test_probe_sees_the_kernel(void **state)
 	assert_false(find(f->ctx, "v11")->selected);
 }
 
+static const struct kforge_plugin *descriptor(struct kforge_ctx *ctx, const char *name)
+{
+	for (unsigned int i = 0; i < ctx->plugins.n; i++)
+		if (strcmp(ctx->plugins.v[i].name, name) == 0)
+			return &ctx->plugins.v[i].desc;
+	return NULL;
+}
+
+static void test_descriptor_read_as_far_as_its_minor(void **state)
+{
+	struct fixture *f = *state;
+	/* one size per minor: 1.0 ends where 1.1's first field starts */
+	assert_int_equal(kf_plugin_descriptor_size(0), offsetof(struct kforge_plugin, settings));
+	assert_int_equal(kf_plugin_descriptor_size(1), sizeof(struct kforge_plugin));
+	assert_int_equal(kf_plugin_descriptor_size(KFORGE_PLUGIN_ABI_MINOR + 1), 0);
+	unit_write(f->dir, "etc/os-release", "ID=oldos\n");
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	/* v10 is laid out as 1.0, followed by words that crash whoever reads them: its 1.1 fields are NULL */
+	const struct kforge_plugin_entry *e = find(f->ctx, "v10");
+	assert_non_null(e);
+	assert_int_equal(e->abi_minor, 0);
+	assert_string_equal(e->description, "loader test: ABI 1.0");
+	const struct kforge_plugin *d = descriptor(f->ctx, "v10");
+	assert_non_null(d->probe);
+	assert_non_null(d->setup);
+	assert_non_null(d->locate_source);
+	assert_null(d->refresh_initramfs);
+	assert_null(d->settings);
+	assert_null(d->check_setting);
+	/* and it still probes (it sees a 1.1 probe info, and reads what 1.0 had) */
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-amd64", NULL), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "v10");
+	assert_int_equal(find(f->ctx, "v10")->score, KFORGE_SCORE_EXACT);
+	/* a 1.1 plugin's fields are there */
+	d = descriptor(f->ctx, "v11");
+	assert_non_null(d->settings);
+	assert_string_equal(d->settings[0].key, "flavour");
+	assert_non_null(d->check_setting);
+}
+
+static void test_read_descriptor_refuses_before_copying(void **state)
+{
+	char why[512];
+	struct kforge_plugin out;
+	/* a newer minor than the host's: refused on the two leading fields alone */
+	static const unsigned int newer[2] = { KFORGE_PLUGIN_ABI_MAJOR, KFORGE_PLUGIN_ABI_MINOR + 1 };
+	assert_int_equal(kf_plugin_read_descriptor((const struct kforge_plugin *)newer, "x", &out, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "built against a newer SDK"));
+	static const unsigned int other[2] = { KFORGE_PLUGIN_ABI_MAJOR + 1, 0 };
+	assert_int_equal(kf_plugin_read_descriptor((const struct kforge_plugin *)other, "x", &out, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "built for plugin ABI"));
+}
+
+/* A context with CONF as the system configuration file, its plugins loaded; the load's result. */
+static int load_with_conf(struct fixture *f, const char *conf)
+{
+	unit_write(f->dir, "kforge.conf", conf);
+	char *path = kforge_path_join(f->dir, "kforge.conf", NULL);
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_config_load(f->ctx, path, "/nonexistent/user.conf"), 0);
+	free(path);
+	return kforge_plugins_load(f->ctx);
+}
+
+static void assert_in_log(struct fixture *f, const char *text)
+{
+	char *needle = kf_strdup_printf("%s/kforge.conf:%s", f->dir, text);
+	if (!strstr(f->log.buf, needle))
+		print_error("missing in the log: %s\nlog:\n%s", needle, f->log.buf);
+	assert_non_null(strstr(f->log.buf, needle));
+	free(needle);
+}
+
+static void test_plugin_settings(void **state)
+{
+	struct fixture *f = *state;
+	unit_write(f->dir, "etc/os-release", "ID=testos\n");
+	assert_int_equal(load_with_conf(f, "[build]\njobs = 2\n\n[plugin.v11]\ncolour = red\nflavour = rt\n"), 0);
+	assert_string_equal(kforge_config_get(f->ctx, "plugin.v11.colour"), "red");
+	/* listed with the core's settings, with the line that set them */
+	const char *key, *value, *origin, *help;
+	bool colour = false;
+	for (unsigned int i = 0; kforge_config_entry(f->ctx, i, &key, &value, &origin, &help); i++) {
+		if (strcmp(key, "plugin.v11.colour") != 0)
+			continue;
+		colour = true;
+		assert_string_equal(value, "red");
+		assert_string_equal(help, "red, green or blue");
+		char *want = kf_strdup_printf("%s/kforge.conf:5", f->dir);
+		assert_string_equal(origin, want);
+		free(want);
+	}
+	assert_true(colour);
+	/* the probe reads its own section: flavour = rt claims -rt- kernels, not -v11- ones */
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-rt-amd64", NULL), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "v11");
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-v11-amd64", NULL), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
+	/* set later, checked by the plugin too */
+	assert_int_equal(kforge_config_set(f->ctx, "plugin.v11.colour", "green", "test"), 0);
+	assert_string_equal(kforge_config_get(f->ctx, "plugin.v11.colour"), "green");
+	assert_int_equal(kforge_config_set(f->ctx, "plugin.v11.colour", "purple", "test"), -EINVAL);
+	assert_non_null(strstr(f->log.buf, "test: plugin.v11.colour must be red, green or blue, not \"purple\""));
+	assert_int_equal(kforge_config_set(f->ctx, "plugin.v11.size", "1", "test"), -EINVAL);
+}
+
+static void test_plugin_settings_defaults(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load_with_conf(f, "# nothing\n"), 0);
+	assert_string_equal(kforge_config_get(f->ctx, "plugin.v11.colour"), "blue");
+	assert_string_equal(kforge_config_get(f->ctx, "plugin.v11.flavour"), "v11");
+	/* a 1.0 plugin has none */
+	assert_null(kforge_config_get(f->ctx, "plugin.v10.colour"));
+}
+
+static void test_plugin_settings_bad_value(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load_with_conf(f, "[plugin.v11]\n\ncolour = purple\n"), -EINVAL);
+	assert_in_log(f, "3: plugin.v11.colour must be red, green or blue, not \"purple\"");
+	/* the error stays: a second call says it again */
+	assert_int_equal(kforge_plugins_load(f->ctx), -EINVAL);
+}
+
+static void test_plugin_settings_unknown_key(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load_with_conf(f, "[plugin.v11]\nsize = 1\n"), -EINVAL);
+	assert_in_log(f, "2: unknown key \"plugin.v11.size\": plugin v11 knows colour, flavour");
+}
+
+static void test_plugin_settings_for_a_1_0_plugin(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load_with_conf(f, "[plugin.v10]\ncolour = red\n"), -EINVAL);
+	assert_in_log(f, "2: unknown key \"plugin.v10.colour\": plugin v10 has no settings");
+}
+
+static void test_plugin_settings_of_a_missing_plugin(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load_with_conf(f, "[plugin.gone]\nx = 1\n"), 0);
+	assert_in_log(f, "2: [plugin.gone] names no plugin kforge found");
+}
+
 static void test_check_descriptor(void **state)
 {
 	char why[512];
@@ -243,6 +391,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_probe_and_select, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_scores_zero_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_sees_the_kernel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_descriptor_read_as_far_as_its_minor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_descriptor_refuses_before_copying, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_bad_value, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_unknown_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_for_a_1_0_plugin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_of_a_missing_plugin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_descriptor, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("loader", tests, NULL, NULL);

@@ -47,7 +47,8 @@ const char *kforge_ctx_root(const struct kforge_ctx *ctx);
  * the command line; each value remembers where it came from. SYSTEM_FILE and USER_FILE
  * NULL mean the defaults ($KFORGE_SYSTEM_CONFIG or SYSCONFDIR/kforge/kforge.conf;
  * $XDG_CONFIG_HOME or ~/.config, then kforge/kforge.conf); a missing file is skipped.
- * An unknown section or key, or a bad value, is an error naming file:line (-EINVAL).
+ * An unknown section or key, or a bad value, is an error naming file:line (-EINVAL); the
+ * keys of [plugin.NAME] sections are checked once the plugins are loaded (kforge_plugins_load).
  */
 int kforge_config_load(struct kforge_ctx *ctx, const char *system_file, const char *user_file);
 /* Sets "section.key" from the command line (ORIGIN e.g. "command line: -j"). */
@@ -72,7 +73,10 @@ struct kforge_plugin_entry {
 };
 /*
  * Finds and loads every plugin. A plugin that cannot be loaded is reported (path and
- * reason) and skipped; it is an error only when no plugin at all is usable.
+ * reason) and skipped; it is an error only when no plugin at all is usable (-ENOENT), or
+ * when kforge.conf sets a key of a plugin's [plugin.NAME] section that it does not declare,
+ * or to a value it refuses (-EINVAL, said with file:line). Then the plugins' settings
+ * are configuration keys like the core's ("plugin.NAME.KEY").
  */
 int kforge_plugins_load(struct kforge_ctx *ctx);
 /* The search path, in order, as a NULL-terminated list owned by the context. */

@@ -1,6 +1,7 @@
 /* kforge/plugin.h: the plugin ABI: one exported const descriptor per plugin. */
 #pragma once
 
+#include <stddef.h>
 #include <kforge/version.h>
 
 #ifdef __cplusplus
@@ -44,10 +45,18 @@ struct kforge_probe_info {
 
 typedef int (*kforge_step_fn)(struct kforge_job *job);
 
+/* Since ABI 1.1: one key of the plugin's own section, [plugin.NAME], of kforge.conf. */
+struct kforge_setting {
+	const char *key;  /* "flavour", set as `flavour = rt` under [plugin.NAME] */
+	const char *def;  /* its value when no file sets it */
+	const char *help; /* one line */
+};
+
 /*
- * Fields are only ever appended, with a minor bump; the host treats a field past what
- * the plugin's minor knows as NULL. A hook returns 0 or a negative errno; it may call
- * the core's kforge_default_<step>() and adjust around it. A NULL hook means the default.
+ * Fields are only ever appended, with a minor bump. The host reads a descriptor only as far
+ * as the plugin's minor laid it out: a field a plugin's minor does not know is NULL to the
+ * host, and no byte past it is read. A hook returns 0 or a negative errno; it may call the
+ * core's kforge_default_<step>() and adjust around it. A NULL hook means the default.
  */
 struct kforge_plugin {
 	unsigned int abi_major; /* KFORGE_PLUGIN_ABI_MAJOR at build time */
@@ -65,6 +74,16 @@ struct kforge_plugin {
 	kforge_step_fn compile;
 	kforge_step_fn install;
 	kforge_step_fn refresh_initramfs;
+
+	/* ---- since ABI 1.1 ---- */
+	/*
+	 * The keys of [plugin.NAME] in kforge.conf, ending with { NULL }: any other key there is
+	 * an error naming file:line, and `kforge config` lists them with the core's settings.
+	 */
+	const struct kforge_setting *settings;
+	/* Checks VALUE of KEY (one of settings) set in kforge.conf: 0, or a negative errno with
+	 * the reason in WHY, which kforge prints after file:line. NULL: any value goes. */
+	int (*check_setting)(const char *key, const char *value, char *why, size_t whysize);
 };
 
 /* The one symbol a plugin exports. */
@@ -84,6 +103,15 @@ struct kforge_plugin {
 		.abi_minor = KFORGE_PLUGIN_ABI_MINOR,                            \
 		__VA_ARGS__                                                      \
 	}
+
+/*
+ * Since ABI 1.1: the value of KEY (one of the descriptor's settings) in the plugin's own
+ * [plugin.NAME] section: what kforge.conf set, else the setting's default; NULL for a key
+ * the plugin did not declare. kforge_plugin_config_get() is for hooks (the job's plugin),
+ * kforge_probe_config_get() for probes (the plugin probed).
+ */
+const char *kforge_plugin_config_get(const struct kforge_job *job, const char *key);
+const char *kforge_probe_config_get(const struct kforge_probe_info *info, const char *key);
 
 /* Helpers for probes: is WORD one of ID or ID_LIKE's words? */
 int kforge_os_is(const struct kforge_os_release *os, const char *word);
