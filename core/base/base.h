@@ -165,6 +165,12 @@ int kf_plugin_read_descriptor(const struct kforge_plugin *exported, const char *
  */
 int kf_plugins_select(struct kforge_ctx *ctx, const char *forced, const char *release, const char *build_dir);
 const struct kf_plugin *kf_ctx_plugin_selected(const struct kforge_ctx *ctx);
+/*
+ * After a selection: the selected plugin, then the others whose probe claimed the system,
+ * highest score first (what a plugin leaves unsaid, the next one may know). At most MAX into
+ * OUT; returns how many.
+ */
+unsigned int kf_plugins_chain(const struct kforge_ctx *ctx, const struct kf_plugin **out, unsigned int max);
 
 
 /*

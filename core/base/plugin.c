@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <ltdl.h>
 #include <stddef.h>
 #include <string.h>
@@ -35,7 +36,7 @@ size_t kf_plugin_descriptor_size(unsigned int minor)
 	/* how far each minor of ABI 1 laid the descriptor out: the fields a minor added start where the last ends */
 	static const size_t sizes[] = {
 		[0] = offsetof(struct kforge_plugin, settings), /* 1.0: probe, setup, the seven steps */
-		[1] = sizeof(struct kforge_plugin),		/* 1.1: settings, check_setting */
+		[1] = sizeof(struct kforge_plugin),		/* 1.1: settings, check, the distribution's knowledge */
 	};
 	_Static_assert(ARRAY_SIZE(sizes) == KFORGE_PLUGIN_ABI_MINOR + 1, "a descriptor size for every minor of the ABI");
 	return minor < ARRAY_SIZE(sizes) ? sizes[minor] : 0;
@@ -318,6 +319,32 @@ const struct kf_plugin *kf_ctx_plugin_selected(const struct kforge_ctx *ctx)
 {
 	const struct kf_plugin_set *set = &ctx->plugins;
 	return set->selected >= 0 ? &set->v[set->selected] : NULL;
+}
+
+unsigned int kf_plugins_chain(const struct kforge_ctx *ctx, const struct kf_plugin **out, unsigned int max)
+{
+	const struct kf_plugin_set *set = &ctx->plugins;
+	unsigned int n = 0;
+	if (set->selected < 0 || max == 0)
+		return 0;
+	out[n++] = &set->v[set->selected];
+	/* the others that claim the system, highest score first, ties in the order they were found */
+	for (int score = INT_MAX; n < max;) {
+		int next = 0;
+		for (unsigned int i = 0; i < set->n; i++) {
+			int s = set->v[i].pub.score;
+			if ((int)i == set->selected || s <= 0)
+				continue;
+			if (s == score && n < max)
+				out[n++] = &set->v[i];
+			else if (s < score && s > next)
+				next = s;
+		}
+		if (next == 0)
+			break;
+		score = next;
+	}
+	return n;
 }
 
 const struct kforge_plugin *kforge_plugins_selected(const struct kforge_ctx *ctx)

@@ -114,7 +114,7 @@ static int install_built(struct kforge_job *job)
 	if (r < 0)
 		return r;
 	struct kf_strv order = { 0 };
-	kf_depmod_search_order(kforge_ctx_root(job->ctx), &order);
+	kf_depmod_search_order(kforge_ctx_root(job->ctx), kf_job_depmod_search(job), &order);
 	const char *leaf = strrchr(job->module_spec, '/');
 	struct kf_install req = {
 		.kernel = job->kernel.release,

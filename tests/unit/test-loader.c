@@ -220,6 +220,27 @@ static void test_probe_sees_the_kernel(void **state)
 	assert_false(find(f->ctx, "v11")->selected);
 }
 
+static void test_chain_follows_the_scores(void **state)
+{
+	struct fixture *f = *state;
+	unit_write(f->dir, "etc/os-release", "ID=testos\n");
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	const struct kf_plugin *chain[16];
+	/* the selected plugin first, then the others that claim the system by score; none that scored 0 */
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-v11-amd64", NULL), 0);
+	assert_int_equal(kf_plugins_chain(f->ctx, chain, ARRAY_SIZE(chain)), 2);
+	assert_string_equal(chain[0]->name, "v11");
+	assert_string_equal(chain[1]->name, "good");
+	assert_int_equal(kf_plugins_chain(f->ctx, chain, 1), 1);
+	/* forced: that one first, even where its probe says no; the claimants after it */
+	assert_int_equal(kf_plugins_select(f->ctx, "v10", "6.1.0-56-v11-amd64", NULL), 0);
+	assert_int_equal(kf_plugins_chain(f->ctx, chain, ARRAY_SIZE(chain)), 3);
+	assert_string_equal(chain[0]->name, "v10");
+	assert_string_equal(chain[1]->name, "v11");
+	assert_string_equal(chain[2]->name, "good");
+}
+
 static const struct kforge_plugin *descriptor(struct kforge_ctx *ctx, const char *name)
 {
 	for (unsigned int i = 0; i < ctx->plugins.n; i++)
@@ -391,6 +412,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_probe_and_select, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_scores_zero_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_sees_the_kernel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_follows_the_scores, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_descriptor_read_as_far_as_its_minor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_descriptor_refuses_before_copying, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plugin_settings, setup, teardown),

@@ -52,6 +52,24 @@ struct kforge_setting {
 	const char *help; /* one line */
 };
 
+/* Since ABI 1.1: a key pair for module signing; the paths as the target system sees them. */
+struct kforge_sign_key {
+	const char *key;  /* the private key: "/var/lib/shim-signed/mok/MOK.priv" */
+	const char *cert; /* its certificate, DER or PEM: "/var/lib/shim-signed/mok/MOK.der" */
+};
+
+/*
+ * Since ABI 1.1: an initramfs generator, as the core's default refresh-initramfs step runs it.
+ * In image and command, %k stands for the kernel's release; in command, %i for the image.
+ */
+struct kforge_initramfs {
+	const char *name;	    /* "initramfs-tools": what `kforge info` shows */
+	const char *const *detect;  /* files under the root; any one there: it is installed */
+	const char *image;	    /* a kernel's image: "/boot/initrd.img-%k" */
+	const char *const *lister;  /* lists an image, which is appended: { "lsinitramfs", NULL } */
+	const char *const *command; /* regenerates it: { "update-initramfs", "-u", "-k", "%k", NULL } */
+};
+
 /*
  * Fields are only ever appended, with a minor bump. The host reads a descriptor only as far
  * as the plugin's minor laid it out: a field a plugin's minor does not know is NULL to the
@@ -84,6 +102,26 @@ struct kforge_plugin {
 	/* Checks VALUE of KEY (one of settings) set in kforge.conf: 0, or a negative errno with
 	 * the reason in WHY, which kforge prints after file:line. NULL: any value goes. */
 	int (*check_setting)(const char *key, const char *value, char *why, size_t whysize);
+	/*
+	 * The distribution's knowledge, which the core's defaults use (the core itself knows
+	 * generic kbuild only). What a plugin leaves NULL, the other plugins that claim the
+	 * system may know: they are asked in the order of their scores (vanilla last), so a
+	 * vendor's plugin says only what differs from its distribution's.
+	 */
+	/* Key pairs the distribution's tools make, tried after kforge's own (/var/lib/kforge/mok)
+	 * in order, ending with { NULL }; those of the next plugins come after. */
+	const struct kforge_sign_key *sign_keys;
+	/* Its initramfs generators, ending with { NULL }: the first one installed under the root is
+	 * the job's (kernel-install comes first when its install.conf lays out the images). */
+	const struct kforge_initramfs *initramfs;
+	/* depmod's search order as the distribution's own depmod.d sets it ("updates",
+	 * "extramodules", "built-in", NULL), for a root whose depmod.d has no search line; NULL:
+	 * depmod's default (updates first). */
+	const char *const *(*depmod_search)(const struct kforge_probe_info *info);
+	/* What provides the build dir of INFO->release, as the fix of "no build directory":
+	 * writes "install linux-headers-6.1.0-56-amd64" into HINT and returns 0; negative when
+	 * it does not know (the next plugin, then the core's generic words). */
+	int (*build_dir_hint)(const struct kforge_probe_info *info, char *hint, size_t size);
 };
 
 /* The one symbol a plugin exports. */
