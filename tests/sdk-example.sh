@@ -26,6 +26,7 @@ fi
 layout_ok=true
 for f in bin/kforge lib/libkforge.so.0 lib/kforge/plugins/arch.so lib/kforge/plugins/debian.so \
 	lib/kforge/plugins/fedora.so lib/kforge/plugins/vanilla.so include/kforge/kforge.h include/kforge/plugin.h \
+	include/kforge/frontend.h \
 	include/kforge/version.h include/kforge/records.h lib/pkgconfig/kforge-plugin.pc etc/kforge/kforge.conf \
 	share/man/man1/kforge.1 etc/kernel/postinst.d/50-kforge etc/kernel/header_postinst.d/50-kforge \
 	lib/kernel/install.d/40-kforge.install share/libalpm/hooks/60-kforge.hook libexec/kforge/pacman-hook; do
@@ -37,9 +38,9 @@ grep -q "^Exec = $prefix/libexec/kforge/pacman-hook\$" "$prefix/share/libalpm/ho
 	{ echo "# the pacman hook does not name the installed script"; layout_ok=false; }
 $layout_ok && ok "installed layout (with the kernel hooks)" || not_ok "installed layout (with the kernel hooks)"
 
-others=$(nm -D --defined-only "$prefix/lib/libkforge.so.0" | awk '{print $3}' | grep -v '^kforge_' | grep -v '^$')
-if [ -z "$others" ]; then ok "libkforge.so exports only kforge_* (the SDK)"; else
-	not_ok "libkforge.so exports only kforge_* (the SDK)"; echo "$others" | sed 's/^/# /'; fi
+others=$(nm -D --defined-only "$prefix/lib/libkforge.so.0" | awk '$2 != "A" {print $3}' | grep -v '^kforge_[a-z0-9_]*@@LIBKFORGE_[0-9.]*$' | grep -v '^$')
+if [ -z "$others" ]; then ok "the installed libkforge.so exports only kforge_* (the SDK), each versioned"; else
+	not_ok "the installed libkforge.so exports only kforge_* (the SDK), each versioned"; echo "$others" | sed 's/^/# /'; fi
 for p in "$prefix"/lib/kforge/plugins/*.so; do
 	exp=$(nm -D --defined-only "$p" | awk '{print $3}' | grep -v '^$' | tr '\n' ' ')
 	[ "$exp" = "kforge_plugin_descriptor " ] || { echo "# $p exports: $exp"; exp=bad; }

@@ -9,7 +9,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <kforge/kforge.h>
+#include <kforge/frontend.h>
 
 #define kf_err(ctx, ...) kforge_err(ctx, __VA_ARGS__)
 #define kf_warn(ctx, ...) kforge_warn(ctx, __VA_ARGS__)

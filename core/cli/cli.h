@@ -2,7 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
-#include <kforge/kforge.h>
+#include <kforge/frontend.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

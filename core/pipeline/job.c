@@ -353,6 +353,21 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	return 0;
 }
 
+int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
+{
+	char running[KFORGE_RELEASE_MAX + 1];
+	int r = kf_running_kernel(running, sizeof(running));
+	if (r < 0)
+		return r;
+	if ((r = kforge_plugins_load(ctx)) < 0)
+		return r;
+	struct kf_kernel k;
+	bool known = kf_kernel_load(ctx, running, &k) == 0;
+	r = kf_plugins_select(ctx, forced, running, known ? k.build_dir : NULL);
+	kf_kernel_free(&k);
+	return r;
+}
+
 struct kforge_job *kforge_job_unref(struct kforge_job *job)
 {
 	if (!job || --job->refcount > 0)

@@ -178,6 +178,12 @@ static void test_probe_and_select(void **state)
 	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
 	assert_int_equal(find(f->ctx, "good")->score, 42);
 	assert_true(find(f->ctx, "good")->selected);
+	/* what front ends built against 0.1 call: the same, for the running kernel */
+	assert_int_equal(kforge_plugins_select(f->ctx, NULL), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
+	assert_int_equal(kforge_plugins_select(f->ctx, "v10"), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "v10");
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, NULL, NULL), 0);
 	/* forcing a name that does not exist lists what does */
 	assert_int_equal(kf_plugins_select(f->ctx, "nosuch", NULL, NULL), -ENOENT);
 	assert_non_null(strstr(f->log.buf, "no plugin named \"nosuch\": the plugins found are "));
