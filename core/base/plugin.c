@@ -31,6 +31,25 @@ int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t n)
 	return 0;
 }
 
+static int check_abi(unsigned int major, unsigned int minor, char *why, size_t n)
+{
+	if (major != KFORGE_PLUGIN_ABI_MAJOR) {
+		snprintf(why, n,
+			 "built for plugin ABI %u.%u, this kforge speaks %u.%u: rebuild the plugin against "
+			 "this kforge's SDK (pkg-config kforge-plugin)",
+			 major, minor, KFORGE_PLUGIN_ABI_MAJOR, KFORGE_PLUGIN_ABI_MINOR);
+		return -EINVAL;
+	}
+	if (minor > KFORGE_PLUGIN_ABI_MINOR) {
+		snprintf(why, n,
+			 "built against a newer SDK (plugin ABI %u.%u) than this kforge (%u.%u): update kforge "
+			 "or rebuild the plugin against this SDK",
+			 major, minor, KFORGE_PLUGIN_ABI_MAJOR, KFORGE_PLUGIN_ABI_MINOR);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 size_t kf_plugin_descriptor_size(unsigned int minor)
 {
 	/* how far each minor of ABI 1 laid the descriptor out: the fields a minor added start where the last ends */
@@ -45,10 +64,8 @@ size_t kf_plugin_descriptor_size(unsigned int minor)
 int kf_plugin_read_descriptor(const struct kforge_plugin *exported, const char *file_name, struct kforge_plugin *out,
 			      char *why, size_t n)
 {
-	/* abi_major and abi_minor lead every version of the descriptor */
-	struct kforge_plugin head = { .abi_major = exported->abi_major, .abi_minor = exported->abi_minor, .name = "?",
-				      .probe = (int (*)(const struct kforge_probe_info *))1 };
-	int r = kf_plugin_check_descriptor(&head, NULL, why, n);
+	/* abi_major and abi_minor lead every version of the descriptor: read those first */
+	int r = check_abi(exported->abi_major, exported->abi_minor, why, n);
 	if (r < 0)
 		return r;
 	memset(out, 0, sizeof(*out));
@@ -58,20 +75,9 @@ int kf_plugin_read_descriptor(const struct kforge_plugin *exported, const char *
 
 int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_name, char *why, size_t n)
 {
-	if (d->abi_major != KFORGE_PLUGIN_ABI_MAJOR) {
-		snprintf(why, n,
-			 "built for plugin ABI %u.%u, this kforge speaks %u.%u: rebuild the plugin against "
-			 "this kforge's SDK (pkg-config kforge-plugin)",
-			 d->abi_major, d->abi_minor, KFORGE_PLUGIN_ABI_MAJOR, KFORGE_PLUGIN_ABI_MINOR);
-		return -EINVAL;
-	}
-	if (d->abi_minor > KFORGE_PLUGIN_ABI_MINOR) {
-		snprintf(why, n,
-			 "built against a newer SDK (plugin ABI %u.%u) than this kforge (%u.%u): update kforge "
-			 "or rebuild the plugin against this SDK",
-			 d->abi_major, d->abi_minor, KFORGE_PLUGIN_ABI_MAJOR, KFORGE_PLUGIN_ABI_MINOR);
-		return -EINVAL;
-	}
+	int r = check_abi(d->abi_major, d->abi_minor, why, n);
+	if (r < 0)
+		return r;
 	if (!d->name || !d->name[0]) {
 		snprintf(why, n, "its descriptor has no name");
 		return -EINVAL;
