@@ -300,15 +300,17 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	}
 	/* the plugin is chosen for this kernel: a vendor's plugin may claim one flavour */
 	r = kforge_plugins_load(ctx);
-	if (r == 0)
-		r = kf_plugins_select(ctx, NULL, job->kernel.release, job->kernel.build_dir);
 	if (r < 0) {
-		/* -EINVAL: kforge.conf sets a plugin's key wrongly (said with file:line) */
+		/* -ENOENT: no plugin at all; -EINVAL: kforge.conf sets a plugin's key wrongly (said with file:line) */
+		*code = r == -ENOENT ? KFORGE_EXIT_MISSING : r == -EINVAL ? KFORGE_EXIT_USAGE : KFORGE_EXIT_FAILURE;
+		kforge_job_unref(job);
+		return r;
+	}
+	r = kf_plugins_select(ctx, NULL, job->kernel.release, job->kernel.build_dir);
+	if (r < 0) {
+		/* -ENOENT: no plugin of the name --plugin gives, or none claims the system */
 		const char *forced = kforge_config_get(ctx, "plugins.plugin");
-		*code = r == -EINVAL				  ? KFORGE_EXIT_USAGE
-			: r == -ENOENT && forced && forced[0] ? KFORGE_EXIT_USAGE
-			: r == -ENOENT			      ? KFORGE_EXIT_MISSING
-							      : KFORGE_EXIT_FAILURE;
+		*code = r != -ENOENT ? KFORGE_EXIT_FAILURE : forced && forced[0] ? KFORGE_EXIT_USAGE : KFORGE_EXIT_MISSING;
 		kforge_job_unref(job);
 		return r;
 	}
