@@ -67,7 +67,7 @@ plugins=$("$KFORGE" --root "$R/debian" plugins --json)
 check "plugins lists the four with abi and score" sh -c '
 	test "$(printf "%s" "$1" | jq -r "[.[].name] | sort | join(\",\")" | grep -o "arch,debian,fedora,vanilla")" = arch,debian,fedora,vanilla &&
 	test "$(printf "%s" "$1" | jq -r ".[] | select(.name==\"vanilla\") | .score")" = 1 &&
-	test "$(printf "%s" "$1" | jq -r ".[] | select(.name==\"debian\") | \"\(.score) \(.abi) \(.selected)\"")" = "100 1.0 true"' _ "$plugins"
+	test "$(printf "%s" "$1" | jq -r ".[] | select(.name==\"debian\") | \"\(.score) \(.abi) \(.selected)\"")" = "100 1.1 true"' _ "$plugins"
 check "--plugin forces one" sh -c '"$1" --root "$2/debian" -k 6.1.0-56-amd64 --plugin vanilla info --json | jq -e ".plugin == \"vanilla\""' _ "$KFORGE" "$R"
 
 # plan: the seven steps, their owners, the exact commands

@@ -9,7 +9,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <kforge/kforge.h>
+#include <kforge/frontend.h>
 
 #define kf_err(ctx, ...) kforge_err(ctx, __VA_ARGS__)
 #define kf_warn(ctx, ...) kforge_warn(ctx, __VA_ARGS__)
@@ -130,12 +130,28 @@ int kf_config_load_file(struct kforge_ctx *ctx, struct kf_config *cfg, const cha
 int kf_config_set(struct kforge_ctx *ctx, struct kf_config *cfg, const char *key, const char *value,
 		  const char *origin);
 const char *kf_config_get(const struct kf_config *cfg, const char *key);
+/* A plugin's check_setting. */
+typedef int (*kf_setting_check_fn)(const char *key, const char *value, char *why, size_t whysize);
+/*
+ * PLUGIN's SETTING joins the configuration as plugin.PLUGIN.KEY: what a file set is checked
+ * with CHECK (an error naming file:line: -EINVAL), else the default applies.
+ */
+int kf_config_declare(struct kforge_ctx *ctx, struct kf_config *cfg, const char *plugin,
+		      const struct kforge_setting *setting, kf_setting_check_fn check);
+/*
+ * What files set under [plugin.NAME] that no plugin declared: an error naming file:line when
+ * NAME is one of PLUGINS (the loaded ones), a warning otherwise. -EINVAL after an error.
+ */
+int kf_config_check_undeclared(struct kforge_ctx *ctx, const struct kf_config *cfg, const struct kf_strv *plugins);
+/* The value of PLUGIN's declared setting KEY, or NULL. */
+const char *kf_config_plugin_get(const struct kforge_ctx *ctx, const char *plugin, const char *key);
 
 
 /* plugin.c: one loaded plugin */
 struct kf_plugin {
 	struct kforge_plugin_entry pub;
-	const struct kforge_plugin *desc;
+	/* the host's copy of the descriptor: as far as the plugin's minor laid it out, the rest NULL */
+	struct kforge_plugin desc;
 	void *handle; /* lt_dlhandle */
 	char *name, *path;
 	bool probe_failed; /* its probe crashed, hung or exited: never selected */
@@ -146,6 +162,7 @@ struct kf_plugin_set {
 	int selected; /* index into v, -1 before selection */
 	struct kf_strv search_path;
 	bool ltdl_ready;
+	int settings_error; /* -EINVAL when kforge.conf sets a plugin's key wrongly */
 };
 void kf_plugins_free(struct kforge_ctx *ctx);
 /*
@@ -157,9 +174,29 @@ int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t whys
 /* Checks a descriptor; on refusal writes the reason into WHY and returns -EINVAL. */
 int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_name, char *why,
 			       size_t whysize);
+/* How many bytes of the descriptor minor MINOR of the ABI lays out (0 past the host's minor). */
+size_t kf_plugin_descriptor_size(unsigned int minor);
+/*
+ * Checks the ABI of the descriptor a plugin EXPORTED, then copies it into OUT only as far as
+ * its minor laid it out (the rest zeroed: NULL), and checks the copy. -EINVAL with WHY.
+ */
+int kf_plugin_read_descriptor(const struct kforge_plugin *exported, const char *file_name, struct kforge_plugin *out,
+			      char *why, size_t whysize);
+/*
+ * Probes every plugin for the target kernel RELEASE (BUILD_DIR its build dir, or NULL) and
+ * selects the best, or FORCED by name (NULL: plugins.plugin from the configuration).
+ * -ENOENT: no such plugin, or none claims the system (said in the log).
+ */
+int kf_plugins_select(struct kforge_ctx *ctx, const char *forced, const char *release, const char *build_dir);
 const struct kf_plugin *kf_ctx_plugin_selected(const struct kforge_ctx *ctx);
 /* How long a probe (run in a child process) may take before it is killed and skipped. */
 extern unsigned int kf_plugin_probe_timeout_ms;
+/*
+ * After a selection: the selected plugin, then the others whose probe claimed the system,
+ * highest score first (what a plugin leaves unsaid, the next one may know). At most MAX into
+ * OUT; returns how many.
+ */
+unsigned int kf_plugins_chain(const struct kforge_ctx *ctx, const struct kf_plugin **out, unsigned int max);
 
 
 /*

@@ -42,10 +42,95 @@ static const struct key_def keys[] = {
 	  "modules (names or folders, space-separated) kforge autoinstall leaves out" },
 };
 
+/*
+ * A key of a plugin's section, [plugin.NAME]: kept as a file set it until the plugin, once
+ * loaded, declares it (then checked) or does not (then an error naming file:line).
+ */
+struct plugin_key {
+	char *key; /* "plugin.NAME.KEY" */
+	char *value, *origin;
+	char *help;	 /* the plugin's, once declared */
+	bool declared;
+	kf_setting_check_fn check; /* the plugin's check_setting, or NULL */
+};
+
 struct kf_config {
 	char *value[ARRAY_SIZE(keys)];
 	char *origin[ARRAY_SIZE(keys)];
+	struct plugin_key *pk; /* sorted by key */
+	size_t n_pk;
 };
+
+/* "plugin.NAME.KEY": the section's prefix is 7 characters, the plugin's key follows NAME's dot. */
+#define PLUGIN_PREFIX "plugin."
+static bool is_plugin_key(const char *key)
+{
+	return strncmp(key, PLUGIN_PREFIX, strlen(PLUGIN_PREFIX)) == 0 && strchr(key + strlen(PLUGIN_PREFIX), '.');
+}
+
+static const char *plugin_short_key(const char *key)
+{
+	return strchr(key + strlen(PLUGIN_PREFIX), '.') + 1;
+}
+
+static struct plugin_key *pk_find(const struct kf_config *cfg, const char *key)
+{
+	for (size_t i = 0; i < cfg->n_pk; i++)
+		if (strcmp(cfg->pk[i].key, key) == 0)
+			return &cfg->pk[i];
+	return NULL;
+}
+
+/* The entry of KEY, added (in key order, value "") when there is none; NULL when out of memory. */
+static struct plugin_key *pk_get(struct kf_config *cfg, const char *key)
+{
+	struct plugin_key *k = pk_find(cfg, key);
+	if (k)
+		return k;
+	struct plugin_key *v = realloc(cfg->pk, (cfg->n_pk + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	cfg->pk = v;
+	size_t at = 0;
+	while (at < cfg->n_pk && strcmp(cfg->pk[at].key, key) < 0)
+		at++;
+	memmove(&cfg->pk[at + 1], &cfg->pk[at], (cfg->n_pk - at) * sizeof(*v));
+	k = &cfg->pk[at];
+	memset(k, 0, sizeof(*k));
+	k->key = strdup(key);
+	k->value = strdup("");
+	k->origin = strdup("default");
+	cfg->n_pk++;
+	return k->key && k->value && k->origin ? k : NULL;
+}
+
+static int pk_set(struct plugin_key *k, const char *value, const char *origin)
+{
+	char *v = strdup(value), *o = strdup(origin);
+	if (!v || !o) {
+		free(v);
+		free(o);
+		return -ENOMEM;
+	}
+	free(k->value);
+	free(k->origin);
+	k->value = v;
+	k->origin = o;
+	return 0;
+}
+
+/* A declared key's value checked by its plugin; on refusal WHY says why. */
+static int pk_check(const struct plugin_key *k, const char *value, char *why, size_t n)
+{
+	if (!k->check)
+		return 0;
+	why[0] = '\0';
+	if (k->check(plugin_short_key(k->key), value, why, n) >= 0)
+		return 0;
+	if (!why[0])
+		snprintf(why, n, "%s: \"%s\" is refused by its plugin", k->key, value);
+	return -EINVAL;
+}
 
 int kf_config_new(struct kf_config **out)
 {
@@ -72,6 +157,13 @@ void kf_config_free(struct kf_config *cfg)
 		free(cfg->value[i]);
 		free(cfg->origin[i]);
 	}
+	for (size_t i = 0; i < cfg->n_pk; i++) {
+		free(cfg->pk[i].key);
+		free(cfg->pk[i].value);
+		free(cfg->pk[i].origin);
+		free(cfg->pk[i].help);
+	}
+	free(cfg->pk);
 	free(cfg);
 }
 
@@ -148,6 +240,8 @@ struct parse_state {
 	int errors;
 	char *pending_key[ARRAY_SIZE(keys)];
 	char *pending_val[ARRAY_SIZE(keys)];
+	/* [plugin.NAME] lines, as section, key, value triplets: checked once the plugins are loaded */
+	struct kf_strv plugin_lines;
 };
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -157,9 +251,16 @@ static int handler(void *user, const char *section, const char *name, const char
 	snprintf(key, sizeof(key), "%s.%s", section, name);
 	int i = key_index(key);
 	char why[512];
+	if (i < 0 && is_plugin_key(key)) {
+		/* a plugin's own section: its plugin says what is allowed there, once loaded */
+		if (kf_strv_push(&st->plugin_lines, section) < 0 || kf_strv_push(&st->plugin_lines, name) < 0 ||
+		    kf_strv_push(&st->plugin_lines, value) < 0)
+			return 0;
+		return 1;
+	}
 	if (i < 0) {
 		if (!section[0])
-			snprintf(why, sizeof(why), "\"%s\" is outside any section: put it under [build], [install], [log] or [plugins]", name);
+			snprintf(why, sizeof(why), "\"%s\" is outside any section: put it under [build], [install], [log], [plugins] or [plugin.NAME]", name);
 		else
 			snprintf(why, sizeof(why), "unknown key \"%s\" (see `kforge config` for the keys there are)", key);
 	} else if (validate(&keys[i], value, why, sizeof(why)) == 0) {
@@ -273,21 +374,118 @@ int kf_config_load_file(struct kforge_ctx *ctx, struct kf_config *cfg, const cha
 			if (!origin || set_value(cfg, (int)i, st.pending_val[i], origin) < 0)
 				ret = -ENOMEM;
 		}
+		for (size_t i = 0; ret == 0 && i + 2 < st.plugin_lines.n; i += 3) {
+			const char *section = st.plugin_lines.v[i], *name = st.plugin_lines.v[i + 1];
+			const char *value = st.plugin_lines.v[i + 2];
+			_cleanup_free_ char *key = kf_strdup_printf("%s.%s", section, name);
+			_cleanup_free_ char *origin = kf_strdup_printf("%s:%u", path, find_line(text, section, name));
+			struct plugin_key *k = key && origin ? pk_get(cfg, key) : NULL;
+			char why[512];
+			if (!k)
+				ret = -ENOMEM;
+			else if (k->declared && pk_check(k, value, why, sizeof(why)) < 0) {
+				/* the plugins are loaded already: checked at once */
+				kf_err(ctx, "%s: %s", origin, why);
+				ret = -EINVAL;
+			} else if (pk_set(k, value, origin) < 0)
+				ret = -ENOMEM;
+		}
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		free(st.pending_val[i]);
+	kf_strv_free(&st.plugin_lines);
 	return ret;
+}
+
+int kf_config_declare(struct kforge_ctx *ctx, struct kf_config *cfg, const char *plugin,
+		      const struct kforge_setting *setting, kf_setting_check_fn check)
+{
+	_cleanup_free_ char *key = kf_strdup_printf(PLUGIN_PREFIX "%s.%s", plugin, setting->key);
+	if (!key)
+		return -ENOMEM;
+	bool from_file = pk_find(cfg, key) != NULL;
+	struct plugin_key *k = pk_get(cfg, key);
+	if (!k)
+		return -ENOMEM;
+	free(k->help);
+	k->help = strdup(setting->help ? setting->help : "");
+	k->declared = true;
+	k->check = check;
+	if (!k->help)
+		return -ENOMEM;
+	if (!from_file)
+		return pk_set(k, setting->def ? setting->def : "", "default");
+	char why[512];
+	if (pk_check(k, k->value, why, sizeof(why)) < 0) {
+		kf_err(ctx, "%s: %s", k->origin, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int kf_config_check_undeclared(struct kforge_ctx *ctx, const struct kf_config *cfg, const struct kf_strv *plugins)
+{
+	int ret = 0;
+	for (size_t i = 0; i < cfg->n_pk; i++) {
+		const struct plugin_key *k = &cfg->pk[i];
+		if (k->declared)
+			continue;
+		const char *name = k->key + strlen(PLUGIN_PREFIX);
+		_cleanup_free_ char *plugin = strndup(name, (size_t)(strchr(name, '.') - name));
+		if (!plugin)
+			return -ENOMEM;
+		if (!kf_strv_contains(plugins, plugin)) {
+			/* a plugin removed or not installed yet: its settings wait for it */
+			kf_warn(ctx, "%s: [plugin.%s] names no plugin kforge found (see `kforge plugins`): its settings are "
+				     "ignored",
+				k->origin, plugin);
+			continue;
+		}
+		struct kf_strbuf known = { 0 };
+		for (size_t j = 0; j < cfg->n_pk; j++)
+			if (cfg->pk[j].declared && strncmp(cfg->pk[j].key, k->key, strlen(PLUGIN_PREFIX) + strlen(plugin) + 1) == 0)
+				kf_strbuf_appendf(&known, "%s%s", known.len ? ", " : "", plugin_short_key(cfg->pk[j].key));
+		if (known.len)
+			kf_err(ctx, "%s: unknown key \"%s\": plugin %s knows %s", k->origin, k->key, plugin, known.s);
+		else
+			kf_err(ctx, "%s: unknown key \"%s\": plugin %s has no settings", k->origin, k->key, plugin);
+		kf_strbuf_release(&known);
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
+const char *kf_config_plugin_get(const struct kforge_ctx *ctx, const char *plugin, const char *key)
+{
+	if (!plugin || !key)
+		return NULL;
+	_cleanup_free_ char *full = kf_strdup_printf(PLUGIN_PREFIX "%s.%s", plugin, key);
+	const struct plugin_key *k = full ? pk_find(ctx->config, full) : NULL;
+	return k && k->declared ? k->value : NULL;
+}
+
+const char *kforge_probe_config_get(const struct kforge_probe_info *info, const char *key)
+{
+	return info && info->ctx ? kf_config_plugin_get(info->ctx, info->plugin, key) : NULL;
 }
 
 int kf_config_set(struct kforge_ctx *ctx, struct kf_config *cfg, const char *key, const char *value,
 		  const char *origin)
 {
 	int i = key_index(key);
+	char why[512];
+	struct plugin_key *k = i < 0 ? pk_find(cfg, key) : NULL;
+	if (k && k->declared) {
+		if (pk_check(k, value, why, sizeof(why)) < 0) {
+			kf_err(ctx, "%s: %s", origin, why);
+			return -EINVAL;
+		}
+		return pk_set(k, value, origin);
+	}
 	if (i < 0) {
 		kf_err(ctx, "%s: unknown configuration key \"%s\"", origin, key);
 		return -EINVAL;
 	}
-	char why[512];
 	if (validate(&keys[i], value, why, sizeof(why)) < 0) {
 		kf_err(ctx, "%s: %s", origin, why);
 		return -EINVAL;
@@ -298,7 +496,10 @@ int kf_config_set(struct kforge_ctx *ctx, struct kf_config *cfg, const char *key
 const char *kf_config_get(const struct kf_config *cfg, const char *key)
 {
 	int i = key_index(key);
-	return i < 0 ? NULL : cfg->value[i];
+	if (i >= 0)
+		return cfg->value[i];
+	const struct plugin_key *k = pk_find(cfg, key);
+	return k ? k->value : NULL;
 }
 
 /* Public side: through the context. */
@@ -318,9 +519,22 @@ const char *kforge_config_get(const struct kforge_ctx *ctx, const char *key)
 bool kforge_config_entry(const struct kforge_ctx *ctx, unsigned int i, const char **key,
 			 const char **value, const char **origin, const char **help)
 {
-	if (i >= ARRAY_SIZE(keys))
-		return false;
 	const struct kf_config *cfg = ctx->config;
+	if (i >= ARRAY_SIZE(keys)) {
+		/* then the plugins' settings: plugin.NAME.KEY */
+		size_t j = i - ARRAY_SIZE(keys);
+		if (j >= cfg->n_pk)
+			return false;
+		if (key)
+			*key = cfg->pk[j].key;
+		if (value)
+			*value = cfg->pk[j].value;
+		if (origin)
+			*origin = cfg->pk[j].origin;
+		if (help)
+			*help = cfg->pk[j].help ? cfg->pk[j].help : "";
+		return true;
+	}
 	if (key)
 		*key = keys[i].key;
 	if (value)

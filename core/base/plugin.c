@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -59,22 +60,53 @@ int kf_plugin_check_perms(const char *path, bool as_root, char *why, size_t n)
 	return 0;
 }
 
-int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_name, char *why, size_t n)
+static int check_abi(unsigned int major, unsigned int minor, char *why, size_t n)
 {
-	if (d->abi_major != KFORGE_PLUGIN_ABI_MAJOR) {
+	if (major != KFORGE_PLUGIN_ABI_MAJOR) {
 		snprintf(why, n,
 			 "built for plugin ABI %u.%u, this kforge speaks %u.%u: rebuild the plugin against "
 			 "this kforge's SDK (pkg-config kforge-plugin)",
-			 d->abi_major, d->abi_minor, KFORGE_PLUGIN_ABI_MAJOR, KFORGE_PLUGIN_ABI_MINOR);
+			 major, minor, KFORGE_PLUGIN_ABI_MAJOR, KFORGE_PLUGIN_ABI_MINOR);
 		return -EINVAL;
 	}
-	if (d->abi_minor > KFORGE_PLUGIN_ABI_MINOR) {
+	if (minor > KFORGE_PLUGIN_ABI_MINOR) {
 		snprintf(why, n,
 			 "built against a newer SDK (plugin ABI %u.%u) than this kforge (%u.%u): update kforge "
 			 "or rebuild the plugin against this SDK",
-			 d->abi_major, d->abi_minor, KFORGE_PLUGIN_ABI_MAJOR, KFORGE_PLUGIN_ABI_MINOR);
+			 major, minor, KFORGE_PLUGIN_ABI_MAJOR, KFORGE_PLUGIN_ABI_MINOR);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+size_t kf_plugin_descriptor_size(unsigned int minor)
+{
+	/* how far each minor of ABI 1 laid the descriptor out: the fields a minor added start where the last ends */
+	static const size_t sizes[] = {
+		[0] = offsetof(struct kforge_plugin, settings), /* 1.0: probe, setup, the seven steps */
+		[1] = sizeof(struct kforge_plugin),		/* 1.1: settings, check, the distribution's knowledge */
+	};
+	_Static_assert(ARRAY_SIZE(sizes) == KFORGE_PLUGIN_ABI_MINOR + 1, "a descriptor size for every minor of the ABI");
+	return minor < ARRAY_SIZE(sizes) ? sizes[minor] : 0;
+}
+
+int kf_plugin_read_descriptor(const struct kforge_plugin *exported, const char *file_name, struct kforge_plugin *out,
+			      char *why, size_t n)
+{
+	/* abi_major and abi_minor lead every version of the descriptor: read those first */
+	int r = check_abi(exported->abi_major, exported->abi_minor, why, n);
+	if (r < 0)
+		return r;
+	memset(out, 0, sizeof(*out));
+	memcpy(out, exported, kf_plugin_descriptor_size(exported->abi_minor));
+	return kf_plugin_check_descriptor(out, file_name, why, n);
+}
+
+int kf_plugin_check_descriptor(const struct kforge_plugin *d, const char *file_name, char *why, size_t n)
+{
+	int r = check_abi(d->abi_major, d->abi_minor, why, n);
+	if (r < 0)
+		return r;
 	if (!d->name || !d->name[0]) {
 		snprintf(why, n, "its descriptor has no name");
 		return -EINVAL;
@@ -151,14 +183,15 @@ static int load_one(struct kforge_ctx *ctx, struct kf_plugin_set *set, const cha
 			dlclose(d);
 		return -ENOEXEC;
 	}
-	const struct kforge_plugin *desc = lt_dlsym(h, KFORGE_PLUGIN_SYMBOL);
-	if (!desc) {
+	const struct kforge_plugin *exported = lt_dlsym(h, KFORGE_PLUGIN_SYMBOL);
+	if (!exported) {
 		kf_warn(ctx, "plugin %s refused: it exports no %s (define it with KFORGE_PLUGIN_DEFINE)",
 			path, KFORGE_PLUGIN_SYMBOL);
 		lt_dlclose(h);
 		return -ENOEXEC;
 	}
-	if (kf_plugin_check_descriptor(desc, name, why, sizeof(why)) < 0) {
+	struct kforge_plugin desc;
+	if (kf_plugin_read_descriptor(exported, name, &desc, why, sizeof(why)) < 0) {
 		kf_warn(ctx, "plugin %s refused: %s", path, why);
 		lt_dlclose(h);
 		return -EINVAL;
@@ -177,9 +210,9 @@ static int load_one(struct kforge_ctx *ctx, struct kf_plugin_set *set, const cha
 	p->path = strdup(path);
 	p->pub.name = p->name;
 	p->pub.path = p->path;
-	p->pub.description = desc->description ? desc->description : "";
-	p->pub.abi_major = desc->abi_major;
-	p->pub.abi_minor = desc->abi_minor;
+	p->pub.description = desc.description ? desc.description : "";
+	p->pub.abi_major = desc.abi_major;
+	p->pub.abi_minor = desc.abi_minor;
 	set->n++;
 	kf_dbg(ctx, "plugin %s loaded from %s", name, path);
 	return 0;
@@ -190,11 +223,29 @@ static int filter_so(const struct dirent *e)
 	return e->d_name[0] != '.' && kf_str_endswith(e->d_name, ".so");
 }
 
+/* The plugins' own settings join the configuration; what kforge.conf set for them is checked now. */
+static int declare_settings(struct kforge_ctx *ctx, struct kf_plugin_set *set)
+{
+	struct kf_strv names = { 0 };
+	int ret = 0;
+	for (unsigned int i = 0; i < set->n; i++) {
+		const struct kf_plugin *p = &set->v[i];
+		kf_strv_push(&names, p->name);
+		for (const struct kforge_setting *k = p->desc.settings; k && k->key; k++) {
+			int r = kf_config_declare(ctx, ctx->config, p->name, k, p->desc.check_setting);
+			ret = ret < 0 ? ret : r;
+		}
+	}
+	int r = kf_config_check_undeclared(ctx, ctx->config, &names);
+	kf_strv_free(&names);
+	return ret < 0 ? ret : r;
+}
+
 int kforge_plugins_load(struct kforge_ctx *ctx)
 {
 	struct kf_plugin_set *set = &ctx->plugins;
 	if (set->n)
-		return 0;
+		return set->settings_error;
 	if (!set->ltdl_ready) {
 		if (lt_dlinit() != 0) {
 			kf_err(ctx, "libltdl cannot start: %s", lt_dlerror());
@@ -249,7 +300,8 @@ int kforge_plugins_load(struct kforge_ctx *ctx)
 		kf_strbuf_release(&b);
 		return -ENOENT;
 	}
-	return 0;
+	set->settings_error = declare_settings(ctx, set);
+	return set->settings_error;
 }
 
 unsigned int kforge_plugins_count(const struct kforge_ctx *ctx)
@@ -333,7 +385,7 @@ probe_child(const struct kf_plugin *p, const struct kforge_probe_info *info, int
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	struct rlimit no_core = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &no_core);
-	int score = p->desc->probe(info);
+	int score = p->desc.probe(info);
 	ssize_t w = write(fd, &score, sizeof(score));
 	_exit(w == (ssize_t)sizeof(score) ? 0 : 1);
 }
@@ -391,7 +443,7 @@ static int probe_isolated(struct kforge_ctx *ctx, const struct kf_plugin *p, con
 	return 0;
 }
 
-int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
+int kf_plugins_select(struct kforge_ctx *ctx, const char *forced, const char *release, const char *build_dir)
 {
 	struct kf_plugin_set *set = &ctx->plugins;
 	if (!forced || !forced[0]) {
@@ -399,10 +451,11 @@ int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
 		forced = cfg && cfg[0] ? cfg : NULL;
 	}
 	const struct kforge_os_release *os = kforge_ctx_os_release(ctx);
-	struct kforge_probe_info info = { .root = ctx->root, .os = os };
+	struct kforge_probe_info info = { .root = ctx->root, .os = os, .release = release, .build_dir = build_dir, .ctx = ctx };
 	int best = -1;
 	for (unsigned int i = 0; i < set->n; i++) {
 		int s = 0;
+		info.plugin = set->v[i].name;
 		set->v[i].probe_failed = probe_isolated(ctx, &set->v[i], &info, &s) < 0;
 		set->v[i].pub.score = s < 0 ? 0 : s;
 		set->v[i].pub.selected = false;
@@ -430,9 +483,9 @@ int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
 			return -ENOEXEC;
 		}
 	} else if (best < 0) {
-		kf_err(ctx, "no plugin claims this system (ID=%s): install the vanilla plugin, or force one "
+		kf_err(ctx, "no plugin claims this system (ID=%s, kernel %s): install the vanilla plugin, or force one "
 			    "with --plugin NAME",
-		       os && os->id[0] ? os->id : "unknown");
+		       os && os->id[0] ? os->id : "unknown", release ? release : "unknown");
 		return -ENOENT;
 	}
 	set->selected = best;
@@ -446,10 +499,36 @@ const struct kf_plugin *kf_ctx_plugin_selected(const struct kforge_ctx *ctx)
 	return set->selected >= 0 ? &set->v[set->selected] : NULL;
 }
 
+unsigned int kf_plugins_chain(const struct kforge_ctx *ctx, const struct kf_plugin **out, unsigned int max)
+{
+	const struct kf_plugin_set *set = &ctx->plugins;
+	unsigned int n = 0;
+	if (set->selected < 0 || max == 0)
+		return 0;
+	out[n++] = &set->v[set->selected];
+	/* the others that claim the system, highest score first, ties in the order they were found */
+	for (int score = INT_MAX; n < max;) {
+		int next = 0;
+		for (unsigned int i = 0; i < set->n; i++) {
+			int s = set->v[i].pub.score;
+			if ((int)i == set->selected || s <= 0)
+				continue;
+			if (s == score && n < max)
+				out[n++] = &set->v[i];
+			else if (s < score && s > next)
+				next = s;
+		}
+		if (next == 0)
+			break;
+		score = next;
+	}
+	return n;
+}
+
 const struct kforge_plugin *kforge_plugins_selected(const struct kforge_ctx *ctx)
 {
 	const struct kf_plugin *p = kf_ctx_plugin_selected(ctx);
-	return p ? p->desc : NULL;
+	return p ? &p->desc : NULL;
 }
 
 void kf_plugins_free(struct kforge_ctx *ctx)

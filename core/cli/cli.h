@@ -2,7 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
-#include <kforge/kforge.h>
+#include <kforge/frontend.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -33,7 +33,7 @@ struct command {
 void json_str(const char *s);
 void json_kv(const char *key, const char *value, bool comma);
 int exit_for(int err);
-int setup_plugins(struct kforge_ctx *ctx, const struct opts *o);
+/* A job for MODULE (NULL: none) on the target kernel, with the plugin selected for it; an exit code. */
 int make_job_for(struct kforge_ctx *ctx, const struct opts *o, const char *module, bool plan, bool lifecycle,
 		 struct kforge_job **job);
 int make_job(struct kforge_ctx *ctx, const struct opts *o, const char *module, bool plan, struct kforge_job **job);

@@ -45,18 +45,6 @@ int exit_for(int err)
 	return err == -ENOMEM ? KFORGE_EXIT_FAILURE : err == -EINVAL ? KFORGE_EXIT_USAGE : KFORGE_EXIT_FAILURE;
 }
 
-/* Loads plugins and selects one; returns an exit code. */
-int setup_plugins(struct kforge_ctx *ctx, const struct opts *o)
-{
-	int r = kforge_plugins_load(ctx);
-	if (r < 0)
-		return KFORGE_EXIT_MISSING;
-	r = kforge_plugins_select(ctx, o->plugin);
-	if (r == -ENOENT)
-		return o->plugin ? KFORGE_EXIT_USAGE : KFORGE_EXIT_MISSING;
-	return r < 0 ? KFORGE_EXIT_FAILURE : 0;
-}
-
 /*
  * The paths the options name, by kind, before anything reads or writes them: a FIFO would
  * block tar or the reader forever, a file where a folder belongs would fail deep in a step.
@@ -103,9 +91,6 @@ int make_job_for(struct kforge_ctx *ctx, const struct opts *o, const char *modul
 			struct kforge_job **job)
 {
 	int code = check_path_options(ctx, o);
-	if (code)
-		return code;
-	code = setup_plugins(ctx, o);
 	if (code)
 		return code;
 	enum kforge_strategy s = KFORGE_STRATEGY_AUTO;

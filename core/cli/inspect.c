@@ -78,14 +78,22 @@ int cmd_plugins(struct kforge_ctx *ctx, struct opts *o)
 	int code = need_args(ctx, o, 0, "");
 	if (code)
 		return code;
-	if (kforge_plugins_load(ctx) < 0)
-		return KFORGE_EXIT_MISSING;
-	bool selected = kforge_plugins_select(ctx, o->plugin) == 0;
+	/* the probes score the target kernel (-k, else the running one): a job selects for it */
+	struct kforge_job *job = NULL;
+	code = make_job_for(ctx, o, NULL, false, true, &job);
 	unsigned int n = kforge_plugins_count(ctx);
-	if (o->json)
+	if (n == 0) {
+		kforge_job_unref(job);
+		return code ? code : KFORGE_EXIT_MISSING;
+	}
+	if (o->json) {
 		fputs("[", stdout);
-	else
+	} else {
+		if (job)
+			printf("# probed for kernel %s (-k KVER for another)\n", kforge_job_kernel(job));
 		printf("%-10s %-5s %-5s %-3s %-50s %s\n", "NAME", "ABI", "SCORE", "SEL", "PATH", "DESCRIPTION");
+	}
+	kforge_job_unref(job);
 	for (unsigned int i = 0; i < n; i++) {
 		const struct kforge_plugin_entry *e = kforge_plugins_get(ctx, i);
 		char abi[16];
@@ -104,7 +112,7 @@ int cmd_plugins(struct kforge_ctx *ctx, struct opts *o)
 	}
 	if (o->json)
 		fputs("]\n", stdout);
-	return selected ? 0 : KFORGE_EXIT_USAGE;
+	return code;
 }
 
 int cmd_config(struct kforge_ctx *ctx, struct opts *o)
@@ -112,6 +120,9 @@ int cmd_config(struct kforge_ctx *ctx, struct opts *o)
 	int code = need_args(ctx, o, 0, "");
 	if (code)
 		return code;
+	/* the plugins' own settings, [plugin.NAME], are known once they are loaded */
+	if (kforge_plugins_load(ctx) == -EINVAL)
+		return KFORGE_EXIT_USAGE;
 	const char *key, *value, *origin, *help;
 	if (o->json) {
 		fputs("{", stdout);

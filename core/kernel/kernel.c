@@ -125,12 +125,11 @@ static enum kforge_compression detect_compression(const char *modules_dir, const
 }
 
 /*
- * The initramfs generator installed under ROOT: kernel-install when its install.conf says how
- * images are laid out (it then calls whichever generator its plugins name), else the first
- * generator found.
+ * kernel-install owns the images when its install.conf picks a layout or a generator: then it
+ * calls whichever generator its plugins name, on any distribution. Which other generator a
+ * system has is its distribution's knowledge, in the plugins.
  */
-/* kernel-install owns the images when its install.conf picks a layout or a generator. */
-static bool kernel_install_configured(const char *root)
+bool kf_kernel_install_configured(const char *root)
 {
 	static const char *const confs[] = { "/etc/kernel/install.conf", "/usr/lib/kernel/install.conf" };
 	for (size_t i = 0; i < ARRAY_SIZE(confs); i++) {
@@ -144,26 +143,6 @@ static bool kernel_install_configured(const char *root)
 			}
 	}
 	return false;
-}
-
-const char *kf_detect_initramfs(const char *root)
-{
-	if (kernel_install_configured(root))
-		return "kernel-install";
-	static const struct {
-		const char *name;
-		const char *paths[4];
-	} gens[] = {
-		{ "mkinitcpio", { "/usr/bin/mkinitcpio", "/etc/mkinitcpio.conf" } },
-		{ "booster", { "/usr/bin/booster", "/etc/booster.yaml" } },
-		{ "dracut", { "/usr/bin/dracut", "/usr/sbin/dracut", "/etc/dracut.conf" } },
-		{ "initramfs-tools", { "/usr/sbin/update-initramfs", "/etc/initramfs-tools/initramfs.conf" } },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(gens); i++)
-		for (size_t j = 0; j < ARRAY_SIZE(gens[i].paths) && gens[i].paths[j]; j++)
-			if (kforge_path_exists(root, gens[i].paths[j]))
-				return gens[i].name;
-	return "none";
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -263,8 +242,7 @@ int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel
 	if ((r = parse_kconfig(k)) < 0)
 		return r;
 	k->compression = detect_compression(k->modules_dir, k->config_text);
-	k->initramfs = strdup(kf_detect_initramfs(root));
-	return k->initramfs ? 0 : -ENOMEM;
+	return 0;
 }
 
 void kf_kernel_free(struct kf_kernel *k)
@@ -274,7 +252,6 @@ void kf_kernel_free(struct kf_kernel *k)
 	free(k->build_dir);
 	free(k->config_file);
 	free(k->config_text);
-	free(k->initramfs);
 	for (size_t i = 0; i < k->n_kconfig; i++) {
 		free(k->kconfig[i].name);
 		free(k->kconfig[i].value);

@@ -18,7 +18,6 @@ struct kf_kernel {
 	size_t n_kconfig;
 	struct kforge_release rel;
 	enum kforge_compression compression;
-	char *initramfs;
 };
 int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel *k);
 void kf_kernel_free(struct kf_kernel *k);
@@ -26,7 +25,8 @@ void kf_kernel_free(struct kf_kernel *k);
 const char *kf_kernel_kconfig(const struct kf_kernel *k, const char *option);
 /* Looks OPTION up in a .config's text: "y", "m", "value" (quotes removed) or NULL. */
 const char *kf_kconfig_lookup(const char *config_text, const char *option, char *buf, size_t size);
-const char *kf_detect_initramfs(const char *root);
+/* Does kernel-install lay the images out under ROOT (its install.conf says layout= or initrd_generator=)? */
+bool kf_kernel_install_configured(const char *root);
 /* The modules dir for RELEASE under ROOT, as a host path, or NULL. */
 char *kf_find_modules_dir(const char *root, const char *release);
 /*
@@ -94,8 +94,9 @@ char *kf_depmod_command(const char *base, const char *kernel);
 /* Runs depmod under BASE for KERNEL; 0 when it ran (its exit status in *STATUS) or a negative errno. */
 typedef int (*kf_depmod_fn)(void *data, const char *base, const char *kernel, int *status);
 /*
- * depmod's search order under ROOT (depmod.d "search" lines; without any, updates/ first, then
- * everything else), and the rank of a path relative to lib/modules/KVER in it (lower wins).
+ * depmod's search order under ROOT (depmod.d "search" lines; without any, FALLBACK, the order
+ * the distribution's depmod.d sets, NULL-terminated; without that, depmod's own: updates/ first,
+ * then everything else), and the rank of a path relative to lib/modules/KVER in it (lower wins).
  */
-void kf_depmod_search_order(const char *root, struct kf_strv *order);
+void kf_depmod_search_order(const char *root, const char *const *fallback, struct kf_strv *order);
 size_t kf_depmod_rank(const struct kf_strv *order, const char *rel);

@@ -127,10 +127,11 @@ bool kf_is_module_file(const char *leaf)
 }
 
 /*
- * depmod's search order (depmod.d "search" lines under the root; without any, updates/ first
- * and everything else after): the rank of a path relative to lib/modules/KVER, lower wins.
+ * depmod's search order (depmod.d "search" lines under the root; without any, the fallback,
+ * else updates/ first and everything else after): the rank of a path relative to
+ * lib/modules/KVER, lower wins.
  */
-void kf_depmod_search_order(const char *root, struct kf_strv *order)
+void kf_depmod_search_order(const char *root, const char *const *fallback, struct kf_strv *order)
 {
 	static const char *const dirs[] = { "/etc/depmod.d", "/run/depmod.d", "/usr/local/lib/depmod.d",
 					    "/usr/lib/depmod.d", "/lib/depmod.d" };
@@ -172,7 +173,11 @@ void kf_depmod_search_order(const char *root, struct kf_strv *order)
 	}
 	kf_strv_free(&names);
 	kf_strv_free(&files);
+	if (order->n == 0 && fallback)
+		for (size_t i = 0; fallback[i]; i++)
+			kf_strv_push(order, fallback[i]);
 	if (order->n == 0) {
+		/* depmod's own default */
 		kf_strv_push(order, "updates");
 		kf_strv_push(order, "built-in");
 	}

@@ -42,7 +42,7 @@ static struct kforge_record *new_record(struct kforge_job *job, const char *base
 	struct kforge_record *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
+	const struct kf_plugin *p = job->plugin;
 	const char *source = job->source ? job->source : job->source_dir;
 	size_t bn = strlen(base);
 	r->module = strdup(name);
@@ -115,7 +115,7 @@ static int install_built(struct kforge_job *job)
 	if (r < 0)
 		return r;
 	struct kf_strv order = { 0 };
-	kf_depmod_search_order(kforge_ctx_root(job->ctx), &order);
+	kf_depmod_search_order(kforge_ctx_root(job->ctx), kf_job_depmod_search(job), &order);
 	const char *leaf = strrchr(job->module_spec, '/');
 	struct kf_install req = {
 		.kernel = job->kernel.release,

@@ -109,20 +109,74 @@ static int classify_module(struct kforge_job *job, const char *spec, enum kforge
 	return 0;
 }
 
+void kf_job_probe_info(const struct kforge_job *job, const struct kf_plugin *p, struct kforge_probe_info *info)
+{
+	*info = (struct kforge_probe_info){
+		.root = kforge_ctx_root(job->ctx),
+		.os = kforge_ctx_os_release(job->ctx),
+		.release = job->kernel.release,
+		.build_dir = job->kernel.build_dir,
+		.ctx = job->ctx,
+		.plugin = p ? p->name : NULL,
+	};
+}
+
+const struct kforge_initramfs *kf_job_initramfs_generator(const struct kforge_job *job, const char *name)
+{
+	for (unsigned int i = 0; i < job->n_chain; i++)
+		for (const struct kforge_initramfs *g = job->chain[i]->desc.initramfs; g && g->name; g++)
+			if (strcmp(g->name, name) == 0)
+				return g;
+	return NULL;
+}
+
+const char *const *kf_job_depmod_search(const struct kforge_job *job)
+{
+	for (unsigned int i = 0; i < job->n_chain; i++) {
+		const struct kf_plugin *p = job->chain[i];
+		if (!p->desc.depmod_search)
+			continue;
+		struct kforge_probe_info info;
+		kf_job_probe_info(job, p, &info);
+		const char *const *order = p->desc.depmod_search(&info);
+		if (order && order[0])
+			return order;
+	}
+	return NULL;
+}
+
+/*
+ * The generator that refreshes the initramfs: kernel-install when its install.conf lays the
+ * images out (on any distribution), else the first one of the plugins' that is installed.
+ */
+static const char *detect_initramfs(const struct kforge_job *job)
+{
+	const char *root = kforge_ctx_root(job->ctx);
+	if (kf_kernel_install_configured(root))
+		return "kernel-install";
+	for (unsigned int i = 0; i < job->n_chain; i++)
+		for (const struct kforge_initramfs *g = job->chain[i]->desc.initramfs; g && g->name; g++)
+			for (size_t j = 0; g->detect && g->detect[j]; j++)
+				if (kforge_path_exists(root, g->detect[j]))
+					return g->name;
+	return "none";
+}
+
 static void report_missing_build_dir(struct kforge_job *job)
 {
 	const char *root = kforge_ctx_root(job->ctx);
-	_cleanup_free_ char *hint = NULL;
-	const struct kforge_os_release *os = kforge_ctx_os_release(job->ctx);
 	const char *kver = job->kernel.release;
-	if (kforge_os_is(os, "debian") || kforge_os_is(os, "ubuntu") || kforge_os_is_like(os, "debian"))
-		hint = kf_strdup_printf("install linux-headers-%s", kver);
-	else if (kforge_os_is(os, "arch") || kforge_os_is_like(os, "arch"))
-		hint = kf_strdup_printf("install the headers package of this kernel (linux-headers for linux)");
-	else if (kforge_os_is(os, "fedora") || kforge_os_is_like(os, "fedora"))
-		hint = kf_strdup_printf("install kernel-devel-%s", kver);
-	else
-		hint = kf_strdup_printf("install this kernel's headers, or point --kernel at a kernel that has them");
+	/* which package provides it is the distribution's to say */
+	char hint[512] = "";
+	for (unsigned int i = 0; i < job->n_chain && !hint[0]; i++) {
+		const struct kf_plugin *p = job->chain[i];
+		struct kforge_probe_info info;
+		kf_job_probe_info(job, p, &info);
+		if (p->desc.build_dir_hint && p->desc.build_dir_hint(&info, hint, sizeof(hint)) < 0)
+			hint[0] = '\0';
+	}
+	if (!hint[0])
+		snprintf(hint, sizeof(hint), "install this kernel's headers, or point --kernel at a kernel that has them");
 	char **list = kforge_list_kernels(root);
 	struct kf_strbuf b = { 0 };
 	for (size_t i = 0; list && list[i]; i++) {
@@ -131,11 +185,10 @@ static void report_missing_build_dir(struct kforge_job *job)
 	}
 	free(list);
 	if (b.len)
-		kf_err(job->ctx, "no build directory for %s: %s; kernels with one: %s (pick one with -k KVER)", kver,
-		       hint ? hint : "install its headers", b.s);
+		kf_err(job->ctx, "no build directory for %s: %s; kernels with one: %s (pick one with -k KVER)", kver, hint,
+		       b.s);
 	else
-		kf_err(job->ctx, "no build directory for %s: %s; no installed kernel under %s has one", kver,
-		       hint ? hint : "install its headers", root);
+		kf_err(job->ctx, "no build directory for %s: %s; no installed kernel under %s has one", kver, hint, root);
 	kf_strbuf_release(&b);
 }
 
@@ -275,6 +328,29 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 		kforge_job_unref(job);
 		return r;
 	}
+	/* the plugin is chosen for this kernel: a vendor's plugin may claim one flavour */
+	r = kforge_plugins_load(ctx);
+	if (r < 0) {
+		/* -ENOENT: no plugin at all; -EINVAL: kforge.conf sets a plugin's key wrongly (said with file:line) */
+		*code = r == -ENOENT ? KFORGE_EXIT_MISSING : r == -EINVAL ? KFORGE_EXIT_USAGE : KFORGE_EXIT_FAILURE;
+		kforge_job_unref(job);
+		return r;
+	}
+	r = kf_plugins_select(ctx, NULL, job->kernel.release, job->kernel.build_dir);
+	if (r < 0) {
+		/* -ENOENT: no plugin of the name --plugin gives, or none claims the system */
+		const char *forced = kforge_config_get(ctx, "plugins.plugin");
+		*code = r != -ENOENT ? KFORGE_EXIT_FAILURE : forced && forced[0] ? KFORGE_EXIT_USAGE : KFORGE_EXIT_MISSING;
+		kforge_job_unref(job);
+		return r;
+	}
+	job->plugin = kf_ctx_plugin_selected(ctx);
+	job->chain = calloc(kforge_plugins_count(ctx), sizeof(*job->chain));
+	if (!job->chain) {
+		kforge_job_unref(job);
+		return -ENOMEM;
+	}
+	job->n_chain = kf_plugins_chain(ctx, job->chain, kforge_plugins_count(ctx));
 	if (!job->kernel.build_dir && !opts->lifecycle) {
 		*code = KFORGE_EXIT_MISSING;
 		report_missing_build_dir(job);
@@ -291,7 +367,7 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	job->install_base = job->install_mod_path
 				    ? kforge_path_join(job->install_mod_path, "lib/modules", kver, NULL)
 				    : strdup(job->kernel.modules_dir);
-	job->initramfs = strdup(job->kernel.initramfs);
+	job->initramfs = strdup(detect_initramfs(job));
 	job->cache_dir = default_cache_dir(job);
 
 	if (opts->module && classify_module(job, opts->module, code) < 0) {
@@ -309,6 +385,21 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	return 0;
 }
 
+int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced)
+{
+	char running[KFORGE_RELEASE_MAX + 1];
+	int r = kf_running_kernel(running, sizeof(running));
+	if (r < 0)
+		return r;
+	if ((r = kforge_plugins_load(ctx)) < 0)
+		return r;
+	struct kf_kernel k;
+	bool known = kf_kernel_load(ctx, running, &k) == 0;
+	r = kf_plugins_select(ctx, forced, running, known ? k.build_dir : NULL);
+	kf_kernel_free(&k);
+	return r;
+}
+
 struct kforge_job *kforge_job_unref(struct kforge_job *job)
 {
 	if (!job || --job->refcount > 0)
@@ -324,6 +415,7 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	free(job->kbuild_dir);
 	free(job->install_subdir);
 	free(job->initramfs);
+	free(job->chain);
 	free(job->module_option);
 	free(job->objdir);
 	free(job->install_mod_path);
@@ -485,6 +577,11 @@ int kforge_job_set_kbuild_dir(struct kforge_job *job, const char *p) { return re
 int kforge_job_set_module_option(struct kforge_job *job, const char *o) { return replace(&job->module_option, o); }
 int kforge_job_set_source(struct kforge_job *job, const char *p) { return replace(&job->source, p); }
 const char *kforge_job_module_option(const struct kforge_job *job) { return job->module_option; }
+
+const char *kforge_plugin_config_get(const struct kforge_job *job, const char *key)
+{
+	return job->plugin ? kf_config_plugin_get(job->ctx, job->plugin->name, key) : NULL;
+}
 const char *kforge_job_cache_dir(const struct kforge_job *job) { return job->cache_dir; }
 const char *kforge_job_install_mod_path(const struct kforge_job *job) { return job->install_mod_path; }
 const char *kforge_job_install_base(const struct kforge_job *job) { return job->install_base; }

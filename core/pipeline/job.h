@@ -6,6 +6,10 @@
 struct kforge_job {
 	int refcount;
 	struct kforge_ctx *ctx;
+	const struct kf_plugin *plugin; /* selected for this job's kernel; owned by the context */
+	/* the plugin, then the others that claim the system, by score: whose knowledge the defaults use */
+	const struct kf_plugin **chain;
+	unsigned int n_chain;
 	struct kf_kernel kernel;
 	char *module_spec;
 	enum kforge_module_kind kind;
@@ -51,9 +55,17 @@ int kf_sign_prepare(struct kforge_job *job);
 /* Signs the module file at PATH in place when a key was found; 0 otherwise. */
 int kf_sign_module(struct kforge_job *job, const char *path);
 
+/* job.c: what plugin P's knowledge functions see of the job's kernel (the probe's view). */
+void kf_job_probe_info(const struct kforge_job *job, const struct kf_plugin *p, struct kforge_probe_info *info);
+/* The initramfs generator NAME as the first of the job's plugins that knows it describes it, or NULL. */
+const struct kforge_initramfs *kf_job_initramfs_generator(const struct kforge_job *job, const char *name);
+/* depmod's search order as the distribution's depmod.d sets it (the first plugin that says), or NULL. */
+const char *const *kf_job_depmod_search(const struct kforge_job *job);
+
 /* Picks headers or full for an auto strategy, once the module and its option are known. */
 void kf_job_resolve_strategy(struct kforge_job *job);
-int kforge_job_setup(struct kforge_job *job);
+/* Runs the plugin's setup once; then --install-dir wins over what it said. */
+int kf_job_setup(struct kforge_job *job);
 /* Writes to the job's log file when one is open. */
 #define kf_log_to_file(job, ...) kf_runner_log(&(job)->runner, __VA_ARGS__)
 /* The job's log, for messages: its path or "the log". */

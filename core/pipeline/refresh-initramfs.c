@@ -56,6 +56,32 @@ static char *kernel_install_image(struct kforge_job *job)
 	return first;
 }
 
+static int refresh(struct kforge_job *job, const char *const argv[], const char *img, bool have_img, bool needed);
+
+/* TEMPLATE with %k the release and %i the image (%% a percent sign), malloc'd. */
+static char *expand(const char *template, const char *kver, const char *img)
+{
+	struct kf_strbuf b = { 0 };
+	for (const char *p = template; *p; p++) {
+		if (p[0] == '%' && p[1] == 'k') {
+			kf_strbuf_append(&b, kver);
+			p++;
+		} else if (p[0] == '%' && p[1] == 'i') {
+			kf_strbuf_append(&b, img ? img : "");
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			kf_strbuf_append(&b, "%");
+			p++;
+		} else {
+			char c[2] = { *p, '\0' };
+			kf_strbuf_append(&b, c);
+		}
+	}
+	return b.s ? kf_strbuf_steal(&b) : strdup("");
+}
+
+#define MAX_ARGS 16
+
 int kforge_default_refresh_initramfs(struct kforge_job *job)
 {
 	const char *gen = job->initramfs;
@@ -69,30 +95,14 @@ int kforge_default_refresh_initramfs(struct kforge_job *job)
 		kforge_plan_note(job, "no initramfs generator under the root: nothing to refresh");
 		return 0;
 	}
-	const char *argv[8] = { NULL };
-	const char *lister[4] = { NULL };
+	const char *argv[MAX_ARGS + 1] = { NULL };
+	const char *lister[MAX_ARGS + 2] = { NULL };
+	/* the expanded words of the generator's command, freed at the end */
+	struct kf_strv words = { 0 };
 	_cleanup_free_ char *img = NULL, *kimg = NULL;
-	if (strcmp(gen, "initramfs-tools") == 0) {
-		img = kf_strdup_printf("/boot/initrd.img-%s", kver);
-		const char *a[] = { "update-initramfs", "-u", "-k", kver, NULL };
-		memcpy(argv, a, sizeof(a));
-		lister[0] = "lsinitramfs";
-	} else if (strcmp(gen, "dracut") == 0) {
-		img = kf_strdup_printf("/boot/initramfs-%s.img", kver);
-		const char *a[] = { "dracut", "-f", "--kver", kver, NULL };
-		memcpy(argv, a, sizeof(a));
-		lister[0] = "lsinitrd";
-	} else if (strcmp(gen, "mkinitcpio") == 0) {
-		img = strdup("/boot/initramfs-custom.img");
-		const char *a[] = { "mkinitcpio", "-k", kver, "-g", img, NULL };
-		memcpy(argv, a, sizeof(a));
-		lister[0] = "lsinitcpio";
-	} else if (strcmp(gen, "booster") == 0) {
-		img = strdup("/boot/booster-custom.img");
-		const char *a[] = { "booster", "build", "--force", "--kernel-version", kver, img, NULL };
-		memcpy(argv, a, sizeof(a));
-		lister[0] = "lsinitcpio";
-	} else if (strcmp(gen, "kernel-install") == 0) {
+	const struct kforge_initramfs *g = NULL;
+	if (strcmp(gen, "kernel-install") == 0) {
+		/* systemd's, the same on every distribution */
 		img = kernel_install_image(job);
 		kimg = kf_strdup_printf("/usr/lib/modules/%s/vmlinuz", kver);
 		if (kimg && !kforge_path_exists(kforge_ctx_root(job->ctx), kimg)) {
@@ -102,14 +112,44 @@ int kforge_default_refresh_initramfs(struct kforge_job *job)
 		const char *a[] = { "kernel-install", "add", kver, kimg, NULL };
 		memcpy(argv, a, sizeof(a));
 		lister[0] = "lsinitrd";
+	} else if ((g = kf_job_initramfs_generator(job, gen)) && g->image && g->command && g->command[0] && g->lister &&
+		   g->lister[0]) {
+		/* the distribution's, as its plugin describes it */
+		img = expand(g->image, kver, NULL);
+		for (size_t i = 0; img && g->command[i] && i < MAX_ARGS; i++) {
+			_cleanup_free_ char *w = expand(g->command[i], kver, img);
+			if (!w || kf_strv_push(&words, w) < 0)
+				break;
+		}
+		for (size_t i = 0; i < words.n; i++)
+			argv[i] = words.v[i];
+		for (size_t i = 0; g->lister[i] && i < MAX_ARGS; i++)
+			lister[i] = g->lister[i];
 	} else {
-		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "unknown initramfs generator \"%s\"", gen);
+		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+				       "unknown initramfs generator \"%s\": no plugin of this system describes it (see "
+				       "`kforge plugins`)",
+				       gen);
 	}
-	if (!img)
+	if (!img || (g && !argv[0])) {
+		kf_strv_free(&words);
 		return -ENOMEM;
+	}
 	_cleanup_free_ char *host_img = kforge_path_find(kforge_ctx_root(job->ctx), img);
-	lister[1] = host_img ? host_img : img;
+	size_t nl = 0;
+	while (lister[nl])
+		nl++;
+	lister[nl] = host_img ? host_img : img;
 	bool needed = job->initramfs_forced || ((host_img || job->plan) && kforge_job_initramfs_needed(job, lister));
+	int r = refresh(job, argv, img, host_img != NULL, needed);
+	kf_strv_free(&words);
+	return r;
+}
+
+/* Runs the generator ARGV when NEEDED (in a plan: records it, with a note on when it runs). */
+static int refresh(struct kforge_job *job, const char *const argv[], const char *img, bool have_img, bool needed)
+{
+	const char *kver = job->kernel.release;
 	const char *spec = job->affected_name ? job->affected_name : job->module_spec;
 	const char *leaf = strrchr(spec, '/');
 	leaf = leaf && leaf[1] ? leaf + 1 : spec;
@@ -122,7 +162,7 @@ int kforge_default_refresh_initramfs(struct kforge_job *job)
 	}
 	if (!needed) {
 		kf_info(job->ctx, "%s is not in %s: the initramfs stays as it is (--initramfs refreshes it anyway)", leaf,
-			host_img ? img : "any initramfs");
+			have_img ? img : "any initramfs");
 		return 0;
 	}
 	kf_info(job->ctx, "refreshing the initramfs of %s with %s", kver, argv[0]);

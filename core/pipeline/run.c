@@ -12,8 +12,8 @@ static kforge_step_fn plugin_hook(const struct kf_plugin *p, enum kforge_step st
 {
 	if (!p)
 		return NULL;
-	const struct kforge_plugin *d = p->desc;
-	/* every hook exists since ABI 1.0; a later minor adds fields past these */
+	/* the loader's copy: a field past what the plugin's minor knows is NULL there */
+	const struct kforge_plugin *d = &p->desc;
 	switch (step) {
 	case KFORGE_STEP_LOCATE_SOURCE:
 		return d->locate_source;
@@ -42,19 +42,19 @@ static const kforge_step_fn defaults[KFORGE_STEP_COUNT] = {
 
 const char *kforge_job_step_owner(const struct kforge_job *job, enum kforge_step step)
 {
-	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
+	const struct kf_plugin *p = job->plugin;
 	return plugin_hook(p, step) ? p->name : "core";
 }
 
-int kforge_job_setup(struct kforge_job *job)
+int kf_job_setup(struct kforge_job *job)
 {
 	if (job->setup_done)
 		return 0;
-	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
+	const struct kf_plugin *p = job->plugin;
 	job->setup_done = true;
-	if (p && p->desc->setup) {
+	if (p && p->desc.setup) {
 		job->runner.owner = p->name;
-		int r = p->desc->setup(job);
+		int r = p->desc.setup(job);
 		if (r < 0)
 			return r;
 	}
@@ -66,10 +66,10 @@ int kforge_job_setup(struct kforge_job *job)
 
 int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_step last)
 {
-	int r = kforge_job_setup(job);
+	int r = kf_job_setup(job);
 	if (r < 0)
 		return r;
-	const struct kf_plugin *p = kf_ctx_plugin_selected(job->ctx);
+	const struct kf_plugin *p = job->plugin;
 	for (int s = (int)first; s <= (int)last && s < KFORGE_STEP_COUNT; s++) {
 		kforge_step_fn fn = plugin_hook(p, (enum kforge_step)s);
 		job->runner.step = (enum kforge_step)s;

@@ -7,13 +7,8 @@
 
 #include "pipeline/job.h"
 
-/* Key pairs other tools made, in the order kforge tries them (paths as the target sees them). */
-static const char *const key_places[][2] = {
-	{ KFORGE_MOK_DIR "/MOK.priv", KFORGE_MOK_DIR "/MOK.der" },		       /* kforge keygen */
-	{ "/var/lib/shim-signed/mok/MOK.priv", "/var/lib/shim-signed/mok/MOK.der" }, /* Ubuntu */
-	{ "/etc/pki/akmods/private/private_key.priv", "/etc/pki/akmods/certs/public_key.der" }, /* Fedora akmods */
-	{ "/var/lib/dkms/mok.key", "/var/lib/dkms/mok.pub" },			       /* DKMS */
-};
+/* kforge's own key pair (kforge keygen), tried first; where other tools keep theirs is the plugins' knowledge. */
+static const struct kforge_sign_key own_key = { KFORGE_MOK_DIR "/MOK.priv", KFORGE_MOK_DIR "/MOK.der" };
 
 /* Whether the target refuses unsigned modules: MODULE_SIG_FORCE, or lockdown under Secure Boot. */
 static const char *enforced_by(struct kforge_job *job)
@@ -76,9 +71,12 @@ int kf_sign_prepare(struct kforge_job *job)
 					       "install.sign_key (%s) and install.sign_cert (%s) must both name files that "
 					       "exist under the root: fix kforge.conf, or create a pair with `kforge keygen`",
 					       key[0] ? key : "unset", cert[0] ? cert : "unset");
-	} else {
-		for (size_t i = 0; i < ARRAY_SIZE(key_places) && !job->sign_key; i++)
-			found_pair(job, key_places[i][0], key_places[i][1]);
+	} else if (!found_pair(job, own_key.key, own_key.cert)) {
+		/* then the distribution's tools' (shim-signed, akmods, DKMS), as its plugins list them */
+		for (unsigned int i = 0; i < job->n_chain && !job->sign_key; i++)
+			for (const struct kforge_sign_key *k = job->chain[i]->desc.sign_keys; k && k->key && !job->sign_key; k++)
+				if (k->cert)
+					found_pair(job, k->key, k->cert);
 	}
 	const char *why = enforced_by(job);
 	if (!job->sign_key) {

@@ -14,12 +14,10 @@ static int arch_probe(const struct kforge_probe_info *info)
 	return KFORGE_SCORE_NONE;
 }
 
-/* The package a kernel came from (linux, linux-lts, linux-zen): MODULES_DIR/pkgbase. */
-static int read_pkgbase(struct kforge_job *job, char *buf, size_t size)
+/* The first line of the host file PATH into BUF; 0, or -1 when it is missing or empty. */
+static int read_line(const char *path, char *buf, size_t size)
 {
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/pkgbase", kforge_job_modules_dir(job));
-	FILE *f = fopen(path, "re");
+	FILE *f = path ? fopen(path, "re") : NULL;
 	if (!f)
 		return -1;
 	bool ok = fgets(buf, (int)size, f) != NULL;
@@ -30,10 +28,65 @@ static int read_pkgbase(struct kforge_job *job, char *buf, size_t size)
 	return buf[0] ? 0 : -1;
 }
 
-static int arch_setup(struct kforge_job *job)
+/* The package a kernel came from (linux, linux-lts, linux-zen): MODULES_DIR/pkgbase. */
+static int read_pkgbase(struct kforge_job *job, char *buf, size_t size)
 {
-	/* updates/ wins over kernel/ (depmod.d: search updates extramodules built-in) */
-	return kforge_job_set_install_subdir(job, "updates");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/pkgbase", kforge_job_modules_dir(job));
+	return read_line(path, buf, size);
+}
+
+/*
+ * Where modules go: the core's updates/ is right here, ahead of everything (Arch's depmod.d:
+ * search updates extramodules built-in; the repositories' module packages use extramodules/).
+ */
+static const char *const *arch_depmod_search(const struct kforge_probe_info *info)
+{
+	static const char *const order[] = { "updates", "extramodules", "built-in", NULL };
+	(void)info;
+	return order;
+}
+
+/* DKMS's key pair (Arch packages dkms). */
+static const struct kforge_sign_key arch_sign_keys[] = {
+	{ "/var/lib/dkms/mok.key", "/var/lib/dkms/mok.pub" },
+	{ NULL, NULL },
+};
+
+/*
+ * mkinitcpio, booster: for a packaged kernel, arch_refresh_initramfs below runs its preset;
+ * these are for a kernel no package names (an image of its own).
+ */
+static const struct kforge_initramfs arch_initramfs[] = {
+	{
+		.name = "mkinitcpio",
+		.detect = (const char *const[]){ "/usr/bin/mkinitcpio", "/etc/mkinitcpio.conf", NULL },
+		.image = "/boot/initramfs-custom.img",
+		.lister = (const char *const[]){ "lsinitcpio", NULL },
+		.command = (const char *const[]){ "mkinitcpio", "-k", "%k", "-g", "%i", NULL },
+	},
+	{
+		.name = "booster",
+		.detect = (const char *const[]){ "/usr/bin/booster", "/etc/booster.yaml", NULL },
+		.image = "/boot/booster-custom.img",
+		.lister = (const char *const[]){ "lsinitcpio", NULL },
+		.command = (const char *const[]){ "booster", "build", "--force", "--kernel-version", "%k", "%i", NULL },
+	},
+	{ NULL },
+};
+
+/* PKGBASE-headers provides the build dir of a kernel of package PKGBASE. */
+static int arch_build_dir_hint(const struct kforge_probe_info *info, char *hint, size_t size)
+{
+	char pkgbase[128], *path = NULL, rel[256];
+	snprintf(rel, sizeof(rel), "/usr/lib/modules/%s/pkgbase", info->release);
+	path = kforge_path_find(info->root, rel);
+	if (read_line(path, pkgbase, sizeof(pkgbase)) == 0)
+		snprintf(hint, size, "install %s-headers (the headers of the %s package)", pkgbase, pkgbase);
+	else
+		snprintf(hint, size, "install the headers package of this kernel (linux-headers for linux)");
+	free(path);
+	return 0;
 }
 
 static int arch_refresh_initramfs(struct kforge_job *job)
@@ -73,6 +126,9 @@ KFORGE_PLUGIN_DEFINE(
 	.name = "arch",
 	.description = "Arch Linux and derivatives: ABS/PKGBUILD, .ko.zst, mkinitcpio or booster",
 	.probe = arch_probe,
-	.setup = arch_setup,
 	.refresh_initramfs = arch_refresh_initramfs,
+	.sign_keys = arch_sign_keys,
+	.initramfs = arch_initramfs,
+	.depmod_search = arch_depmod_search,
+	.build_dir_hint = arch_build_dir_hint,
 );

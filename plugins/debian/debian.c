@@ -15,11 +15,48 @@ static int debian_probe(const struct kforge_probe_info *info)
 	return KFORGE_SCORE_NONE;
 }
 
-static int debian_setup(struct kforge_job *job)
+/*
+ * Where modules go: the core's updates/ is right here. depmod prefers it over kernel/ on
+ * Debian (no search line) and on Ubuntu (depmod.d/ubuntu.conf); DKMS uses updates/dkms.
+ */
+static const char *const *debian_depmod_search(const struct kforge_probe_info *info)
 {
-	/* depmod prefers updates/ over kernel/ on Debian (no search line) and on Ubuntu
-	 * (depmod.d/ubuntu.conf: search updates ubuntu built-in); DKMS uses updates/dkms */
-	return kforge_job_set_install_subdir(job, "updates");
+	static const char *const ubuntu[] = { "updates", "ubuntu", "built-in", NULL };
+	/* Debian ships no search line: depmod's default applies */
+	return kforge_os_is(info->os, "ubuntu") || kforge_os_is_like(info->os, "ubuntu") ? ubuntu : NULL;
+}
+
+/* Key pairs made by shim-signed's update-secureboot-policy (Ubuntu, Debian) and by DKMS. */
+static const struct kforge_sign_key debian_sign_keys[] = {
+	{ "/var/lib/shim-signed/mok/MOK.priv", "/var/lib/shim-signed/mok/MOK.der" },
+	{ "/var/lib/dkms/mok.key", "/var/lib/dkms/mok.pub" },
+	{ NULL, NULL },
+};
+
+/* initramfs-tools; dracut where it replaced it (Ubuntu from 25.10), writing the same image. */
+static const struct kforge_initramfs debian_initramfs[] = {
+	{
+		.name = "initramfs-tools",
+		.detect = (const char *const[]){ "/usr/sbin/update-initramfs", "/etc/initramfs-tools/initramfs.conf", NULL },
+		.image = "/boot/initrd.img-%k",
+		.lister = (const char *const[]){ "lsinitramfs", NULL },
+		.command = (const char *const[]){ "update-initramfs", "-u", "-k", "%k", NULL },
+	},
+	{
+		.name = "dracut",
+		.detect = (const char *const[]){ "/usr/bin/dracut", "/usr/sbin/dracut", "/etc/dracut.conf", NULL },
+		.image = "/boot/initrd.img-%k",
+		.lister = (const char *const[]){ "lsinitrd", NULL },
+		.command = (const char *const[]){ "dracut", "-f", "--kver", "%k", NULL },
+	},
+	{ NULL },
+};
+
+/* linux-headers-KVER provides /lib/modules/KVER/build (-> /usr/src/linux-headers-KVER). */
+static int debian_build_dir_hint(const struct kforge_probe_info *info, char *hint, size_t size)
+{
+	snprintf(hint, size, "install linux-headers-%s", info->release);
+	return 0;
 }
 
 /* The installed version of PACKAGE in dpkg's status file text, copied into VERSION. */
@@ -164,6 +201,9 @@ KFORGE_PLUGIN_DEFINE(
 	.name = "debian",
 	.description = "Debian and Ubuntu: linux-source and linux-headers packages, initramfs-tools",
 	.probe = debian_probe,
-	.setup = debian_setup,
 	.locate_source = debian_locate_source,
+	.sign_keys = debian_sign_keys,
+	.initramfs = debian_initramfs,
+	.depmod_search = debian_depmod_search,
+	.build_dir_hint = debian_build_dir_hint,
 );

@@ -1,5 +1,8 @@
 /* fedora: Fedora and the RHEL family: kernel-devel, SRPMs, .ko.xz, dracut. */
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <kforge/kforge.h>
 
@@ -14,16 +17,61 @@ static int fedora_probe(const struct kforge_probe_info *info)
 	return KFORGE_SCORE_NONE;
 }
 
-static int fedora_setup(struct kforge_job *job)
+static bool is_rhel(const struct kforge_os_release *os)
 {
-	/* only updates/ overrides kernel/ (RHEL's dist.conf: search updates extra built-in
-	 * weak-updates); DKMS and akmods use extra/ for new modules */
-	return kforge_job_set_install_subdir(job, "updates");
+	static const char *const ids[] = { "rhel", "centos", "rocky", "almalinux" };
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (kforge_os_is(os, ids[i]))
+			return true;
+	return kforge_os_is_like(os, "rhel");
+}
+
+/*
+ * Where modules go: the core's updates/ is right here, the only folder that overrides kernel/
+ * (DKMS and akmods put new modules in extra/). RHEL's kmod ships depmod.d/dist.conf; Fedora
+ * has no search line.
+ */
+static const char *const *fedora_depmod_search(const struct kforge_probe_info *info)
+{
+	static const char *const rhel[] = { "updates", "extra", "built-in", "weak-updates", NULL };
+	return is_rhel(info->os) ? rhel : NULL;
+}
+
+/* akmods' key pair (kmodgenca), and DKMS's. */
+static const struct kforge_sign_key fedora_sign_keys[] = {
+	{ "/etc/pki/akmods/private/private_key.priv", "/etc/pki/akmods/certs/public_key.der" },
+	{ "/var/lib/dkms/mok.key", "/var/lib/dkms/mok.pub" },
+	{ NULL, NULL },
+};
+
+static const struct kforge_initramfs fedora_initramfs[] = {
+	{
+		.name = "dracut",
+		.detect = (const char *const[]){ "/usr/bin/dracut", "/usr/sbin/dracut", "/etc/dracut.conf", NULL },
+		.image = "/boot/initramfs-%k.img",
+		.lister = (const char *const[]){ "lsinitrd", NULL },
+		.command = (const char *const[]){ "dracut", "-f", "--kver", "%k", NULL },
+	},
+	{ NULL },
+};
+
+/* kernel-devel-KVER provides /usr/src/kernels/KVER; a +debug kernel's is kernel-debug-devel. */
+static int fedora_build_dir_hint(const struct kforge_probe_info *info, char *hint, size_t size)
+{
+	const char *debug = strstr(info->release, "+debug");
+	if (debug && !debug[6])
+		snprintf(hint, size, "install kernel-debug-devel-%.*s", (int)(debug - info->release), info->release);
+	else
+		snprintf(hint, size, "install kernel-devel-%s", info->release);
+	return 0;
 }
 
 KFORGE_PLUGIN_DEFINE(
 	.name = "fedora",
 	.description = "Fedora and the RHEL family: kernel-devel, SRPM, .ko.xz, dracut",
 	.probe = fedora_probe,
-	.setup = fedora_setup,
+	.sign_keys = fedora_sign_keys,
+	.initramfs = fedora_initramfs,
+	.depmod_search = fedora_depmod_search,
+	.build_dir_hint = fedora_build_dir_hint,
 );

@@ -12,6 +12,22 @@ static int vanilla_probe(const struct kforge_probe_info *info)
 	return KFORGE_SCORE_FALLBACK;
 }
 
+/*
+ * The fallback knows what is not one distribution's: dracut, which many distributions without a
+ * plugin use (openSUSE, Gentoo, Void), writing upstream's default image. (kernel-install is the
+ * core's: systemd's, the same everywhere.)
+ */
+static const struct kforge_initramfs vanilla_initramfs[] = {
+	{
+		.name = "dracut",
+		.detect = (const char *const[]){ "/usr/bin/dracut", "/usr/sbin/dracut", "/etc/dracut.conf", NULL },
+		.image = "/boot/initramfs-%k.img",
+		.lister = (const char *const[]){ "lsinitrd", NULL },
+		.command = (const char *const[]){ "dracut", "-f", "--kver", "%k", NULL },
+	},
+	{ NULL },
+};
+
 KFORGE_PLUGIN_DEFINE(
 	.name = "vanilla",
 	.description = "kernel.org kernels; the generic kbuild procedure, and the fallback",
@@ -23,4 +39,5 @@ KFORGE_PLUGIN_DEFINE(
 	.compile = kforge_default_compile,
 	.install = kforge_default_install,
 	.refresh_initramfs = kforge_default_refresh_initramfs,
+	.initramfs = vanilla_initramfs,
 );

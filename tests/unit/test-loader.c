@@ -1,5 +1,6 @@
 /* test-loader.c: the plugin loader: good and broken plugins, search-path override, masks, permissions. */
 #include "unit.h"
+#include "base/ctx.h"
 
 #include <signal.h>
 
@@ -272,10 +273,16 @@ static void test_probe_and_select(void **state)
 	unit_write(f->dir, "etc/os-release", "ID=testos\n");
 	new_ctx(f, NULL);
 	assert_int_equal(kforge_plugins_load(f->ctx), 0);
-	assert_int_equal(kforge_plugins_select(f->ctx, NULL), 0);
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, NULL, NULL), 0);
 	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
 	assert_int_equal(find(f->ctx, "good")->score, 42);
 	assert_true(find(f->ctx, "good")->selected);
+	/* what front ends built against 0.1 call: the same, for the running kernel */
+	assert_int_equal(kforge_plugins_select(f->ctx, NULL), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
+	assert_int_equal(kforge_plugins_select(f->ctx, "v10"), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "v10");
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, NULL, NULL), 0);
 	/* forcing a name that does not exist lists what does */
 	f->log.len = 0;
 	f->log.buf[0] = '\0';
@@ -298,11 +305,11 @@ static void test_probe_scores_zero_elsewhere(void **state)
 	unit_write(f->dir, "etc/os-release", "ID=otheros\n");
 	new_ctx(f, NULL);
 	assert_int_equal(kforge_plugins_load(f->ctx), 0);
-	kforge_plugins_select(f->ctx, NULL);
+	kf_plugins_select(f->ctx, NULL, NULL, NULL);
 	assert_int_equal(find(f->ctx, "good")->score, 0);
 	assert_false(find(f->ctx, "good")->selected);
 	/* forced, a plugin is used even where its probe says no */
-	assert_int_equal(kforge_plugins_select(f->ctx, "good"), 0);
+	assert_int_equal(kf_plugins_select(f->ctx, "good", NULL, NULL), 0);
 	assert_true(find(f->ctx, "good")->selected);
 }
 
@@ -369,6 +376,196 @@ static void test_exiting_or_hung_probe_skipped(void **state)
 	kf_plugin_probe_timeout_ms = saved;
 }
 
+static void test_probe_sees_the_kernel(void **state)
+{
+	struct fixture *f = *state;
+	unit_write(f->dir, "etc/os-release", "ID=testos\n");
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	assert_int_equal(find(f->ctx, "v11")->abi_minor, 1);
+	/* v11 claims its flavour above the distribution's plugin (good), and sees the build dir */
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-v11-amd64", "/usr/src/linux-headers-6.1.0-56-v11-amd64"), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "v11");
+	assert_int_equal(find(f->ctx, "v11")->score, KFORGE_SCORE_KERNEL + 1);
+	assert_int_equal(find(f->ctx, "good")->score, 42);
+	assert_false(find(f->ctx, "good")->selected);
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-v11-amd64", NULL), 0);
+	assert_int_equal(find(f->ctx, "v11")->score, KFORGE_SCORE_KERNEL);
+	/* another kernel of the same system: the distribution's plugin keeps it */
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-amd64", "/usr/src/linux-headers-6.1.0-56-amd64"), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
+	assert_int_equal(find(f->ctx, "v11")->score, 0);
+	assert_false(find(f->ctx, "v11")->selected);
+}
+
+static void test_chain_follows_the_scores(void **state)
+{
+	struct fixture *f = *state;
+	unit_write(f->dir, "etc/os-release", "ID=testos\n");
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	const struct kf_plugin *chain[16];
+	/* the selected plugin first, then the others that claim the system by score; none that scored 0 */
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-v11-amd64", NULL), 0);
+	assert_int_equal(kf_plugins_chain(f->ctx, chain, ARRAY_SIZE(chain)), 2);
+	assert_string_equal(chain[0]->name, "v11");
+	assert_string_equal(chain[1]->name, "good");
+	assert_int_equal(kf_plugins_chain(f->ctx, chain, 1), 1);
+	/* forced: that one first, even where its probe says no; the claimants after it */
+	assert_int_equal(kf_plugins_select(f->ctx, "v10", "6.1.0-56-v11-amd64", NULL), 0);
+	assert_int_equal(kf_plugins_chain(f->ctx, chain, ARRAY_SIZE(chain)), 3);
+	assert_string_equal(chain[0]->name, "v10");
+	assert_string_equal(chain[1]->name, "v11");
+	assert_string_equal(chain[2]->name, "good");
+}
+
+static const struct kforge_plugin *descriptor(struct kforge_ctx *ctx, const char *name)
+{
+	for (unsigned int i = 0; i < ctx->plugins.n; i++)
+		if (strcmp(ctx->plugins.v[i].name, name) == 0)
+			return &ctx->plugins.v[i].desc;
+	return NULL;
+}
+
+static void test_descriptor_read_as_far_as_its_minor(void **state)
+{
+	struct fixture *f = *state;
+	/* one size per minor: 1.0 ends where 1.1's first field starts */
+	assert_int_equal(kf_plugin_descriptor_size(0), offsetof(struct kforge_plugin, settings));
+	assert_int_equal(kf_plugin_descriptor_size(1), sizeof(struct kforge_plugin));
+	assert_int_equal(kf_plugin_descriptor_size(KFORGE_PLUGIN_ABI_MINOR + 1), 0);
+	unit_write(f->dir, "etc/os-release", "ID=oldos\n");
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_plugins_load(f->ctx), 0);
+	/* v10 is laid out as 1.0, followed by words that crash whoever reads them: its 1.1 fields are NULL */
+	const struct kforge_plugin_entry *e = find(f->ctx, "v10");
+	assert_non_null(e);
+	assert_int_equal(e->abi_minor, 0);
+	assert_string_equal(e->description, "loader test: ABI 1.0");
+	const struct kforge_plugin *d = descriptor(f->ctx, "v10");
+	assert_non_null(d->probe);
+	assert_non_null(d->setup);
+	assert_non_null(d->locate_source);
+	assert_null(d->refresh_initramfs);
+	assert_null(d->settings);
+	assert_null(d->check_setting);
+	/* and it still probes (it sees a 1.1 probe info, and reads what 1.0 had) */
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-amd64", NULL), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "v10");
+	assert_int_equal(find(f->ctx, "v10")->score, KFORGE_SCORE_EXACT);
+	/* a 1.1 plugin's fields are there */
+	d = descriptor(f->ctx, "v11");
+	assert_non_null(d->settings);
+	assert_string_equal(d->settings[0].key, "flavour");
+	assert_non_null(d->check_setting);
+}
+
+static void test_read_descriptor_refuses_before_copying(void **state)
+{
+	char why[512];
+	struct kforge_plugin out;
+	/* a newer minor than the host's: refused on the two leading fields alone */
+	static const unsigned int newer[2] = { KFORGE_PLUGIN_ABI_MAJOR, KFORGE_PLUGIN_ABI_MINOR + 1 };
+	assert_int_equal(kf_plugin_read_descriptor((const struct kforge_plugin *)newer, "x", &out, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "built against a newer SDK"));
+	static const unsigned int other[2] = { KFORGE_PLUGIN_ABI_MAJOR + 1, 0 };
+	assert_int_equal(kf_plugin_read_descriptor((const struct kforge_plugin *)other, "x", &out, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "built for plugin ABI"));
+}
+
+/* A context with CONF as the system configuration file, its plugins loaded; the load's result. */
+static int load_with_conf(struct fixture *f, const char *conf)
+{
+	unit_write(f->dir, "kforge.conf", conf);
+	char *path = kforge_path_join(f->dir, "kforge.conf", NULL);
+	new_ctx(f, NULL);
+	assert_int_equal(kforge_config_load(f->ctx, path, "/nonexistent/user.conf"), 0);
+	free(path);
+	return kforge_plugins_load(f->ctx);
+}
+
+static void assert_in_log(struct fixture *f, const char *text)
+{
+	char *needle = kf_strdup_printf("%s/kforge.conf:%s", f->dir, text);
+	if (!strstr(f->log.buf, needle))
+		print_error("missing in the log: %s\nlog:\n%s", needle, f->log.buf);
+	assert_non_null(strstr(f->log.buf, needle));
+	free(needle);
+}
+
+static void test_plugin_settings(void **state)
+{
+	struct fixture *f = *state;
+	unit_write(f->dir, "etc/os-release", "ID=testos\n");
+	assert_int_equal(load_with_conf(f, "[build]\njobs = 2\n\n[plugin.v11]\ncolour = red\nflavour = rt\n"), 0);
+	assert_string_equal(kforge_config_get(f->ctx, "plugin.v11.colour"), "red");
+	/* listed with the core's settings, with the line that set them */
+	const char *key, *value, *origin, *help;
+	bool colour = false;
+	for (unsigned int i = 0; kforge_config_entry(f->ctx, i, &key, &value, &origin, &help); i++) {
+		if (strcmp(key, "plugin.v11.colour") != 0)
+			continue;
+		colour = true;
+		assert_string_equal(value, "red");
+		assert_string_equal(help, "red, green or blue");
+		char *want = kf_strdup_printf("%s/kforge.conf:5", f->dir);
+		assert_string_equal(origin, want);
+		free(want);
+	}
+	assert_true(colour);
+	/* the probe reads its own section: flavour = rt claims -rt- kernels, not -v11- ones */
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-rt-amd64", NULL), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "v11");
+	assert_int_equal(kf_plugins_select(f->ctx, NULL, "6.1.0-56-v11-amd64", NULL), 0);
+	assert_string_equal(kforge_plugins_selected(f->ctx)->name, "good");
+	/* set later, checked by the plugin too */
+	assert_int_equal(kforge_config_set(f->ctx, "plugin.v11.colour", "green", "test"), 0);
+	assert_string_equal(kforge_config_get(f->ctx, "plugin.v11.colour"), "green");
+	assert_int_equal(kforge_config_set(f->ctx, "plugin.v11.colour", "purple", "test"), -EINVAL);
+	assert_non_null(strstr(f->log.buf, "test: plugin.v11.colour must be red, green or blue, not \"purple\""));
+	assert_int_equal(kforge_config_set(f->ctx, "plugin.v11.size", "1", "test"), -EINVAL);
+}
+
+static void test_plugin_settings_defaults(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load_with_conf(f, "# nothing\n"), 0);
+	assert_string_equal(kforge_config_get(f->ctx, "plugin.v11.colour"), "blue");
+	assert_string_equal(kforge_config_get(f->ctx, "plugin.v11.flavour"), "v11");
+	/* a 1.0 plugin has none */
+	assert_null(kforge_config_get(f->ctx, "plugin.v10.colour"));
+}
+
+static void test_plugin_settings_bad_value(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load_with_conf(f, "[plugin.v11]\n\ncolour = purple\n"), -EINVAL);
+	assert_in_log(f, "3: plugin.v11.colour must be red, green or blue, not \"purple\"");
+	/* the error stays: a second call says it again */
+	assert_int_equal(kforge_plugins_load(f->ctx), -EINVAL);
+}
+
+static void test_plugin_settings_unknown_key(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load_with_conf(f, "[plugin.v11]\nsize = 1\n"), -EINVAL);
+	assert_in_log(f, "2: unknown key \"plugin.v11.size\": plugin v11 knows colour, flavour");
+}
+
+static void test_plugin_settings_for_a_1_0_plugin(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load_with_conf(f, "[plugin.v10]\ncolour = red\n"), -EINVAL);
+	assert_in_log(f, "2: unknown key \"plugin.v10.colour\": plugin v10 has no settings");
+}
+
+static void test_plugin_settings_of_a_missing_plugin(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(load_with_conf(f, "[plugin.gone]\nx = 1\n"), 0);
+	assert_in_log(f, "2: [plugin.gone] names no plugin kforge found");
+}
+
 static void test_check_descriptor(void **state)
 {
 	char why[512];
@@ -395,6 +592,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relative_path_entry_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_and_select, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_scores_zero_elsewhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_sees_the_kernel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_follows_the_scores, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_descriptor_read_as_far_as_its_minor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_descriptor_refuses_before_copying, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_bad_value, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_unknown_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_for_a_1_0_plugin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_of_a_missing_plugin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_descriptor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crashing_probe_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exiting_or_hung_probe_skipped, setup, teardown),

@@ -1,4 +1,8 @@
-/* kforge/kforge.h: libkforge's interface: the context, configuration, plugins and jobs. */
+/*
+ * kforge/kforge.h: the plugin API, what a plugin includes: the descriptor, the job and its
+ * steps, the runner, paths under the root, releases, logging, and these. A front end (the
+ * kforge command) includes <kforge/frontend.h>, which has this and the rest.
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -9,7 +13,6 @@
 #include <kforge/job.h>
 #include <kforge/runner.h>
 #include <kforge/plugin.h>
-#include <kforge/records.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,96 +36,10 @@ enum kforge_exit {
  */
 int kforge_job_fail(struct kforge_job *job, enum kforge_exit code, const char *format, ...)
 	__attribute__((format(printf, 3, 4)));
-enum kforge_exit kforge_job_exit_code(const struct kforge_job *job);
 
-/* The context: the root every path lives under, configuration, logging, plugins. */
+/* A setting in force ("install.sign", "plugin.acme.flavour"), or NULL for an unknown key. */
 struct kforge_ctx;
-int kforge_ctx_new(const char *root, struct kforge_ctx **out);
-struct kforge_ctx *kforge_ctx_ref(struct kforge_ctx *ctx);
-struct kforge_ctx *kforge_ctx_unref(struct kforge_ctx *ctx);
-const char *kforge_ctx_root(const struct kforge_ctx *ctx);
-
-/*
- * Configuration: built-in defaults, then the system file, then the user's file, then
- * the command line; each value remembers where it came from. SYSTEM_FILE and USER_FILE
- * NULL mean the defaults ($KFORGE_SYSTEM_CONFIG or SYSCONFDIR/kforge/kforge.conf;
- * $XDG_CONFIG_HOME or ~/.config, then kforge/kforge.conf); a missing file is skipped.
- * An unknown section or key, or a bad value, is an error naming file:line (-EINVAL).
- */
-int kforge_config_load(struct kforge_ctx *ctx, const char *system_file, const char *user_file);
-/* Sets "section.key" from the command line (ORIGIN e.g. "command line: -j"). */
-int kforge_config_set(struct kforge_ctx *ctx, const char *key, const char *value, const char *origin);
 const char *kforge_config_get(const struct kforge_ctx *ctx, const char *key);
-/* Iterates in a stable order; returns false past the end. */
-bool kforge_config_entry(const struct kforge_ctx *ctx, unsigned int i, const char **key,
-			 const char **value, const char **origin, const char **help);
-/* The file paths kforge_config_load() used (after defaults were applied). */
-const char *kforge_config_system_path(const struct kforge_ctx *ctx);
-const char *kforge_config_user_path(const struct kforge_ctx *ctx);
-
-/* Plugins: found along the search path, probed against the root's /etc/os-release. */
-struct kforge_plugin_entry {
-	const char *name;
-	const char *path;
-	const char *description;
-	unsigned int abi_major;
-	unsigned int abi_minor;
-	int score;
-	bool selected;
-};
-/*
- * Finds and loads every plugin. A plugin that cannot be loaded is reported (path and
- * reason) and skipped; it is an error only when no plugin at all is usable.
- */
-int kforge_plugins_load(struct kforge_ctx *ctx);
-/* The search path, in order, as a NULL-terminated list owned by the context. */
-const char *const *kforge_plugins_search_path(struct kforge_ctx *ctx);
-unsigned int kforge_plugins_count(const struct kforge_ctx *ctx);
-const struct kforge_plugin_entry *kforge_plugins_get(const struct kforge_ctx *ctx, unsigned int i);
-/* Probes all and selects the best, or FORCED by name. -ENOENT: no such plugin. */
-int kforge_plugins_select(struct kforge_ctx *ctx, const char *forced);
-const struct kforge_plugin *kforge_plugins_selected(const struct kforge_ctx *ctx);
-/* The target's os-release, as read under the root. */
-const struct kforge_os_release *kforge_ctx_os_release(struct kforge_ctx *ctx);
-
-/* Jobs. */
-struct kforge_job_options {
-	const char *kernel;	 /* NULL: the running kernel */
-	const char *module;	 /* name, in-tree dir or external dir; NULL for info */
-	const char *source;	 /* --source */
-	const char *const *config_changes; /* NULL-terminated "CONFIG_X=y" list */
-	enum kforge_strategy strategy;
-	unsigned int jobs;	 /* 0: from the configuration */
-	bool plan;		 /* record commands, run nothing */
-	const char *install_mod_path;	   /* install under DIR/lib/modules (kbuild's INSTALL_MOD_PATH) */
-	const char *install_dir;	   /* the folder under lib/modules/KVER (INSTALL_MOD_DIR) */
-	const char *const *extra_symbols;  /* NULL-terminated Module.symvers files */
-	bool initramfs;			   /* refresh the initramfs even when the module is not in it */
-	bool no_wait;			   /* fail at once when another kforge holds the root's lock */
-	bool lifecycle;			   /* status, uninstall, autoinstall: no build dir needed */
-};
-/* Fails with a message and an exit code in *exit_code (e.g. no build dir: 3). */
-int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts,
-		   struct kforge_job **out, enum kforge_exit *exit_code);
-struct kforge_job *kforge_job_unref(struct kforge_job *job);
-/* Runs the plugin's setup, then steps FIRST..LAST inclusive. */
-int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_step last);
-
-/* What a plan holds: per step, which plugin ran it and what it would do. */
-struct kforge_plan_item {
-	enum kforge_step step;
-	const char *plugin; /* "core" when the default ran */
-	bool is_command;    /* a command (text is shell-quoted argv) or a note */
-	const char *cwd;
-	const char *text;
-};
-unsigned int kforge_job_plan_count(const struct kforge_job *job);
-const struct kforge_plan_item *kforge_job_plan_get(const struct kforge_job *job, unsigned int i);
-/* Which plugin implements STEP for this job ("core" for the default). */
-const char *kforge_job_step_owner(const struct kforge_job *job, enum kforge_step step);
-
-/* Kernels under the root that have a build dir, NULL-terminated, malloc'd (free each and the list). */
-char **kforge_list_kernels(const char *root);
 
 #ifdef __cplusplus
 }

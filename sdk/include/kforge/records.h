@@ -1,4 +1,7 @@
-/* kforge/records.h: what kforge installed, checking it, undoing it, and carrying it to new kernels. */
+/*
+ * kforge/records.h: what kforge installed, checking it, undoing it, and carrying it to new
+ * kernels; part of the front-end API (<kforge/frontend.h> includes it), not for plugins.
+ */
 #pragma once
 
 #include <stdbool.h>

@@ -40,13 +40,7 @@ int kforge_runl(struct kforge_job *job, const char *cwd, const char *arg0, ...)
 void kforge_plan_note(struct kforge_job *job, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/*
- * Opens the job's log file: log.dir under the root (default /var/log/kforge), or
- * ~/.local/state/kforge/logs when that cannot be written. COMMAND names it.
- */
-int kforge_job_open_log(struct kforge_job *job, const char *command);
-
-/* The log file of this job (host path), or NULL before one is opened or in plan mode. */
+/* The log file of this job (host path), or NULL before the front end opened one, or in plan mode. */
 const char *kforge_job_log_path(const struct kforge_job *job);
 
 #ifdef __cplusplus
