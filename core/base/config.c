@@ -273,10 +273,12 @@ unsigned int kf_config_get_uint(const struct kf_config *cfg, const char *key)
 int kforge_config_set(struct kforge_ctx *ctx, const char *key, const char *value, const char *origin)
 {
 	int r = kf_config_set(ctx, kf_ctx_config(ctx), key, value, origin);
-	if (r == 0 && strcmp(key, "log.level") == 0) {
+	/* VALUE may be what kforge_config_get() returned, freed by now: the new copy is read */
+	const char *now = r == 0 ? kforge_config_get(ctx, key) : NULL;
+	if (now && strcmp(key, "log.level") == 0) {
 		static const char *const lv[] = { "err", "warning", "notice", "info", "debug" };
 		for (size_t i = 0; i < ARRAY_SIZE(lv); i++)
-			if (strcmp(value, lv[i]) == 0)
+			if (strcmp(now, lv[i]) == 0)
 				kforge_set_log_priority(ctx, LOG_ERR + (int)i);
 	}
 	return r;
