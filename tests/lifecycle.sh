@@ -155,18 +155,25 @@ D=$tmp/lock
 fresh "$D"
 mkdir -p "$D/var/lib/kforge"
 : >"$D/var/lib/kforge/lock"
-flock "$D/var/lib/kforge/lock" sleep 3 &
+# the holder keeps the lock until told to let go: kforge takes it only after compiling, which
+# takes as long as the host is busy (a holder of a fixed 3 s was gone by then on a loaded host)
+flock "$D/var/lib/kforge/lock" sh -c 'while [ ! -e "$1" ]; do sleep 0.1; done' _ "$tmp/unlock" &
 holder=$!
-sleep 0.5
-start=$(date +%s)
+i=0
+while [ $i -lt 100 ] && flock -n "$D/var/lib/kforge/lock" true; do sleep 0.1; i=$((i + 1)); done
 out=$(kf install "$tmp/hello" --install-mod-path "$D" --no-wait 2>&1)
 rc=$?
 check "--no-wait: another holder of the lock fails the install at once (exit 1), nothing written" sh -c \
 	'[ "$1" -eq 1 ] && printf "%s" "$2" | grep -q "holds .*/var/lib/kforge/lock.*without --no-wait" && [ ! -e "$3/lib/modules/$4/updates/hello.ko" ]' \
 	_ "$rc" "$out" "$D" "$kver"
-out=$(kf install "$tmp/hello" --install-mod-path "$D" 2>&1)
+kf install "$tmp/hello" --install-mod-path "$D" >"$tmp/wait.out" 2>&1 &
+waiter=$!
+i=0
+while [ $i -lt 3000 ] && kill -0 $waiter 2>/dev/null && ! grep -q "waiting for" "$tmp/wait.out"; do sleep 0.1; i=$((i + 1)); done
+: >"$tmp/unlock"
+wait $waiter
 rc=$?
-end=$(date +%s)
+out=$(cat "$tmp/wait.out")
 wait $holder
 check "without --no-wait the install says it waits for the lock, then installs" sh -c \
 	'[ "$1" -eq 0 ] && printf "%s" "$2" | grep -q "waiting for another program that holds .*/var/lib/kforge/lock" && [ -f "$3/lib/modules/$4/updates/hello.ko" ]' \
