@@ -523,6 +523,18 @@ static int recover(struct kf_state *st)
 		     : 0;
 }
 
+/* The journal reader alone, nothing finished or rolled back: for tests/fuzz/fuzz-ini.c. */
+int kf_journal_parse(const char *path)
+{
+	struct kf_txn *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	int r = ini_parse(path, journal_handler, t);
+	bool whole = r == 0 && t->op && t->kernel && t->module && t->from.n == t->to.n;
+	kf_txn_free(t);
+	return r < 0 ? -EIO : whole ? 0 : -EBADMSG;
+}
+
 /* --- an initramfs refresh owed: written before a commit, removed when the refresh succeeded */
 
 static char *refresh_marker(const struct kf_state *st, const char *kernel)
