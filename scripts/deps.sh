@@ -2,7 +2,8 @@
 # deps.sh: installs everything kforge needs to build, test and run on Debian/Ubuntu (apt-get).
 # Also installs a real Debian 6.1 kernel's headers (the newest linux-headers-6.1.0-N-amd64 in the
 # archive, and its rt-amd64 flavour), Debian's kernel source (linux-source-6.1), qemu and
-# busybox for the end-to-end tests. Prints that kernel's release.
+# busybox for the end-to-end tests, clang with its sanitizer runtimes and libFuzzer for the
+# sanitizer and fuzz builds. Prints that kernel's release.
 set -eu
 [ "$(id -u)" -eq 0 ] && SUDO= || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
@@ -26,6 +27,13 @@ fi
 kver=$(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' | cut -d' ' -f1 |
 	sed 's/^linux-headers-//' | sort -V | tail -n 1)
 [ -n "$kver" ] || { echo "deps.sh: no linux-headers-6.1.0-N-amd64 in the package lists: add Debian 12's archive to /etc/apt/sources.list" >&2; exit 3; }
+# the sanitizer build and the fuzzers (test.sh): gcc's ASan and UBSan come with build-essential;
+# clang's runtimes and libFuzzer are in libclang-rt-N-dev on Debian 12 (N: the default clang's
+# version; libclang-common-N-dev held them before), llvm brings llvm-symbolizer for the reports
+clang_v=$(apt-cache depends clang 2>/dev/null | sed -n 's/^ *Depends: clang-\([0-9][0-9]*\)$/\1/p' | head -n 1)
+clang_rt=libclang-rt-${clang_v:-14}-dev
+apt-cache show "$clang_rt" >/dev/null 2>&1 || clang_rt=libclang-common-${clang_v:-14}-dev
+pkgs="$pkgs clang llvm $clang_rt"
 # shellcheck disable=SC2086
 need=$(missing $pkgs "linux-headers-$kver" "linux-headers-${kver%-amd64}-rt-amd64")
 if [ -n "$need" ]; then

@@ -506,8 +506,10 @@ const char *kf_config_get(const struct kf_config *cfg, const char *key)
 int kforge_config_set(struct kforge_ctx *ctx, const char *key, const char *value, const char *origin)
 {
 	int r = kf_config_set(ctx, ctx->config, key, value, origin);
-	if (r == 0 && strcmp(key, "log.level") == 0 && kforge_log_priority_from_name(value) >= 0)
-		kforge_set_log_priority(ctx, kforge_log_priority_from_name(value));
+	/* VALUE may be what kforge_config_get() returned, freed by now: the new copy is read */
+	const char *now = r == 0 ? kforge_config_get(ctx, key) : NULL;
+	if (now && strcmp(key, "log.level") == 0 && kforge_log_priority_from_name(now) >= 0)
+		kforge_set_log_priority(ctx, kforge_log_priority_from_name(now));
 	return r;
 }
 

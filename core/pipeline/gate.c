@@ -50,10 +50,13 @@ static int symtab_add(struct symtab *t, const char *path)
 		char *name = tab + 1, *end = strchr(name, '\t');
 		if (end)
 			*end = '\0';
-		struct sym *v = realloc(t->v, (t->n + 1) * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		t->v = v;
+		/* room doubles at each power of two: a kernel's Module.symvers has ~30000 lines */
+		if ((t->n & (t->n - 1)) == 0) {
+			struct sym *v = realloc(t->v, (t->n ? 2 * t->n : 1) * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			t->v = v;
+		}
 		t->v[t->n++] = (struct sym){ .name = name, .crc = strtoul(l, NULL, 16) };
 	}
 	return 0;

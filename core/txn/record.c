@@ -26,6 +26,10 @@ void kf_record_free(struct kforge_record *r)
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
 		free(*fields[i]);
 	struct kf_strv c = { r->changes, 0 }, e = { r->extra_symbols, 0 };
+	while (c.v && c.v[c.n])
+		c.n++;
+	while (e.v && e.v[e.n])
+		e.n++;
 	kf_strv_free(&c);
 	kf_strv_free(&e);
 	for (size_t i = 0; i < r->n_replaced; i++) {

@@ -499,6 +499,27 @@ static int journal_handler(void *data, const char *section, const char *key, con
 	return r == 0;
 }
 
+/*
+ * Reads the journal at PATH into T: 0, -EPERM when it names a path outside the modules tree and
+ * the state (or a kernel that is no folder name), -EBADMSG when it is damaged (*LINE: where).
+ */
+static int journal_read(const char *path, struct kf_txn *t, int *line)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = kf_read_file(path, &text, NULL);
+	*line = r == 0 ? ini_parse_string(text, journal_handler, t) : -1;
+	if (*line != 0)
+		return -EBADMSG;
+	const struct kf_strv *lists[] = { &t->from, &t->to, &t->remove, &t->created };
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if (!kf_state_path_ok(lists[l]->v[i]))
+				return -EPERM;
+	if (t->kernel && (strchr(t->kernel, '/') || !t->kernel[0] || t->kernel[0] == '.'))
+		return -EPERM;
+	return t->op && t->kernel && t->module && t->from.n == t->to.n ? 0 : -EBADMSG;
+}
+
 static int recover(struct kf_state *st)
 {
 	_cleanup_free_ char *path = journal_path(st);
@@ -510,31 +531,20 @@ static int recover(struct kf_state *st)
 	if (!t)
 		return -ENOMEM;
 	t->st = st;
-	_cleanup_free_ char *text = NULL;
-	int r = kf_read_file(path, &text, NULL);
-	if (r == 0)
-		r = ini_parse_string(text, journal_handler, t);
-	else
-		r = -1;
-	bool confined = true;
-	const struct kf_strv *lists[] = { &t->from, &t->to, &t->remove, &t->created };
-	for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
-		for (size_t i = 0; i < lists[l]->n; i++)
-			confined = confined && kf_state_path_ok(lists[l]->v[i]);
-	if (r == 0 && t->kernel && (strchr(t->kernel, '/') || !t->kernel[0] || t->kernel[0] == '.'))
-		confined = false;
-	if (r == 0 && !confined) {
+	int line = 0;
+	int r = journal_read(path, t, &line);
+	if (r == -EPERM) {
 		kf_txn_free(t);
 		return kf_state_fail(st, -EBADMSG, false,
 				     "%s names a path outside the modules tree and kforge's state: it was not written by "
 				     "kforge; nothing was done; look at it, then delete it",
 				     path);
 	}
-	if (r != 0 || !t->op || !t->kernel || !t->module || t->from.n != t->to.n) {
+	if (r < 0) {
 		kf_txn_free(t);
 		return kf_state_fail(st, -EBADMSG, false,
 				     "%s is damaged (line %d): look at it, put back what it lists by hand, then delete it", path,
-				     r);
+				     line);
 	}
 	if (t->committed) {
 		r = txn_apply(t);
@@ -557,6 +567,18 @@ static int recover(struct kf_state *st)
 	kf_txn_free(t);
 	if (r < 0 && !st->error[0])
 		kf_state_fail(st, r, false, "could not finish an interrupted transaction (%s): see %s", strerror(-r), path);
+	return r;
+}
+
+/* The journal reader alone, nothing finished or rolled back (tests/fuzz/fuzz-ini.c): 0, -EBADMSG, -EPERM. */
+int kf_journal_parse(const char *path)
+{
+	struct kf_txn *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	int line;
+	int r = journal_read(path, t, &line);
+	kf_txn_free(t);
 	return r;
 }
 

@@ -93,6 +93,8 @@ int kf_txn_commit(struct kf_txn *t);
 /* Deletes what the transaction created, and the journal. */
 void kf_txn_rollback(struct kf_txn *t);
 void kf_txn_free(struct kf_txn *t);
+/* Reads the journal at PATH as kf_state_open() does, nothing applied: 0, -EBADMSG, -EIO. */
+int kf_journal_parse(const char *path);
 /*
  * An initramfs refresh owed to KERNEL: written before a commit that changes its modules
  * (MODULES names them), removed once the refresh succeeded. kf_state_open() finds what a
