@@ -32,7 +32,11 @@ static void check_round_trip(const struct kforge_record *r)
 	fuzz_assert(text);
 	_cleanup_free_ char *path = fuzz_write("again.conf", text, strlen(text));
 	struct kforge_record *back = NULL;
-	fuzz_assert(kf_record_read(path, &back) == 0);
+	char why[256];
+	int r2 = kf_record_read(path, &back, why, sizeof(why));
+	if (r2 != 0)
+		fprintf(stderr, "the record written back does not read: %s\n", why);
+	fuzz_assert(r2 == 0);
 	const char *const a[] = { r->module, r->kernel, r->spec, r->kind, r->source, r->strategy,
 				  r->plugin, r->install_dir, r->time, r->path, r->sha256 };
 	const char *const b[] = { back->module, back->kernel, back->spec, back->kind, back->source, back->strategy,
@@ -92,10 +96,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	_cleanup_free_ char *path = fuzz_write("record.conf", data, size);
 	struct kforge_record *r = NULL;
-	if (kf_record_read(path, &r) == 0) {
+	char why[256];
+	if (kf_record_read(path, &r, why, sizeof(why)) == 0) {
 		fuzz_assert(r->module && r->kernel && r->path && r->sha256);
 		check_round_trip(r);
 		kf_record_free(r);
+	} else {
+		/* the reason is a string that fits: kforge status prints it */
+		fuzz_assert(strnlen(why, sizeof(why)) < sizeof(why));
 	}
 
 	kf_journal_parse(path);
