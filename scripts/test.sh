@@ -2,8 +2,9 @@
 # test.sh: installs every dependency (apt-get), builds kforge, and runs every test: the cmocka
 # units and fixture-root suite (make check), the SDK test (install into a scratch prefix, the
 # example vendor plugin built out of tree), the end-to-end suite (real Debian kernels, modules
-# loaded under qemu), and make distcheck. Ends with "N passed, N failed, N skipped" (a skipped
-# test is no pass).
+# loaded under qemu), and make distcheck; also make check again under ASan and UBSan
+# (_build-asan) and each libFuzzer harness for FUZZ_SECONDS=20 (_build-fuzz). Ends with
+# "N passed, N failed, N skipped" (a skipped test is no pass).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -25,6 +26,25 @@ passed=$((passed + p))
 failed=$((failed + f))
 skipped=$((skipped + s))
 
+# make check once more with AddressSanitizer and UndefinedBehaviorSanitizer (gcc): a memory error,
+# a leak or undefined behaviour in kforge, a plugin or a unit test fails the test that ran it
+echo "== make check with ASan and UBSan (_build-asan)"
+mkdir -p _build-asan
+rm -f _build-asan/test-suite.log
+(cd _build-asan && { [ -f Makefile ] || ../configure -q --enable-sanitizers >configure.log 2>&1; } &&
+	make -j"$(nproc)" >make.log 2>&1 && make -j"$(nproc)" check >check.log 2>&1)
+grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' _build-asan/check.log 2>/dev/null | grep -v '^PASS' || true
+p=
+s=0
+[ -f _build-asan/test-suite.log ] && p=$(awk '/^# PASS:/ {print $3}' _build-asan/test-suite.log) &&
+	f=$(awk '/^# (FAIL|ERROR|XPASS):/ {s += $3} END {print s + 0}' _build-asan/test-suite.log) &&
+	s=$(awk '/^# SKIP:/ {s += $3} END {print s + 0}' _build-asan/test-suite.log)
+[ -n "$p" ] || { p=0; f=1; tail -30 _build-asan/configure.log _build-asan/make.log _build-asan/check.log 2>/dev/null; }
+echo "make check (ASan, UBSan): $p passed, $f failed, $s skipped (details: _build-asan/test-suite.log)"
+passed=$((passed + p))
+failed=$((failed + f))
+skipped=$((skipped + s))
+
 # a TAP suite: its lines shown, its counts added; a suite that stops early counts as a failure.
 # "ok ... # SKIP" (the directive, any case) is a skip, not a pass; so is a suite planned "1..0 # SKIP"
 tap_suite() { # title script log
@@ -41,6 +61,15 @@ tap_suite() { # title script log
 }
 tap_suite "SDK: install, example vendor plugin" tests/sdk-example.sh _build/sdk-example.log
 tap_suite "end to end: real Debian kernels under qemu" tests/e2e/run.sh _build/e2e.log
+
+# every libFuzzer harness for a short while (clang, in _build-fuzz), one result each; `make fuzz`
+# there runs them for 10 minutes
+fuzz_suite() (
+	cd _build-fuzz && { [ -f Makefile ] || ../configure -q CC=clang --enable-fuzz >configure.log 2>&1; } &&
+		make -j"$(nproc)" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}" FUZZ_JOBS="$(nproc)"
+)
+mkdir -p _build-fuzz
+tap_suite "fuzzers, ${FUZZ_SECONDS:-20} s each (_build-fuzz)" fuzz_suite _build-fuzz/fuzz.log
 
 echo "== make distcheck"
 if (cd _build && make -j"$(nproc)" distcheck >distcheck.log 2>&1); then
