@@ -42,7 +42,8 @@ CDN=https://cdn.kernel.org/pub/linux/kernel/v6.x
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 # the files the stand-in serves: random, so that a sum can only match the right bytes
 for f in linux-6.6.1.tar.xz patch-6.6.2.xz linux-6.6.3.tar.xz linux-6.6.4.tar.xz linux-6.6.5.tar.xz \
-	linux-6.6.6.tar.xz linux-6.6.7.tar.xz linux-6.6.8.tar.xz linux-6.6.9.tar.xz; do
+	linux-6.6.6.tar.xz linux-6.6.7.tar.xz linux-6.6.8.tar.xz linux-6.6.9.tar.xz linux-6.6.10.tar.xz \
+	linux-6.6.11.tar.xz; do
 	head -c 200000 /dev/urandom >"$pub/$f"
 done
 
@@ -157,6 +158,23 @@ fetch linux-6.6.6.tar.xz "sha256:$S6"
 check "a kept part of another file: the resumed sum differs, fetched once more from the start, verified" sh -c '
 	[ "$1" -eq 0 ] && [ "$(cat "$2" | wc -l)" -eq 2 ] && grep -q " bytes=5000-$" "$2" && cmp -s "$3/downloads/sha256/$4" "$5"' \
 	_ "$rc" "$tmp/requests" "$cache" "$S6" "$pub/linux-6.6.6.tar.xz"
+
+# a part as long as the file, left by a run stopped before its rename: taken as it is when its sum matches
+S10=$(sha "$pub/linux-6.6.10.tar.xz")
+cp "$pub/linux-6.6.10.tar.xz" "$cache/downloads/sha256/$S10.partial"
+: >"$tmp/requests"
+fetch linux-6.6.10.tar.xz "sha256:$S10"
+check "a complete part kept from an interrupted run: verified and taken, no request" sh -c '
+	[ "$1" -eq 0 ] && [ ! -s "$2" ] && cmp -s "$3/downloads/sha256/$4" "$5" && [ ! -e "$3/downloads/sha256/$4.partial" ]' \
+	_ "$rc" "$tmp/requests" "$cache" "$S10" "$pub/linux-6.6.10.tar.xz"
+# longer than the file: the server answers the Range with 416, the download starts over
+S11=$(sha "$pub/linux-6.6.11.tar.xz")
+{ cat "$pub/linux-6.6.11.tar.xz"; printf 'more'; } >"$cache/downloads/sha256/$S11.partial"
+fetch linux-6.6.11.tar.xz "sha256:$S11"
+check "a kept part longer than the file (HTTP 416 to its Range): fetched from the start, verified" sh -c '
+	[ "$1" -eq 0 ] && [ "$(sed -n 1p "$2")" = "GET /pub/linux/kernel/v6.x/linux-6.6.11.tar.xz bytes=200004-" ] &&
+	[ "$(sed -n 2p "$2")" = "GET /pub/linux/kernel/v6.x/linux-6.6.11.tar.xz -" ] && cmp -s "$3/downloads/sha256/$4" "$5"' \
+	_ "$rc" "$tmp/requests" "$cache" "$S11" "$pub/linux-6.6.11.tar.xz"
 
 # --- a wrong checksum: refused with both sums, nothing left in downloads/
 S7=$(sha "$pub/linux-6.6.7.tar.xz")

@@ -293,6 +293,12 @@ static int one_try(struct kforge_ctx *ctx, struct xfer *x, char *why, size_t why
 		kf_info(ctx, "%s: the server cannot resume at byte %lld (%s): fetching it from the start", d->url, x->offset,
 			errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		r = 1;
+	} else if (cc == CURLE_HTTP_RETURNED_ERROR && x->offset > 0 &&
+		   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &d->status) == CURLE_OK && d->status == 416) {
+		/* what is kept is as long as the file or longer: not a part of it */
+		kf_info(ctx, "%s: the server has nothing past byte %lld (HTTP 416): fetching it from the start", d->url,
+			x->offset);
+		r = 1;
 	} else if (cc != CURLE_OK) {
 		r = failure(x, cc, errbuf, why, whysize);
 	} else {

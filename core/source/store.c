@@ -304,9 +304,17 @@ int kf_store_fetch(struct kforge_ctx *ctx, const struct kf_fetch_req *req, char 
 		.progress = req->progress,
 		.log = req->log,
 	};
-	kf_info(ctx, "fetching %s from %s", req->name, req->fetch_url);
+	/* a run interrupted between the end of the download and the rename: the part is the file */
+	bool done = false;
+	if (req->sum && lstat(partial, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    kf_checksum_verify(partial, req->sum, NULL) == 1) {
+		kf_info(ctx, "%s: the download kept from an earlier run is complete", req->name);
+		done = true;
+	}
+	if (!done)
+		kf_info(ctx, "fetching %s from %s", req->name, req->fetch_url);
 	char actual[KF_DIGEST_HEX_MAX] = "";
-	for (bool again = false;; again = true) {
+	for (bool again = false; !done; again = true) {
 		r = kf_download(ctx, &d, why, whysize);
 		if (r < 0) {
 			/* a server that has no such file: nothing worth resuming */
