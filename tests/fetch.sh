@@ -43,7 +43,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 # the files the stand-in serves: random, so that a sum can only match the right bytes
 for f in linux-6.6.1.tar.xz patch-6.6.2.xz linux-6.6.3.tar.xz linux-6.6.4.tar.xz linux-6.6.5.tar.xz \
 	linux-6.6.6.tar.xz linux-6.6.7.tar.xz linux-6.6.8.tar.xz linux-6.6.9.tar.xz linux-6.6.10.tar.xz \
-	linux-6.6.11.tar.xz; do
+	linux-6.6.11.tar.xz linux-6.6.12.tar.xz; do
 	head -c 200000 /dev/urandom >"$pub/$f"
 done
 
@@ -94,6 +94,16 @@ check "the job's log has the fetch: the URL, the rewrite in force, the bytes" sh
 	grep -q "^fetch https://cdn.kernel.org/pub/linux/kernel/v6.x/linux-6.6.1.tar.xz (rewritten to http://127.0.0.1:$2/.* by the rewrite https://cdn.kernel.org/ http://127.0.0.1:$2/ of \[sources\] rewrite, set by $3:2)" "$1" &&
 	grep -q "^fetched http://127.0.0.1:$2/pub/linux/kernel/v6.x/linux-6.6.1.tar.xz: 200000 bytes" "$1"' \
 	_ "${log:-/nonexistent}" "$port" "$tmp/kforge.conf"
+
+# --- a redirect is followed
+S8=$(sha "$pub/linux-6.6.8.tar.xz")
+: >"$tmp/requests"
+kf cache fetch "https://cdn.kernel.org/redirect/pub/linux/kernel/v6.x/linux-6.6.8.tar.xz" linux-6.6.8.tar.xz "sha256:$S8" \
+	>"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "a redirect (302) is followed to the file, verified" sh -c '
+	[ "$1" -eq 0 ] && [ "$(sed -n 2p "$2")" = "GET /pub/linux/kernel/v6.x/linux-6.6.8.tar.xz -" ] && cmp -s "$3/downloads/sha256/$4" "$5"' \
+	_ "$rc" "$tmp/requests" "$cache" "$S8" "$pub/linux-6.6.8.tar.xz"
 
 # --- the second fetch is served from the cache, with the server stopped
 stop_server
@@ -197,8 +207,8 @@ check "HTTP 404: exit 3, named, nothing kept" sh -c '
 
 # --- an unreachable server, through --source-rewrite (before the file's pair of the same FROM)
 dead=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-fetch linux-6.6.8.tar.xz "sha256:$(sha "$pub/linux-6.6.8.tar.xz")" --source-rewrite "https://cdn.kernel.org/=http://127.0.0.1:$dead/"
-if [ "$rc" -eq 3 ] && grep -q "cannot fetch linux-6.6.8.tar.xz from $CDN/linux-6.6.8.tar.xz (rewritten to http://127.0.0.1:$dead/pub/linux/kernel/v6.x/linux-6.6.8.tar.xz by the rewrite https://cdn.kernel.org/ http://127.0.0.1:$dead/ of \[sources\] rewrite, set by command line: --source-rewrite, before the pairs of $tmp/kforge.conf:2): cannot connect to the server (libcurl: .*) (fix: check the URL and the network, or set \[sources\] rewrite / --source-rewrite to a mirror)" "$tmp/err"; then
+fetch linux-6.6.12.tar.xz "sha256:$(sha "$pub/linux-6.6.12.tar.xz")" --source-rewrite "https://cdn.kernel.org/=http://127.0.0.1:$dead/"
+if [ "$rc" -eq 3 ] && grep -q "cannot fetch linux-6.6.12.tar.xz from $CDN/linux-6.6.12.tar.xz (rewritten to http://127.0.0.1:$dead/pub/linux/kernel/v6.x/linux-6.6.12.tar.xz by the rewrite https://cdn.kernel.org/ http://127.0.0.1:$dead/ of \[sources\] rewrite, set by command line: --source-rewrite, before the pairs of $tmp/kforge.conf:2): cannot connect to the server (libcurl: .*) (fix: check the URL and the network, or set \[sources\] rewrite / --source-rewrite to a mirror)" "$tmp/err"; then
 	ok "an unreachable server: exit 3 naming the URL, the URL after the rewrite, the rewrite in force (--source-rewrite) and the fix"
 else
 	not_ok "an unreachable server: exit 3 naming the URL, the URL after the rewrite, the rewrite in force (--source-rewrite) and the fix"

@@ -12,6 +12,7 @@ files under DIR, with Range requests (206 and Content-Range; 416 past the end). 
   stall      sends the headers and a few bytes of the body, then nothing
   status404  answers 404 to everything
   norange    ignores Range: 200 and the whole file, as some servers do
+A path under /redirect/ answers 302 to the same path without that prefix (in every mode).
 --log FILE: one line per request, written before the answer: "METHOD PATH RANGE" (RANGE is the
 Range header, or "-").
 """
@@ -63,6 +64,12 @@ def main():
 
         def serve(self, body):
             self.note()
+            if self.path.startswith("/redirect/"):
+                self.send_response(302)
+                self.send_header("Location", self.path[len("/redirect"):])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             full = self.file_of()
             if args.mode == "status404" or full is None:
                 self.send_error(404, "Not Found")
