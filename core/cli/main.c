@@ -195,7 +195,8 @@ int main(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },	      { "no-wait", no_argument, NULL, 'W' },
 		{ "force", no_argument, NULL, 'F' },	      { "dir", required_argument, NULL, 'd' },
 		{ "all", no_argument, NULL, 'A' },	      { "older-than", required_argument, NULL, 'O' },
-		{ "source-rewrite", required_argument, NULL, 'R' },	      { "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
+		{ "source-rewrite", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { 0 };
