@@ -7,7 +7,7 @@
 
 #include "base/ctx.h"
 
-enum value_type { T_UINT, T_ENUM, T_PATH, T_STRING };
+enum value_type { T_UINT, T_ENUM, T_PATH, T_STRING, T_PAIRS };
 
 struct key_def {
 	const char *key;
@@ -22,7 +22,8 @@ static const struct key_def keys[] = {
 	{ "build.jobs", "0", T_UINT, NULL, "parallel make jobs; 0 means one per CPU" },
 	{ "build.strategy", "auto", T_ENUM, "|auto|headers|full|",
 	  "how in-tree modules are built: headers (fast), full (whole tree), auto" },
-	{ "build.cache_dir", "/var/cache/kforge", T_PATH, NULL, "where unpacked kernel sources are kept" },
+	{ "build.cache_dir", "/var/cache/kforge", T_PATH, NULL,
+	  "where fetched sources (downloads, the git store), unpacked trees and work folders are kept" },
 	{ "build.cc_launcher", "", T_STRING, NULL, "a compiler launcher put before CC, e.g. ccache" },
 	{ "install.compression", "auto", T_ENUM, "|auto|none|gzip|xz|zstd|",
 	  "module compression; auto matches the target kernel's own modules" },
@@ -40,6 +41,12 @@ static const struct key_def keys[] = {
 	{ "plugins.plugin", "", T_STRING, NULL, "use this plugin instead of probing (like --plugin)" },
 	{ "autoinstall.exclude", "", T_STRING, NULL,
 	  "modules (names or folders, space-separated) kforge autoinstall leaves out" },
+	{ "sources.rewrite", "", T_PAIRS, NULL,
+	  "URL prefix pairs FROM TO ...: a URL kforge fetches that starts with FROM is fetched from TO (the longest FROM wins)" },
+	{ "sources.timeout", "60", T_UINT, NULL, "seconds a download may go without data before it fails; 0: no limit" },
+	{ "sources.connect_timeout", "30", T_UINT, NULL, "seconds to connect to a server before a download fails; 0: libcurl's own (300)" },
+	{ "sources.keyring", "", T_PATH, NULL,
+	  "a keyring gpgv checks source signatures with (under the root); empty: signatures are not checked" },
 };
 
 /*
@@ -213,6 +220,23 @@ static int validate(const struct key_def *k, const char *value, char *why, size_
 		return 0;
 	case T_STRING:
 		return 0;
+	case T_PAIRS: {
+		/* whitespace-separated FROM TO pairs: an odd count has a FROM without its TO */
+		unsigned int words = 0;
+		for (const char *p = value; *p;) {
+			p += strspn(p, " \t");
+			if (!*p)
+				break;
+			words++;
+			p += strcspn(p, " \t");
+		}
+		if (words % 2) {
+			snprintf(why, n, "%s needs pairs of URL prefixes, FROM TO [FROM TO ...], not %u word%s: \"%s\"",
+				 k->key, words, words == 1 ? "" : "s", value);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	}
 	return 0;
 }
@@ -260,7 +284,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	if (i < 0) {
 		if (!section[0])
-			snprintf(why, sizeof(why), "\"%s\" is outside any section: put it under [build], [install], [log], [plugins] or [plugin.NAME]", name);
+			snprintf(why, sizeof(why), "\"%s\" is outside any section: put it under [build], [install], [log], [plugins], [autoinstall], [sources] or [plugin.NAME]", name);
 		else
 			snprintf(why, sizeof(why), "unknown key \"%s\" (see `kforge config` for the keys there are)", key);
 	} else if (validate(&keys[i], value, why, sizeof(why)) == 0) {

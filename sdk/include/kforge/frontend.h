@@ -1,7 +1,8 @@
 /*
  * kforge/frontend.h: the front-end API, what the kforge command uses and plugins do not: the
  * context and its configuration, loading and listing plugins, making and running jobs, plans,
- * and (records.h) what kforge installed: status, uninstall, autoinstall, keygen. It includes
+ * (records.h) what kforge installed: status, uninstall, autoinstall, keygen, and (cache.h)
+ * what the cache keeps: kforge cache list|prune. It includes
  * the plugin API, <kforge/kforge.h>.
  */
 #pragma once
@@ -9,6 +10,7 @@
 #include <stdbool.h>
 #include <kforge/kforge.h>
 #include <kforge/records.h>
+#include <kforge/cache.h>
 
 #ifdef __cplusplus
 extern "C" {
