@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-LAYERS = ["base", "kernel", "txn", "pipeline", "cli"]
+LAYERS = ["base", "kernel", "source", "txn", "pipeline", "cli"]
 
 
 def symbols(obj):

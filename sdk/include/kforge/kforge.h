@@ -1,6 +1,6 @@
 /*
  * kforge/kforge.h: the plugin API, what a plugin includes: the descriptor, the job and its
- * steps, the runner, paths under the root, releases, logging, and these. A front end (the
+ * steps, the runner, paths under the root, releases, logging, sources (git, tarballs), and these. A front end (the
  * kforge command) includes <kforge/frontend.h>, which has this and the rest.
  */
 #pragma once
@@ -12,6 +12,7 @@
 #include <kforge/release.h>
 #include <kforge/job.h>
 #include <kforge/runner.h>
+#include <kforge/fetch.h>
 #include <kforge/plugin.h>
 
 #ifdef __cplusplus
