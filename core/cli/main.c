@@ -62,7 +62,7 @@ static void usage(FILE *f)
 		   "  --root DIR           every path is taken inside DIR (default /)\n"
 		   "  -k, --kernel KVER    the target kernel (default: the running one)\n"
 		   "  --plugin NAME        use this plugin instead of probing\n"
-		   "  --source PATH        the kernel source: a tree or a tarball\n"
+		   "  --source PATH        the kernel source: a tree or a tarball, or git+URL#tag=NAME\n"
 		   "  --set CONFIG_X=VAL   change a config option (repeatable; needs the full strategy)\n"
 		   "  --strategy S         headers, full or auto (default auto)\n"
 		   "  --extra-symbols FILE Module.symvers of another external module this one uses\n"
