@@ -63,7 +63,7 @@ static void usage(FILE *f)
 		   "  --root DIR           every path is taken inside DIR (default /)\n"
 		   "  -k, --kernel KVER    the target kernel (default: the running one)\n"
 		   "  --plugin NAME        use this plugin instead of probing\n"
-		   "  --source PATH        the kernel source: a tree or a tarball\n"
+		   "  --source PATH        the kernel source: a tree or a tarball, or git+URL#tag=NAME\n"
 		   "  --source-rewrite FROM=TO  fetch URLs starting with FROM from TO instead (repeatable;\n"
 		   "                       before [sources] rewrite of kforge.conf; the longest FROM wins)\n"
 		   "  --set CONFIG_X=VAL   change a config option (repeatable; needs the full strategy)\n"

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "pipeline/job.h"
+#include "source/source.h"
 
 static const char *const step_names[KFORGE_STEP_COUNT] = {
 	"locate source", "derive version", "configure", "prepare", "compile", "install", "refresh initramfs",
@@ -293,7 +294,21 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 			return -EINVAL;
 		}
 	}
-	if (opts->source) {
+	enum kf_source_kind skind = kf_source_kind_of(opts->source);
+	if (skind == KF_SOURCE_GIT) {
+		/* git+URL#tag=X: checked now, fetched by the locate source step */
+		char why[1024];
+		_cleanup_free_ char *url = NULL, *ref = NULL;
+		if (kf_source_git_split(opts->source, &url, &ref, NULL, why, sizeof(why)) < 0) {
+			*code = KFORGE_EXIT_USAGE;
+			kf_err(ctx, "--source %s", why);
+			kforge_job_unref(job);
+			return -EINVAL;
+		}
+	}
+	if (skind != KF_SOURCE_PATH) {
+		job->source = strdup(opts->source);
+	} else if (opts->source) {
 		char real[PATH_MAX];
 		if (!realpath(opts->source, real)) {
 			*code = KFORGE_EXIT_MISSING;

@@ -311,48 +311,48 @@ else
 fi
 
 # the source cache: an unpack killed half-way is cleaned up, and two kforge runs at once share one
-# unpack. Handshakes, not timing: the test freezes the unpacking tar (SIGSTOP) at the moment it
-# wants, so the kill always lands mid-unpack and the second run always finds the first unpacking.
+# unpack. The unpack runs in kforge itself (libarchive), so handshakes, not timing: the test freezes
+# kforge (SIGSTOP) once its partial folder has files and the finished folder is not there, so the
+# kill always lands mid-unpack and the second run always finds the first unpacking.
 cache=$work/cache
 printf '[build]\ncache_dir = %s\n' "$cache" >"$work/cache.conf"
-untar_pids() { pgrep -f "^tar -xf /usr/src/linux-source-6.1.tar.xz -C $cache/"; }
-unpacking() { untar_pids >/dev/null && [ -n "$(ls -A "$cache"/src/*.partial-* 2>/dev/null)" ]; }
+# a file written into a partial folder; the finished folder (only drivers/net of the tarball: headers)
+partial_files() { find "$cache"/src/*.partial-* -type f 2>/dev/null | head -n 1; }
+unpacked() { ls -d "$cache"/src/linux-source-6.1-* 2>/dev/null | grep -v '\.partial-'; }
 KFORGE_SYSTEM_CONFIG=$work/cache.conf "$KFORGE" -q -k "$KVER" build dummy >/dev/null 2>&1 &
 pid=$!
-# tar has begun writing into the partial folder: frozen there, it cannot finish before the kill
-wait_until 900 eval 'unpacking || ! running $pid'
-untar=$(untar_pids)
-[ -n "$untar" ] && kill -STOP $untar
+# the partial folder has grown: frozen there, kforge cannot finish before the kill
+wait_until 900 eval '[ -n "$(partial_files)" ] || ! running $pid'
+kill -STOP $pid 2>/dev/null
+midway=no
+running $pid && [ -n "$(partial_files)" ] && [ -z "$(unpacked)" ] && midway=yes
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
-# kforge's tar dies with it (its watchdog, PR_SET_PDEATHSIG; SIGKILL ends a stopped process too)
-wait_until 300 eval '! untar_pids >/dev/null'
-orphans=$(untar_pids | wc -l)
-for p in $(untar_pids); do kill -9 "$p"; done
 left=$(ls -d "$cache"/src/*.partial-* 2>/dev/null | wc -l)
 KFORGE_SYSTEM_CONFIG=$work/cache.conf "$KFORGE" -k "$KVER" build dummy >"$work/cache1.out" 2>&1 &
 p1=$!
-# the first run holds the cache's lock and unpacks: its tar stays frozen until the second run waits
-wait_until 900 eval 'grep -q "^kforge: unpacking " "$work/cache1.out" && untar_pids >/dev/null || ! running $p1'
-untar=$(untar_pids)
-[ -n "$untar" ] && kill -STOP $untar
+# the first run holds the cache's lock and unpacks: frozen until the second run waits
+wait_until 900 eval 'grep -q "^kforge: unpacking " "$work/cache1.out" || ! running $p1'
+kill -STOP $p1 2>/dev/null
+frozen=no
+running $p1 && [ -z "$(unpacked)" ] && frozen=yes
 KFORGE_SYSTEM_CONFIG=$work/cache.conf "$KFORGE" -k "$KVER" build dummy >"$work/cache2.out" 2>&1 &
 p2=$!
 wait_until 900 eval 'grep -q "waiting for another kforge that is unpacking" "$work/cache2.out" || ! running $p2'
-[ -n "$untar" ] && kill -CONT $untar 2>/dev/null
+kill -CONT $p1 2>/dev/null
 wait $p2
 r2=$?
 wait $p1
 r1=$?
 unpacks=$(cat "$work/cache1.out" "$work/cache2.out" | grep -c "^kforge: unpacking ")
-if [ -n "$untar" ] && [ "$left" -ge 1 ] && [ "$orphans" -eq 0 ] && [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ "$unpacks" -eq 1 ] &&
+if [ $midway = yes ] && [ $frozen = yes ] && [ "$left" -ge 1 ] && [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ "$unpacks" -eq 1 ] &&
 	grep -q "left by an interrupted unpack" "$work/cache1.out" &&
 	grep -q "waiting for another kforge that is unpacking" "$work/cache2.out" &&
-	[ -z "$(ls -d "$cache"/src/*.partial-* 2>/dev/null)" ]; then
+	[ -n "$(unpacked)" ] && [ -z "$(ls -d "$cache"/src/*.partial-* 2>/dev/null)" ]; then
 	ok "source cache: a killed unpack is removed, two runs at once unpack once"
 else
 	not_ok "source cache: a killed unpack is removed, two runs at once unpack once"
-	echo "# partial dirs after the kill: $left; orphaned tar: $orphans; exits $r1 $r2; unpacks $unpacks; tar of the first run: ${untar:-none}"
+	echo "# killed mid-unpack: $midway; partial dirs after the kill: $left; first run frozen mid-unpack: $frozen; exits $r1 $r2; unpacks $unpacks"
 	sed 's/^/# 1: /' "$work/cache1.out"
 	sed 's/^/# 2: /' "$work/cache2.out"
 fi

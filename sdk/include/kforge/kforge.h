@@ -1,6 +1,6 @@
 /*
  * kforge/kforge.h: the plugin API, what a plugin includes: the descriptor, the job and its
- * steps, the runner, paths under the root, releases, logging, fetching sources, and these. A front end (the
+ * steps, the runner, paths under the root, releases, logging, fetching sources (downloads, git, tarballs), and these. A front end (the
  * kforge command) includes <kforge/frontend.h>, which has this and the rest.
  */
 #pragma once
