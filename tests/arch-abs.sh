@@ -68,7 +68,7 @@ b2() { b2sum "$1" | cut -d' ' -f1; }
 
 # a packaging repository (bare, at DIR/linux.git) whose tag 6.6.1.arch1-1 holds FILES; a later
 # commit moves on, as the real ones do
-mkrepo() { # DIR with-srcinfo|pkgbuild-only PATCHDIR TARBALL_SHA256 TARBALL_B2
+mkrepo() { # DIR with-srcinfo|pkgbuild-only PATCHDIR TARBALL_SHA256 TARBALL_B2 [SIGDIR FINGERPRINT]
 	w=$tmp/w
 	rm -rf "$w"
 	mkdir -p "$w"
@@ -94,13 +94,19 @@ pkgbase = linux
 	source = file://$srv/linux-6.6.1.tar.xz
 	source = file://$3/linux-v6.6.1-arch1.patch.zst
 	source = config
-	validpgpkeys = ABAF11C65A2970B130ABE3C479BE3E4300411886
+$([ -n "${6:-}" ] && printf '\tsource = file://%s/linux-v6.6.1-arch1.patch.zst.sig\n' "$6")
+$([ -f "${6:-/nonexistent}/linux-6.6.1.tar.sign" ] && printf '\tsource = file://%s/linux-6.6.1.tar.sign\n' "$6")
+	validpgpkeys = ${7:-ABAF11C65A2970B130ABE3C479BE3E4300411886}
 	sha256sums = $4
 	sha256sums = $psum
 	sha256sums = $(sha "$tmp/config")
+$([ -n "${6:-}" ] && printf '\tsha256sums = SKIP\n')
+$([ -f "${6:-/nonexistent}/linux-6.6.1.tar.sign" ] && printf '\tsha256sums = SKIP\n')
 	b2sums = $5
 	b2sums = $(b2 "$3/linux-v6.6.1-arch1.patch.zst")
 	b2sums = $(b2 "$tmp/config")
+$([ -n "${6:-}" ] && printf '\tb2sums = SKIP\n')
+$([ -f "${6:-/nonexistent}/linux-6.6.1.tar.sign" ] && printf '\tb2sums = SKIP\n')
 
 pkgname = linux
 
@@ -119,8 +125,31 @@ mkrepo "$tmp/pkg-pkgbuild" pkgbuild-only "$srv" "$good_sha" "$good_b2"
 mkrepo "$tmp/pkg-badsum" with-srcinfo "$srv" "$(printf '0%.0s' $(seq 64))" "$(printf '0%.0s' $(seq 128))"
 mkrepo "$tmp/pkg-skip" with-srcinfo "$srv" SKIP SKIP
 mkrepo "$tmp/pkg-arch2" with-srcinfo "$srv/arch2" "$good_sha" "$good_b2"
-for v in good pkgbuild badsum skip arch2; do
+# signatures: a key of the test's own signs the Arch patch; another file's signature is a bad one
+sigs=
+if command -v gpg >/dev/null && command -v gpgv >/dev/null; then
+	export GNUPGHOME="$tmp/gnupg"
+	mkdir -m 700 "$GNUPGHOME"
+	if gpg --batch -q --pinentry-mode loopback --passphrase '' --quick-gen-key 'kforge test <test@kforge.invalid>' \
+		ed25519 sign never 2>/dev/null; then
+		fpr=$(gpg --with-colons --list-keys 2>/dev/null | awk -F: '$1 == "fpr" {print $10; exit}')
+		mkdir -p "$srv/sig-good" "$srv/sig-bad"
+		gpg --batch -q --yes --detach-sign -o "$srv/sig-good/linux-v6.6.1-arch1.patch.zst.sig" \
+			"$srv/linux-v6.6.1-arch1.patch.zst"
+		gpg --batch -q --yes --detach-sign -o "$srv/sig-bad/linux-v6.6.1-arch1.patch.zst.sig" "$tmp/config"
+		# kernel.org signs the uncompressed tar: linux-6.6.1.tar.sign is checked against the .tar in the .tar.xz
+		xz -dc "$srv/linux-6.6.1.tar.xz" | gpg --batch -q --yes --detach-sign -o "$srv/sig-good/linux-6.6.1.tar.sign"
+		gpg --batch -q --export >"$tmp/keyring.gpg"
+		mkrepo "$tmp/pkg-sig-good" with-srcinfo "$srv" "$good_sha" "$good_b2" "$srv/sig-good" "$fpr"
+		mkrepo "$tmp/pkg-sig-bad" with-srcinfo "$srv" "$good_sha" "$good_b2" "$srv/sig-bad" "$fpr"
+		sigs="sig-good sig-bad"
+	fi
+fi
+for v in good pkgbuild badsum skip arch2 $sigs; do
 	printf '[plugin.arch]\npackaging_url = file://%s/pkg-%s/%%s.git\n[install]\ninitramfs = never\n' "$tmp" $v >"$tmp/$v.conf"
+done
+for v in $sigs; do
+	printf '[plugin.arch]\nkeyring = /etc/kforge/arch-keyring.gpg\n' >>"$tmp/$v.conf"
 done
 
 mkroot() { # NAME: the arch fixture with a build dir kforge can really build against
@@ -137,6 +166,9 @@ else
 	not_ok "install dummy through the packaging repository's .SRCINFO (headers strategy)"
 	sed 's/^/# /' "$tmp/err"
 fi
+log=$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)
+check "without a keyring, the log says signatures are not checked" \
+	grep -q "signatures are not checked (no keyring: set \[plugin.arch\] keyring" "$log"
 ko=$tmp/good/usr/lib/modules/$K/updates/dummy.ko.zst
 zstd -dcq "$ko" >"$tmp/dummy.ko" 2>/dev/null
 check "dummy.ko.zst in updates/ is the patched code, vermagic exactly $K" sh -c '
@@ -198,5 +230,30 @@ for v in badsum skip; do
 		[ "$1" -ne 0 ] && grep -q "linux-6.6.1.tar.xz" "$2" && grep -qF -- "$3" "$2" &&
 		! ls -d "$4"/'"$cache"'/arch-linux-* 2>/dev/null | grep -q . && [ ! -e "$4/usr/lib/modules/$5/updates/dummy.ko.zst" ]' \
 		_ "$rc" "$tmp/err" "$needle" "$tmp/$v" $K
+done
+# a keyring under the root: gpgv checks the patch's signature against validpgpkeys
+if [ -z "$sigs" ]; then
+	skip "a good signature by a key validpgpkeys names: installed" "gpg could not make a key here"
+	skip "a signature that does not verify: refused, nothing installed" "gpg could not make a key here"
+fi
+for v in $sigs; do
+	mkroot $v
+	mkdir -p "$tmp/$v/etc/kforge"
+	cp "$tmp/keyring.gpg" "$tmp/$v/etc/kforge/arch-keyring.gpg"
+	kf "$tmp/$v.conf" --root "$tmp/$v" -k $K install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	log=$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)
+	if [ $v = sig-good ]; then
+		check "good signatures by the key validpgpkeys names (the patch's, the tarball's .tar inside .tar.xz): dummy installed" sh -c '
+			[ "$1" -eq 0 ] && grep -q "gpgv --status-fd 1 --keyring $2/etc/kforge/arch-keyring.gpg .*patch.zst.sig" "$3" &&
+			grep -q "gpgv --status-fd 1 --keyring $2/etc/kforge/arch-keyring.gpg .*linux-6.6.1.tar.sign .*linux-6.6.1.tar\$" "$3" &&
+			[ -f "$2/usr/lib/modules/$4/updates/dummy.ko.zst" ]' _ "$rc" "$tmp/$v" "$log" $K
+	else
+		check "a signature that does not verify: refused naming both files, nothing installed" sh -c '
+			[ "$1" -eq 5 ] &&
+			grep -q "the signature linux-v6.6.1-arch1.patch.zst.sig of linux-v6.6.1-arch1.patch.zst does not verify" "$2" &&
+			[ ! -e "$3/usr/lib/modules/$4/updates/dummy.ko.zst" ]' _ "$rc" "$tmp/err" "$tmp/$v" $K
+	fi
+	[ "$rc" -eq 0 ] || [ $v = sig-bad ] || sed 's/^/# /' "$tmp/err"
 done
 tap_done
