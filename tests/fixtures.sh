@@ -18,6 +18,8 @@ while IFS='|' read -r root kver plugin version extra local override mv comp init
 		not_ok "info $root $kver"; echo "# want $want"; echo "# got  $got"; sed 's/^/# /' "$tmp/err"; fi
 done <<'TABLE'
 arch|6.6.1-arch1-1|arch|6.6.1|-arch1|-1|none|false|zstd|mkinitcpio|/usr/lib/modules/6.6.1-arch1-1/updates|/usr/lib/modules/6.6.1-arch1-1/build
+arch-lts|6.6.63-1-lts|arch|6.6.63||-1-lts|none|false|zstd|mkinitcpio|/usr/lib/modules/6.6.63-1-lts/updates|/usr/lib/modules/6.6.63-1-lts/build
+arch-zen|6.12.1-zen1-1-zen|arch|6.12.1|-zen1|-1-zen|none|false|zstd|mkinitcpio|/usr/lib/modules/6.12.1-zen1-1-zen/updates|/usr/lib/modules/6.12.1-zen1-1-zen/build
 manjaro|6.12.63-1-MANJARO|arch|6.12.63||-1-MANJARO|none|false|zstd|booster|/usr/lib/modules/6.12.63-1-MANJARO/updates|/usr/lib/modules/6.12.63-1-MANJARO/build
 debian|6.1.0-56-amd64|debian|6.1.192|||KERNELRELEASE|true|none|initramfs-tools|/usr/lib/modules/6.1.0-56-amd64/updates|/usr/src/linux-headers-6.1.0-56-amd64
 debian|6.1.0-56-rt-amd64|debian|6.1.192|||KERNELRELEASE|true|none|initramfs-tools|/usr/lib/modules/6.1.0-56-rt-amd64/updates|/usr/src/linux-headers-6.1.0-56-rt-amd64

@@ -451,6 +451,7 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 		close(job->work_lock);
 	kf_strv_free(&job->changes);
 	kf_strv_free(&job->make_vars);
+	kf_strv_free(&job->facts);
 	kforge_ctx_unref(job->ctx);
 	free(job);
 	return NULL;
@@ -625,4 +626,37 @@ int kforge_job_add_built_module(struct kforge_job *job, const char *p)
 int kforge_job_add_config_change(struct kforge_job *job, const char *change)
 {
 	return kf_strv_contains(&job->changes, change) ? 0 : kf_strv_push(&job->changes, change);
+}
+
+int kforge_job_add_fact(struct kforge_job *job, const char *key, const char *value)
+{
+	if (!key || !key[0] || !value)
+		return -EINVAL;
+	for (size_t i = 0; i + 1 < job->facts.n; i += 2)
+		if (strcmp(job->facts.v[i], key) == 0) {
+			char *v = strdup(value);
+			if (!v)
+				return -ENOMEM;
+			free(job->facts.v[i + 1]);
+			job->facts.v[i + 1] = v;
+			return 0;
+		}
+	if (kf_strv_push(&job->facts, key) < 0)
+		return -ENOMEM;
+	if (kf_strv_push(&job->facts, value) < 0) {
+		/* never a key without its value */
+		free(job->facts.v[--job->facts.n]);
+		job->facts.v[job->facts.n] = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+bool kforge_job_fact(const struct kforge_job *job, unsigned int i, const char **key, const char **value)
+{
+	if ((size_t)i * 2 + 1 >= job->facts.n)
+		return false;
+	*key = job->facts.v[i * 2];
+	*value = job->facts.v[i * 2 + 1];
+	return true;
 }

@@ -48,7 +48,8 @@ int kforge_git_fetch(struct kforge_job *job, const char *url, const char *ref, c
 	}
 	int r = kf_git_fetch(&job->runner, job->cache_dir, fetched, shown, ref, oid, why, sizeof(why));
 	if (r < 0)
-		return kforge_job_fail(job, r == -ENOENT ? KFORGE_EXIT_MISSING : KFORGE_EXIT_FAILURE, "%s", why);
+		return kforge_job_fail(job, r == -ENOENT || r == -EHOSTUNREACH ? KFORGE_EXIT_MISSING : KFORGE_EXIT_FAILURE,
+				       "%s", why);
 	return 0;
 }
 
@@ -101,7 +102,8 @@ int kforge_unpack(struct kforge_job *job, const char *archive, const char *subdi
 	char why[1024];
 	int r = kf_unpack(&job->runner, archive, dest, subdir, why, sizeof(why));
 	if (r < 0)
-		return kforge_job_fail(job, r == -ENOENT ? KFORGE_EXIT_MISSING : KFORGE_EXIT_FAILURE, "%s", why);
+		return kforge_job_fail(job, r == -ENOENT || r == -EHOSTUNREACH ? KFORGE_EXIT_MISSING : KFORGE_EXIT_FAILURE,
+				       "%s", why);
 	return 0;
 }
 
@@ -116,7 +118,8 @@ int kforge_decompress(struct kforge_job *job, const char *src, const char *dest)
 	char why[1024];
 	int r = kf_decompress(src, dest, why, sizeof(why));
 	if (r < 0)
-		return kforge_job_fail(job, r == -ENOENT ? KFORGE_EXIT_MISSING : KFORGE_EXIT_FAILURE, "%s", why);
+		return kforge_job_fail(job, r == -ENOENT || r == -EHOSTUNREACH ? KFORGE_EXIT_MISSING : KFORGE_EXIT_FAILURE,
+				       "%s", why);
 	kf_log_to_file(job, "# decompressed %s into %s\n", src, dest);
 	return 0;
 }

@@ -259,7 +259,7 @@ static int fetch(struct kf_runner *r, git_repository *repo, const char *url, con
 		       shown, rewritten ? " (rewritten to " : "", rewritten ? url : "", rewritten ? " by [sources] rewrite)" : "",
 		       what, git_msg());
 		git_remote_free(remote);
-		return -EIO;
+		return -EHOSTUNREACH; /* the source cannot be had: like an unreachable download */
 	}
 	const git_indexer_progress *s = git_remote_stats(remote);
 	if (r && s)

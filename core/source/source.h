@@ -207,7 +207,8 @@ void kf_git_remote_name(const char *url, char name[17]);
  * Fetches what REF needs from URL into the store (created on first use), under the cache's
  * lock CACHE_DIR/locks/git-store.lock, and writes the commit into OID (40 hex + NUL). A tag or
  * commit that the store already has is not fetched again. SHOWN is the URL as the user gave
- * it, for messages (NULL: URL). -ENOENT when the remote has no such ref or commit. R is
+ * it, for messages (NULL: URL). -ENOENT when the remote has no such ref or commit, -EHOSTUNREACH when
+ * the remote cannot be fetched from (the URL is wrong or unreachable). R is
  * needed (the lock's messages).
  */
 int kf_git_fetch(struct kf_runner *r, const char *cache_dir, const char *url, const char *shown, const char *ref,

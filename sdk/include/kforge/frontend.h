@@ -118,6 +118,8 @@ struct kforge_plan_item {
 };
 unsigned int kforge_job_plan_count(const struct kforge_job *job);
 const struct kforge_plan_item *kforge_job_plan_get(const struct kforge_job *job, unsigned int i);
+/* The facts plugins added (kforge_job_add_fact), in order; false past the end. Since 0.2. */
+bool kforge_job_fact(const struct kforge_job *job, unsigned int i, const char **key, const char **value);
 /* Which plugin implements STEP for this job ("core" for the default). */
 const char *kforge_job_step_owner(const struct kforge_job *job, enum kforge_step step);
 
