@@ -11,7 +11,8 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs="build-essential autoconf automake libtool libltdl-dev pkg-config libkmod-dev libgit2-dev
 libinih-dev libcmocka-dev zlib1g-dev liblzma-dev libzstd-dev jq kmod bc flex bison libelf-dev libssl-dev xz-utils zstd cpio openssl python3
 ovmf mtools dosfstools
-qemu-system-x86 busybox-static linux-source-6.1 procps binutils"
+qemu-system-x86 busybox-static linux-source-6.1 procps binutils
+ccache git patch"
 
 missing() {
 	for p in "$@"; do

@@ -22,8 +22,10 @@ initrd() { # out kver modpath mods...
 	done
 	for t in modprobe insmod lsmod modinfo; do ln -s /bin/kmod "$r/sbin/$t"; done
 	cp "$d/lib/modules/$k"/modules.* "$r/lib/modules/$k/"
-	# efivarfs too: the init reads the SecureBoot variable with it
+	# efivarfs too: the init reads the SecureBoot variable with it (when the kernel has it as a
+	# module: kernels.sh's small kernels do not)
 	for m in "$@" efivarfs; do
+		[ "$m" != efivarfs ] || [ -n "$(find "$d/lib/modules/$k/" -name 'efivarfs.ko*' | head -n 1)" ] || continue
 		modprobe -d "$d" -S "$k" --show-depends "$m" | awk '$1 == "insmod" {print $2}' | while read -r f; do
 			rel=${f#"$d"}
 			mkdir -p "$r$(dirname "$rel")"
