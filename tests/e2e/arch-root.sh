@@ -21,11 +21,12 @@
 # minute on a loaded machine).
 # --paths is kernels.sh's output (default $KFORGE_E2E_CACHE/kernels/paths.sh). Prints ROOT, KVER,
 # SHIM_DIR as shell assignments.
+# shellcheck disable=SC2154 # mods, build, kernel are set by an eval below
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 E=${KFORGE_E2E_CACHE:-/var/cache/kforge-e2e}
 paths=$E/kernels/paths.sh
-root= case=arch pkgbase=linux pkgver= holds= depmod_etc= link=
+root='' case=arch pkgbase=linux pkgver='' holds='' depmod_etc='' link=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--root) root=$2; shift 2 ;;
@@ -43,6 +44,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$root" ] || { echo "arch-root.sh: --root DIR is required" >&2; exit 2; }
 [ -f "$paths" ] || { echo "arch-root.sh: $paths: no such file: run tests/e2e/kernels.sh first" >&2; exit 1; }
+# shellcheck disable=SC1090 # kernels.sh's output
 . "$paths"
 eval "kver=\${RELEASE_$case:-} mods=\${MODULES_$case:-} build=\${BUILD_$case:-} kernel=\${KERNEL_$case:-}"
 [ -n "$kver" ] || { echo "arch-root.sh: $paths names no kernel $case" >&2; exit 1; }

@@ -6,6 +6,7 @@
 # updates/ beside the kernel's own modules, depmod, the kernel booted under qemu: it loads that
 # very file, whose vermagic is the release. Then the stand-ins (HTTP folder, packaging repository,
 # git repository) and the fixture Arch root, whose build dir builds the module too.
+# shellcheck disable=SC1090,SC2154 # kernels.sh's paths.sh, and the variables an eval sets from it
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/tap.sh"
@@ -71,6 +72,27 @@ custom|6.1.192-custom
 git|6.1.192
 gitauto|6.1.192-00001-g$(echo "$GIT_COMMIT" | cut -c1-12)
 CASES
+
+# without MODVERSIONS the release must match exactly: the module built for 6.1.192-custom, same
+# source and config, is refused by 6.1.192-arch1-1
+d=$work/mods-mismatch
+mkdir -p "$d/lib/modules/$RELEASE_arch/updates"
+cp -a "$MODULES_arch/lib/modules/$RELEASE_arch/." "$d/lib/modules/$RELEASE_arch/"
+if [ -f "$work/dummy-custom/dummy.ko" ]; then
+	zstd -q "$work/dummy-custom/dummy.ko" -o "$d/lib/modules/$RELEASE_arch/updates/dummy.ko.zst"
+	depmod -b "$d" "$RELEASE_arch"
+	report=$(boot_kernel "$KERNEL_arch" "$RELEASE_arch" "$d" dummy)
+	if printf '%s\n' "$report" | grep -q "^KFORGE-BOOTED $RELEASE_arch\$" &&
+		printf '%s\n' "$report" | grep -q "^KFORGE-FAILED dummy: .*Exec format error" &&
+		[ "$(modinfo -F vermagic "$work/dummy-custom/dummy.ko")" = "$RELEASE_custom mod_unload " ]; then
+		ok "arch: a dummy built for $RELEASE_custom is refused by $RELEASE_arch (Exec format error: its vermagic)"
+	else
+		not_ok "arch: a dummy built for $RELEASE_custom is refused by $RELEASE_arch (Exec format error: its vermagic)"
+		printf '%s\n' "$report" | sed 's/^/# guest: /'
+	fi
+else
+	skip "arch: a dummy built for $RELEASE_custom is refused" "no custom build"
+fi
 
 # the Arch patch reached the module: its modinfo field
 check "arch: the module built from the patched tree carries the stand-in patch's modinfo" sh -c '

@@ -11,7 +11,8 @@
 #   custom  6.1.192-custom   the unpacked tarball with CONFIG_LOCALVERSION="-custom"
 #   git     6.1.192          the export of tag v6.1.192 of a stand-in git repository
 #   gitauto 6.1.192-00001-gHASH  a checkout of the commit after that tag (branch linux-6.1.y) with
-#                            CONFIG_LOCALVERSION_AUTO=y (HASH: its first 12 hex digits)
+#                            CONFIG_LOCALVERSION_AUTO=y (HASH: its first 12 hex digits); the
+#                            checkout is a `git clone --shared` of the repository (its objects)
 # Each is built in its own tree (an in-tree build, as makepkg and a vanilla build do) and leaves:
 #   bzImage, modules/lib/modules/RELEASE (make modules_install: .ko.zst, modules.dep), and a build
 #   dir: for arch a real directory laid out like Arch's linux-headers package (headers/), for the
@@ -19,7 +20,8 @@
 # And the stand-ins kforge reaches through its [sources] rewrite:
 #   standin-KEY/http/      served over HTTP by the tests: linux-6.1.192.tar.xz (a hard link to
 #                          Debian's tarball, or a symlink across file systems) and
-#                          linux-v6.1.192-arch1.patch.zst
+#                          linux-v6.1.192-arch1.patch.zst (no .sign/.sig: the stand-ins are not
+#                          signed, the PKGBUILD names no validpgpkeys)
 #   standin-KEY/linux.git  the packaging repository of pkgbase linux (bare, file://), tag
 #                          6.1.192.arch1-1: PKGBUILD, .SRCINFO, config
 #   linux-KEY.git          the kernel's git repository (bare): one commit of the 6.1.192 tree,
@@ -32,8 +34,8 @@
 #
 # Cache keys: every product lives in a folder named after a hash of what it is made of: the
 # tarball's sha256, this script's format version (KERNELS_VERSION below: bump it when what the
-# script makes changes), the config fragment, and per product the Arch patch and pkgrel, the
-# LOCALVERSION, the git repository's key. A folder is complete when it holds the file `done`; an
+# script makes changes), the config fragment, and per kernel its release, its config lines beyond
+# the fragment (CONFIG_LOCALVERSION...), the Arch patch and pkgrel, the git repository and commit. A folder is complete when it holds the file `done`; an
 # unfinished one (a run killed half-way) is continued by the next run: make is incremental.
 # Other folders (src-KEY, *.partial-PID) are written under a temporary name and renamed.
 # Runs take a lock (flock on kernels/lock): two at once build once.
@@ -46,6 +48,7 @@
 # Usage: tests/e2e/kernels.sh [--paths-file FILE]
 # Environment: KFORGE_E2E_CACHE, KFORGE_E2E_TARBALL (default /usr/src/linux-source-6.1.tar.xz),
 # JOBS (default nproc). ccache is used when installed (its cache: $KFORGE_E2E_CACHE/ccache).
+# shellcheck disable=SC2154,SC2317 # D_<case> set by eval; functions called by name (prep_*)
 set -eu
 # the whole script is one brace group: sh parses it before running it, so an edit or a checkout
 # of this file during a run (they take minutes) does not change what the run does
@@ -184,8 +187,8 @@ make_headers() { # tree dest
 
 # one kernel: its tree prepared by PREP, configured, built, checked, its modules installed
 build_case() { # name key release prep extra-config
-	name=$1 ckey=$2 release=$3 prep=$4 extra=$5
-	d=$K/$name-$ckey
+	name=$1 release=$3 prep=$4 extra=$5
+	d=$K/$name-$(printf '%s\n' "$2" "$release" "$extra" | key)
 	eval "D_$name=\$d"
 	if [ -f "$d/done" ]; then
 		say "$name: $release cached in $d (built in $(cat "$d/build-seconds" 2>/dev/null || echo ?) s)"

@@ -4,7 +4,7 @@
 # ~10 s), and the assertion that the kernel loaded the very file that was installed.
 # The caller sets `work` (a temporary folder it removes) and may set E (the e2e cache,
 # default $KFORGE_E2E_CACHE or /var/cache/kforge-e2e).
-# shellcheck shell=sh
+# shellcheck shell=sh disable=SC2154 # work: the caller's
 E=${E:-${KFORGE_E2E_CACHE:-/var/cache/kforge-e2e}}
 
 # an initramfs at OUT for kernel K with modules from D: busybox, kmod's modprobe, each of MODS and
