@@ -111,8 +111,18 @@ int kf_unpack_cached(struct kforge_job *job, const char *tarball, const char *su
 {
 	*partial = false;
 	struct stat st;
-	if (stat(tarball, &st) < 0)
+	if (stat(tarball, &st) < 0) {
+		/* a plan ahead of a fetch that has not happened: the tarball comes later */
+		if (job->plan && errno == ENOENT) {
+			if (subdir)
+				kforge_plan_note(job, "unpack only %s of %s once into the cache (libarchive), once fetched",
+						 subdir, tarball);
+			else
+				kforge_plan_note(job, "unpack %s once into the cache (libarchive), once fetched", tarball);
+			return 0;
+		}
 		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "%s: %s", tarball, strerror(errno));
+	}
 	const char *base = strrchr(tarball, '/');
 	_cleanup_free_ char *name = strdup(base ? base + 1 : tarball);
 	if (!name)

@@ -119,13 +119,6 @@ static int source_tree(struct kforge_job *job, const char *subdir, bool *partial
 		int r = kforge_fetch(job, job->source, NULL, NULL, &path);
 		if (r < 0)
 			return r;
-		if (job->plan && !kf_is_file(path)) {
-			if (subdir)
-				kforge_plan_note(job, "unpack only %s of it once into the cache (libarchive)", subdir);
-			else
-				kforge_plan_note(job, "unpack it once into the cache (libarchive)");
-			return 0;
-		}
 		return kf_unpack_cached(job, path, subdir, partial);
 	}
 	case KF_SOURCE_PATH:
