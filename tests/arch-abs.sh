@@ -237,8 +237,10 @@ for v in $sigs; do
 	log=$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)
 	if [ $v = sig-good ]; then
 		check "good signatures by the key validpgpkeys names (the patch's, the tarball's .tar inside .tar.xz): dummy installed" sh -c '
-			[ "$1" -eq 0 ] && grep -q "gpgv --status-fd 1 --keyring $2/etc/kforge/arch-keyring.gpg .*patch.zst.sig" "$3" &&
-			grep -q "gpgv --status-fd 1 --keyring $2/etc/kforge/arch-keyring.gpg .*linux-6.6.1.tar.sign .*linux-6.6.1.tar\$" "$3" &&
+			[ "$1" -eq 0 ] &&
+			[ "$(grep -c "^\$ gpgv --status-fd 1 --keyring $2/etc/kforge/arch-keyring.gpg " "$3")" -eq 2 ] &&
+			grep -q "^\$ gpgv --status-fd 1 --keyring $2/etc/kforge/arch-keyring.gpg .*/linux-6.6.1.tar\$" "$3" &&
+			[ "$(grep -c "^gpgv: Good signature from" "$3")" -eq 2 ] &&
 			[ -f "$2/usr/lib/modules/$4/updates/dummy.ko.zst" ]' _ "$rc" "$tmp/$v" "$log" $K
 	else
 		check "a signature that does not verify: refused naming both files, nothing installed" sh -c '
