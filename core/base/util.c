@@ -253,13 +253,14 @@ bool kf_str_endswith(const char *s, const char *suffix)
 bool kf_is_dir(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	/* NULL: no folder (a plan asks before a fetch has named the source's) */
+	return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 bool kf_is_file(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 unsigned long kf_hash_str(unsigned long h, const char *s)
