@@ -8,14 +8,6 @@ set -u
 NAME=arch
 . "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
 
-expect_fail() { # name code needle cmd...
-	name=$1 code=$2 needle=$3
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ] && grep -qF -- "$needle" "$tmp/err"; then ok "$name"; else
-		not_ok "$name"; echo "# exit $rc (want $code)"; sed 's/^/# /' "$tmp/err"; fi
-}
 ARCH_URL=https://gitlab.archlinux.org/archlinux/packaging/packages
 
 # info: what the plugin found, as facts; plan: the same as the first note of locate source
