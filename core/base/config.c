@@ -288,9 +288,16 @@ static int handler(void *user, const char *section, const char *name, const char
 		else
 			snprintf(why, sizeof(why), "unknown key \"%s\" (see `kforge config` for the keys there are)", key);
 	} else if (validate(&keys[i], value, why, sizeof(why)) == 0) {
+		/* a list of pairs grows: each of its lines (a repeated key, or an indented line that
+		 * continues it) adds pairs, so that a long list fits the INI reader's lines */
+		char *v = keys[i].type == T_PAIRS && st->pending_val[i] && st->pending_val[i][0]
+				  ? kf_strdup_printf("%s %s", st->pending_val[i], value)
+				  : strdup(value);
+		if (!v)
+			return 0;
 		free(st->pending_val[i]);
-		st->pending_val[i] = strdup(value);
-		return st->pending_val[i] ? 1 : 0;
+		st->pending_val[i] = v;
+		return 1;
 	}
 	if (!st->errors++)
 		snprintf(st->why, sizeof(st->why), "%s", why);
@@ -372,6 +379,19 @@ int kf_config_load_file(struct kforge_ctx *ctx, struct kf_config *cfg, const cha
 	int r = read_config_text(ctx, path, &text);
 	if (r != 0)
 		return r > 0 ? 0 : r;
+	/* the INI reader cuts a longer line short without a word: a value would lose its end */
+	unsigned int n = 1;
+	for (const char *l = text; *l; n++) {
+		const char *e = strchrnul(l, '\n');
+		if (e - l >= INI_MAX_LINE - 1) {
+			kf_err(ctx, "%s:%u: the line is %zu characters long, longer than the %d the INI reader takes "
+				    "(fix: continue a long value on the next line, indented; each line of a list such "
+				    "as [sources] rewrite adds to it)",
+			       path, n, (size_t)(e - l), INI_MAX_LINE - 2);
+			return -EINVAL;
+		}
+		l = *e ? e + 1 : e;
+	}
 	struct parse_state st = { .cfg = cfg, .path = path };
 	r = ini_parse_string(text, handler, &st);
 	int ret = 0;
