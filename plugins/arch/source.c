@@ -753,7 +753,8 @@ int arch_locate_source(struct kforge_job *job)
 	}
 	char oid[41] = "";
 	r = kforge_git_fetch(job, pkg.url, pkg.ref, oid);
-	if (r < 0 || !oid[0]) {
+	/* a plan fetches nothing: 40 zeros when the store lacks the tag */
+	if (r < 0 || !oid[0] || strspn(oid, "0") == 40) {
 		if (r == -ECANCELED || !kforge_job_is_plan(job)) {
 			if (r != -ECANCELED)
 				r = kforge_job_fail(job, KFORGE_EXIT_MISSING,
