@@ -42,6 +42,7 @@
 #
 # Output: the paths, as shell assignments, on stdout and in kernels/paths.sh (--paths-file FILE
 # writes a copy there too): KERNEL_<case> MODULES_<case> BUILD_<case> TREE_<case> RELEASE_<case>,
+# HEADERS_custom (the custom kernel's headers-only build dir, laid out as the arch one),
 # STANDIN_HTTP_DIR PACKAGING_REPO PACKAGING_TAG GIT_REPO GIT_TAG GIT_BRANCH GIT_COMMIT ARCH_CONFIG.
 # Progress on stderr.
 #
@@ -88,7 +89,7 @@ if ! flock -n 9; then
 	flock 9
 fi
 # what killed runs left under a temporary name (we hold the lock: no run is writing them)
-rm -rf "$K"/*.partial-*
+rm -rf "$K"/*.partial-* "$K"/*/headers.partial-*
 
 work=$(mktemp -d /tmp/kforge-kernels-XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -176,8 +177,9 @@ make_headers() { # tree dest
 	mkdir -p "$h"
 	(
 		cd "$t" &&
-			cp -a --parents .config Makefile Module.symvers System.map vmlinux version localversion.* \
+			cp -a --parents .config Makefile Module.symvers System.map vmlinux version \
 				kernel/Makefile arch/x86/Makefile arch/x86/kernel/asm-offsets.s "$h/" &&
+			for f in localversion*; do [ ! -f "$f" ] || cp -a "$f" "$h/" || exit 1; done &&
 			cp -a --parents scripts include arch/x86/include "$h/" &&
 			{ [ ! -e tools/objtool/objtool ] || cp -a --parents tools/objtool/objtool "$h/"; } &&
 			find . -path ./scripts -prune -o -name 'Kconfig*' -type f -print0 | xargs -0 cp -a --parents -t "$h/" &&
@@ -304,6 +306,16 @@ build_case git "$(printf '%s\n' "$common" git "$GIT_REPO" | key)" "$V" prep_git 
 build_case gitauto "$(printf '%s\n' "$common" gitauto "$GIT_REPO" "$GIT_COMMIT" | key)" \
 	"$V-00001-g$(echo "$GIT_COMMIT" | cut -c1-12)" prep_gitauto 'CONFIG_LOCALVERSION=""
 CONFIG_LOCALVERSION_AUTO=y'
+
+# the custom kernel as `make bindeb-pkg` or `make binrpm-pkg` would ship it: a headers-only build
+# dir (the Arch layout), so that kforge must fetch kernel.org's tarball for its source. Made once
+# beside the finished build (not part of its key: it is copied from the tree)
+if [ ! -f "$D_custom/headers/Makefile" ]; then
+	say "custom: copying the headers into $D_custom/headers"
+	make_headers "$D_custom/tree" "$D_custom/headers.partial-$$" || die "custom: copying the headers failed"
+	rm -rf "$D_custom/headers"
+	mv "$D_custom/headers.partial-$$" "$D_custom/headers"
+fi
 
 # the stand-ins of the Arch sources: the HTTP folder and the packaging repository
 S=$K/standin-$(printf '%s\n' standin "$KERNELS_VERSION" "$D_arch" "$(cat "$D_arch/config")" | key)
@@ -438,6 +450,7 @@ paths=$work/paths.sh
 		echo "BUILD_$c=$build"
 		echo "TREE_$c=$d/tree"
 	done
+	echo "HEADERS_custom=$D_custom/headers"
 	echo "ARCH_CONFIG=$S/pkg/config"
 	echo "STANDIN_HTTP_DIR=$S/http"
 	echo "PACKAGING_REPO=$S/linux.git"
