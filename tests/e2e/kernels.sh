@@ -3,8 +3,9 @@
 # machine and cached under $KFORGE_E2E_CACHE/kernels (default /var/cache/kforge-e2e/kernels).
 #
 # From Debian's linux-source-6.1 (/usr/src/linux-source-6.1.tar.xz, upstream 6.1.192 with Debian's
-# patches), four small x86_64 kernels that boot under qemu with a busybox initramfs (lib.sh), built
+# patches), small x86_64 kernels that boot under qemu with a busybox initramfs (lib.sh), built
 # from tinyconfig plus tests/e2e/kernel.config: .ko.zst modules, no MODVERSIONS, no signing.
+# arch and custom are always built; git and gitauto when KFORGE_E2E_KERNELS names them.
 #   arch    6.1.192-arch1-1  the stand-in Arch sources: the tarball, the stand-in Arch patch
 #                            (EXTRAVERSION = -arch1), localversion.10-pkgrel "-1" and
 #                            localversion.20-pkgname "" as Arch's PKGBUILD prepare() writes them
@@ -47,7 +48,8 @@
 # Progress on stderr.
 #
 # Usage: tests/e2e/kernels.sh [--paths-file FILE]
-# Environment: KFORGE_E2E_CACHE, KFORGE_E2E_TARBALL (default /usr/src/linux-source-6.1.tar.xz),
+# Environment: KFORGE_E2E_KERNELS (the kernels beyond arch and custom, which are always built:
+# "git gitauto" for both; the git repository is made either way), KFORGE_E2E_CACHE, KFORGE_E2E_TARBALL (default /usr/src/linux-source-6.1.tar.xz),
 # JOBS (default nproc). ccache is used when installed (its cache: $KFORGE_E2E_CACHE/ccache).
 # shellcheck disable=SC2154,SC2317 # D_<case> set by eval; functions called by name (prep_*)
 set -eu
@@ -62,6 +64,15 @@ FRAG=$top/tests/e2e/kernel.config
 V=6.1.192
 KERNELS_VERSION=1
 JOBS=${JOBS:-$(nproc)}
+# the kernels built: arch and custom always, git and gitauto when named here
+CASES="arch custom"
+for c in ${KFORGE_E2E_KERNELS:-}; do
+	case $c in
+	arch | custom) ;;
+	git | gitauto) CASES="$CASES $c" ;;
+	*) echo "kernels.sh: KFORGE_E2E_KERNELS: no kernel $c (arch, custom, git, gitauto)" >&2; exit 2 ;;
+	esac
+done
 paths_copy=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -302,10 +313,16 @@ fi
 build_case arch "$(printf '%s\n' "$common" arch "$(cat "$PATCH")" "pkgbase=$PKGBASE pkgrel=$PKGREL" | key)" \
 	"$V-arch1-$PKGREL" prep_arch 'CONFIG_LOCALVERSION=""'
 build_case custom "$(printf '%s\n' "$common" custom | key)" "$V-custom" prep_custom 'CONFIG_LOCALVERSION="-custom"'
-build_case git "$(printf '%s\n' "$common" git "$GIT_REPO" | key)" "$V" prep_git 'CONFIG_LOCALVERSION=""'
-build_case gitauto "$(printf '%s\n' "$common" gitauto "$GIT_REPO" "$GIT_COMMIT" | key)" \
-	"$V-00001-g$(echo "$GIT_COMMIT" | cut -c1-12)" prep_gitauto 'CONFIG_LOCALVERSION=""
-CONFIG_LOCALVERSION_AUTO=y'
+# git and gitauto only when asked (KFORGE_E2E_KERNELS): each kernel costs minutes on 2 cores,
+# and the git-tag proof runs on the custom kernel too (its tree is the tag's)
+case " $CASES " in *" git "*)
+	build_case git "$(printf '%s\n' "$common" git "$GIT_REPO" | key)" "$V" prep_git 'CONFIG_LOCALVERSION=""' ;;
+esac
+case " $CASES " in *" gitauto "*)
+	build_case gitauto "$(printf '%s\n' "$common" gitauto "$GIT_REPO" "$GIT_COMMIT" | key)" \
+		"$V-00001-g$(echo "$GIT_COMMIT" | cut -c1-12)" prep_gitauto 'CONFIG_LOCALVERSION=""
+CONFIG_LOCALVERSION_AUTO=y' ;;
+esac
 
 # the custom kernel as `make bindeb-pkg` or `make binrpm-pkg` would ship it: a headers-only build
 # dir (the Arch layout), so that kforge must fetch kernel.org's tarball for its source. Made once
@@ -441,7 +458,8 @@ fi
 paths=$work/paths.sh
 {
 	echo "# written by tests/e2e/kernels.sh (KERNELS_VERSION $KERNELS_VERSION)"
-	for c in arch custom git gitauto; do
+	echo "CASES='$CASES'"
+	for c in $CASES; do
 		eval "d=\$D_$c"
 		case $c in arch) build=$d/headers ;; *) build=$d/tree ;; esac
 		echo "RELEASE_$c=$(cat "$d/tree/version")"

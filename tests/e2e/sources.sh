@@ -9,9 +9,11 @@
 #            patched; dummy.ko.zst in updates/, `mkinitcpio -p linux` recorded by the shim
 #   custom   6.1.192-custom (CONFIG_LOCALVERSION): a headers-only build dir, as make bindeb-pkg
 #            ships it: the tarball from the stand-in kernel.org, verified against sha256sums.asc
-#   git      6.1.192: --source git+https://git.kernel.org/...#tag=v6.1.192 (-> file://), libgit2
-#   gitauto  6.1.192-00001-gHASH (LOCALVERSION_AUTO): --source git+...#commit=HASH, the build dir
-#            a git checkout
+#            and again with --source git+https://git.kernel.org/...#tag=v6.1.192 (-> file://),
+#            through libgit2
+#   git      6.1.192 (with KFORGE_E2E_KERNELS=git): the same git tag, no local version
+#   gitauto  6.1.192-00001-gHASH (LOCALVERSION_AUTO; KFORGE_E2E_KERNELS=gitauto): --source
+#            git+...#commit=HASH, the build dir a git checkout
 # Each kforge run's output is kept in the test's folder and shown when a case fails.
 # shellcheck disable=SC1091,SC2154 # kernels.sh's paths.sh, the variables arch-root.sh prints
 set -u
@@ -162,23 +164,38 @@ check "custom: sha256sums.asc and the tarball were fetched from the stand-in onc
 	[ "$(grep -c "^GET /sha256sums.asc " "$1")" -eq 1 ] && [ "$(grep -c "^GET /linux-$2.tar.xz " "$1")" -eq 1 ] &&
 	grep -q "sha256sums.asc" "$3"' _ "$work/requests" "$V" "$work/custom-headers.out"
 
-# --- vanilla: 6.1.192 from the tag of a git repository, through libgit2
-K=$RELEASE_git
-vanilla_root "$work/git" "$K" "$MODULES_git" "$BUILD_git"
+# --- vanilla: the custom kernel's source from the tag of a git repository, through libgit2
+K=$RELEASE_custom
+vanilla_root "$work/custom-git" "$K" "$MODULES_custom" "$HEADERS_custom"
 for s in headers full; do
-	prove "git-$s" "$work/git" "$K" "$KERNEL_git" "$s" --source "git+$STABLE#tag=$GIT_TAG"
+	prove "custom-git-$s" "$work/custom-git" "$K" "$KERNEL_custom" "$s" --source "git+$STABLE#tag=$GIT_TAG"
 done
-check "git: one bare store in the root's cache holds the tag's commit" sh -c '
-	s=$(find "$1" -name store.git -type d | head -n 1); [ -n "$s" ] && git --git-dir="$s" cat-file -e "$2^{commit}"' \
-	_ "$work/git/var/cache/kforge" "$(git --git-dir="$GIT_REPO" rev-parse "$GIT_TAG^{commit}")"
+check "custom-git: one bare store in the root's cache holds the tag's commit; nothing came from the HTTP stand-in" sh -c '
+	s=$(find "$1" -name store.git -type d | head -n 1); [ -n "$s" ] && git --git-dir="$s" cat-file -e "$2^{commit}" &&
+	[ "$(grep -c "^GET /linux-$3.tar.xz " "$4")" -eq 1 ]' \
+	_ "$work/custom-git/var/cache/kforge" "$(git --git-dir="$GIT_REPO" rev-parse "$GIT_TAG^{commit}")" "$V" "$work/requests"
 
-# --- vanilla: 6.1.192-00001-gHASH (LOCALVERSION_AUTO), a commit after the tag
-K=$RELEASE_gitauto
-vanilla_root "$work/gitauto" "$K" "$MODULES_gitauto" "$BUILD_gitauto"
-for s in headers full; do
-	prove "gitauto-$s" "$work/gitauto" "$K" "$KERNEL_gitauto" "$s" --source "git+$STABLE#commit=$GIT_COMMIT"
-done
-check "gitauto: the module is the commit's code (its modinfo)" sh -c '[ "$(modinfo -F gitcommit "$1")" = "linux-6.1.y +1" ]' \
-	_ "$work/gitauto-full.ko"
+# --- with KFORGE_E2E_KERNELS="git gitauto": 6.1.192 from the tag (no local version), and
+# 6.1.192-00001-gHASH (LOCALVERSION_AUTO) from a commit after it, the build dir a git checkout
+if [ -n "${RELEASE_git:-}" ]; then
+	K=$RELEASE_git
+	vanilla_root "$work/git" "$K" "$MODULES_git" "$BUILD_git"
+	for s in headers full; do
+		prove "git-$s" "$work/git" "$K" "$KERNEL_git" "$s" --source "git+$STABLE#tag=$GIT_TAG"
+	done
+else
+	echo "# git: not built (KFORGE_E2E_KERNELS)"
+fi
+if [ -n "${RELEASE_gitauto:-}" ]; then
+	K=$RELEASE_gitauto
+	vanilla_root "$work/gitauto" "$K" "$MODULES_gitauto" "$BUILD_gitauto"
+	for s in headers full; do
+		prove "gitauto-$s" "$work/gitauto" "$K" "$KERNEL_gitauto" "$s" --source "git+$STABLE#commit=$GIT_COMMIT"
+	done
+	check "gitauto: the module is the commit's code (its modinfo)" sh -c '[ "$(modinfo -F gitcommit "$1")" = "linux-6.1.y +1" ]' \
+		_ "$work/gitauto-full.ko"
+else
+	echo "# gitauto: not built (KFORGE_E2E_KERNELS)"
+fi
 
 tap_done
