@@ -6,6 +6,8 @@
 
 #include <kforge/kforge.h>
 
+#include "fedora.h"
+
 static int fedora_probe(const struct kforge_probe_info *info)
 {
 	static const char *const ids[] = { "fedora", "rhel", "centos", "rocky", "almalinux" };
@@ -70,6 +72,10 @@ KFORGE_PLUGIN_DEFINE(
 	.name = "fedora",
 	.description = "Fedora and the RHEL family: kernel-devel, SRPM, .ko.xz, dracut",
 	.probe = fedora_probe,
+	.locate_source = fedora_locate_source,
+	.derive_version = fedora_derive_version,
+	.settings = fedora_settings,
+	.check_setting = fedora_check_setting,
 	.sign_keys = fedora_sign_keys,
 	.initramfs = fedora_initramfs,
 	.depmod_search = fedora_depmod_search,
