@@ -24,20 +24,9 @@ kf() { # CONF kforge-args...
 # the kernel.org tarball: a small tree at 6.6.1 in which dummy is a real module
 srv=$tmp/srv
 t=$tmp/linux-6.6.1
-mkdir -p "$srv" "$t/drivers/net" "$t/fs/btrfs"
-printf 'VERSION = 6\nPATCHLEVEL = 6\nSUBLEVEL = 1\nEXTRAVERSION =\nNAME = Hurr durr I'"'"'ma ninja sloth\n' >"$t/Makefile"
-echo 'obj-$(CONFIG_DUMMY) += dummy.o' >"$t/drivers/net/Makefile"
+mkdir -p "$srv" "$t/fs/btrfs"
+mini_tree "$t" 6.6.1 "upstream dummy"
 echo 'obj-$(CONFIG_BTRFS_FS) += btrfs.o' >"$t/fs/btrfs/Makefile"
-cat >"$t/drivers/net/dummy.c" <<'EOF'
-// SPDX-License-Identifier: GPL-2.0
-#include <linux/module.h>
-static int __init dummy_init(void) { return 0; }
-static void __exit dummy_exit(void) { }
-module_init(dummy_init);
-module_exit(dummy_exit);
-MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("upstream dummy");
-EOF
 tar -C "$tmp" -cJf "$srv/linux-6.6.1.tar.xz" linux-6.6.1
 
 # an Arch patch, as git format-patch writes it: EXTRAVERSION and dummy's description

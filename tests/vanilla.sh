@@ -16,19 +16,8 @@ K=6.1.192-custom
 # build dir is made from) in which dummy is a real module, and the list of sums
 srv=$tmp/srv
 t=$tmp/linux-6.1.192
-mkdir -p "$srv/good" "$srv/bad" "$srv/unlisted" "$t/drivers/net"
-printf 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 192\nEXTRAVERSION =\nNAME = Hurr durr I'"'"'ma ninja sloth\n' >"$t/Makefile"
-echo 'obj-$(CONFIG_DUMMY) += dummy.o' >"$t/drivers/net/Makefile"
-cat >"$t/drivers/net/dummy.c" <<'EOF'
-// SPDX-License-Identifier: GPL-2.0
-#include <linux/module.h>
-static int __init dummy_init(void) { return 0; }
-static void __exit dummy_exit(void) { }
-module_init(dummy_init);
-module_exit(dummy_exit);
-MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("kernel.org dummy");
-EOF
+mkdir -p "$srv/good" "$srv/bad" "$srv/unlisted"
+mini_tree "$t" 6.1.192 "kernel.org dummy"
 tar -C "$tmp" -cJf "$srv/good/linux-6.1.192.tar.xz" linux-6.1.192
 sum=$(sha256sum "$srv/good/linux-6.1.192.tar.xz" | cut -d' ' -f1)
 wrong=$(printf '0%.0s' $(seq 64))

@@ -373,3 +373,34 @@ int kf_lock_file(struct kforge_ctx *ctx, const char *path, bool wait, const char
 		kf_dbg(ctx, "cannot write the pid into %s", path);
 	return fd;
 }
+
+int kf_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+void kf_human_size(unsigned long long n, char *buf, size_t size)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%llu B", n);
+	else
+		snprintf(buf, size, "%.1f %s", v, units[u]);
+}

@@ -9,21 +9,6 @@
 
 #include "cli/cli.h"
 
-static void human(unsigned long long n, char *buf, size_t size)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	size_t u = 0;
-	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, size, "%llu B", n);
-	else
-		snprintf(buf, size, "%.1f %s", v, units[u]);
-}
-
 static void age(long long mtime, char *buf, size_t size)
 {
 	long long s = (long long)time(NULL) - mtime;
@@ -67,7 +52,7 @@ static int cache_list(struct kforge_ctx *ctx, struct opts *o, struct kforge_job 
 		printf("%-8s %10s %5s  %s\n", "KIND", "SIZE", "AGE", "ENTRY  NAME  URL");
 		for (size_t i = 0; i < n; i++) {
 			char sz[32], ag[32];
-			human(v[i].size, sz, sizeof(sz));
+			kforge_cache_size_text(v[i].size, sz, sizeof(sz));
 			age(v[i].mtime, ag, sizeof(ag));
 			printf("%-8s %10s %5s  %s", kforge_cache_kind_name(v[i].kind), sz, ag, v[i].key);
 			if (v[i].name)
@@ -75,7 +60,7 @@ static int cache_list(struct kforge_ctx *ctx, struct opts *o, struct kforge_job 
 			putchar('\n');
 		}
 		char sz[32];
-		human(total, sz, sizeof(sz));
+		kforge_cache_size_text(total, sz, sizeof(sz));
 		printf("%zu entr%s, %s, in %s\n", n, n == 1 ? "y" : "ies", sz, dir);
 	}
 	kforge_cache_entries_free(v, n);
@@ -103,12 +88,12 @@ static int cache_prune(struct kforge_ctx *ctx, struct opts *o, struct kforge_job
 	const char *verb = o->dry_run ? "would remove" : "removed";
 	for (size_t i = 0; i < n; i++) {
 		char sz[32];
-		human(v[i].size, sz, sizeof(sz));
+		kforge_cache_size_text(v[i].size, sz, sizeof(sz));
 		printf("%s %s (%s%s%s)\n", verb, v[i].key, v[i].name ? v[i].name : "", v[i].name ? ", " : "", sz);
 		total += v[i].size;
 	}
 	char sz[32];
-	human(total, sz, sizeof(sz));
+	kforge_cache_size_text(total, sz, sizeof(sz));
 	if (n)
 		printf("%s %s in %zu entr%s of %s\n", o->dry_run ? "would free" : "freed", sz, n, n == 1 ? "y" : "ies",
 		       kforge_job_cache_dir(job));

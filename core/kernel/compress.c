@@ -23,22 +23,6 @@ enum kforge_compression kf_compression_of_path(const char *path)
 	return KFORGE_COMPRESS_NONE;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* gzip (what kbuild's `gzip -n -f` writes and the kernel's gunzip reads), best compression */
 static int gzip_buffer(const char *in, size_t len, char **out, size_t *outlen)
 {
@@ -116,13 +100,13 @@ int kf_compress_file(enum kforge_compression c, const char *in_path, int out_fd)
 	if (r < 0)
 		return r;
 	if (c == KFORGE_COMPRESS_NONE)
-		return write_all(out_fd, in, len);
+		return kf_write_all(out_fd, in, len);
 	_cleanup_free_ char *out = NULL;
 	size_t outlen = 0;
 	r = c == KFORGE_COMPRESS_GZIP ? gzip_buffer(in, len, &out, &outlen)
 	    : c == KFORGE_COMPRESS_XZ ? xz_buffer(in, len, &out, &outlen)
 				      : zstd_buffer(in, len, &out, &outlen);
-	return r < 0 ? r : write_all(out_fd, out, outlen);
+	return r < 0 ? r : kf_write_all(out_fd, out, outlen);
 }
 
 /* --- reading back: the gate and status read compressed modules; sources decompress patches */
@@ -148,7 +132,7 @@ static int write_capped(int fd, const void *buf, size_t len, uint64_t *total, ui
 	if (len > max - *total)
 		return -EFBIG;
 	*total += len;
-	return write_all(fd, buf, len);
+	return kf_write_all(fd, buf, len);
 }
 
 /* Reads what is there, up to LEN: 0 at the end, or a negative errno. */

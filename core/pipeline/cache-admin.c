@@ -17,6 +17,12 @@ const char *kforge_cache_kind_name(enum kforge_cache_kind kind)
 	return kind <= KFORGE_CACHE_SOURCE ? names[kind] : "?";
 }
 
+void kforge_cache_size_text(unsigned long long bytes, char *buf, size_t size)
+{
+	if (buf && size)
+		kf_human_size(bytes, buf, size);
+}
+
 void kforge_cache_entries_free(struct kforge_cache_entry *v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++) {

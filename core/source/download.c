@@ -38,21 +38,6 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void human(long long n, char *buf, size_t size)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	size_t u = 0;
-	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, size, "%lld B", n);
-	else
-		snprintf(buf, size, "%.1f %s", v, units[u]);
-}
-
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct xfer *x = userdata;
@@ -92,7 +77,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 static void draw_bar(struct xfer *x, long long now, long long total, bool final)
 {
 	char a[32], b[32], name[48];
-	human(now, a, sizeof(a));
+	kf_human_size(now > 0 ? (unsigned long long)now : 0, a, sizeof(a));
 	/* the name comes from a recipe: nothing of it reaches the terminal as a control sequence */
 	snprintf(name, sizeof(name), "%s", x->d->label ? x->d->label : "");
 	for (char *c = name; *c; c++)
@@ -105,7 +90,7 @@ static void draw_bar(struct xfer *x, long long now, long long total, bool final)
 		for (int i = 0; i < width; i++)
 			bar[i] = (char)(i < fill ? '#' : '.');
 		bar[width] = '\0';
-		human(total, b, sizeof(b));
+		kf_human_size((unsigned long long)total, b, sizeof(b));
 		fprintf(stderr, "\r%-30.30s [%s] %3d%% %s / %s\033[K", name, bar, (int)(now * 100 / total), a, b);
 	} else {
 		fprintf(stderr, "\r%-30.30s %s\033[K", name, a);

@@ -465,22 +465,6 @@ struct export {
 	size_t whysize;
 };
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static int refuse(struct export *x, const char *rel, const char *what)
 {
 	kf_why(x->why, x->whysize,
@@ -527,7 +511,7 @@ static int export_entry_blob(struct export *x, int dirfd, const git_tree_entry *
 		if (fd < 0) {
 			r = -errno;
 		} else {
-			r = write_all(fd, data, size);
+			r = kf_write_all(fd, data, size);
 			if (close(fd) < 0 && r == 0)
 				r = -errno;
 		}

@@ -38,6 +38,8 @@ struct kforge_cache_entry {
  */
 int kforge_cache_list(struct kforge_job *job, struct kforge_cache_entry **out, size_t *n);
 void kforge_cache_entries_free(struct kforge_cache_entry *v, size_t n);
+/* An entry's size for a person, into BUF: "512 B", "1.5 MiB". */
+void kforge_cache_size_text(unsigned long long bytes, char *buf, size_t size);
 
 /*
  * Removes from the job's cache, under its lock, the downloads (partial ones too) and source
