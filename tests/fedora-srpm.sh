@@ -22,20 +22,9 @@ SRPM_PATH=6.1.192/300.fc39/src/kernel-6.1.192-300.fc39.src.rpm
 
 # the source package: a 6.1.192 tree in which dummy is a real module, Fedora's patch, the spec
 t=$tmp/linux-6.1.192
-mkdir -p "$t/drivers/net" "$t/fs/btrfs" "$tmp/rpm/SOURCES" "$tmp/rpm/SPECS"
-printf 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 192\nEXTRAVERSION =\nNAME = Curry Ramen\n' >"$t/Makefile"
-echo 'obj-$(CONFIG_DUMMY) += dummy.o' >"$t/drivers/net/Makefile"
+mkdir -p "$t/fs/btrfs" "$tmp/rpm/SOURCES" "$tmp/rpm/SPECS"
+mini_tree "$t" 6.1.192 "upstream dummy"
 echo 'obj-$(CONFIG_BTRFS_FS) += btrfs.o' >"$t/fs/btrfs/Makefile"
-cat >"$t/drivers/net/dummy.c" <<'EOF'
-// SPDX-License-Identifier: GPL-2.0
-#include <linux/module.h>
-static int __init dummy_init(void) { return 0; }
-static void __exit dummy_exit(void) { }
-module_init(dummy_init);
-module_exit(dummy_exit);
-MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("upstream dummy");
-EOF
 tar -C "$tmp" -cJf "$tmp/rpm/SOURCES/linux-6.1.192.tar.xz" linux-6.1.192
 cp -a "$t" "$tmp/patched"
 # more than 9 lines: Fedora's ApplyOptionalPatch leaves shorter ones out
@@ -85,13 +74,7 @@ size=$(stat -c %s "$srpm")
 printf 'kforge damaged this' | dd of="$srv/corrupt/$SRPM_PATH" bs=1 seek=$((size - 60)) conv=notrunc 2>/dev/null
 cp "$tmp/rpm/SOURCES/linux-6.1.192.tar.xz" "$srv/norpm/$SRPM_PATH"
 
-srv_pid=
-stop_server() { [ -z "$srv_pid" ] || { kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=; }; }
-trap 'stop_server; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-python3 "$srcdir/tests/lib/httpd.py" "$srv" --log "$tmp/requests" >"$tmp/port" &
-srv_pid=$!
-wait_until 60 test -s "$tmp/port" || { echo "Bail out! tests/lib/httpd.py did not start"; exit 1; }
-port=$(cat "$tmp/port")
+serve "$srv"
 conf() { # NAME FOLDER PREP: Koji is the stand-in's FOLDER
 	printf '[sources]\nrewrite = %s http://127.0.0.1:%s/%s/\n[install]\ninitramfs = never\n[plugin.fedora]\nprep = %s\n' \
 		"$KOJI" "$port" "$2" "$3" >"$tmp/$1.conf"

@@ -48,6 +48,12 @@ int fedora_release_parse(const char *release, struct fedora_release *out, char *
  * the release has no minor for (CentOS Stream's el9).
  */
 int fedora_url_format(const char *format, const struct fedora_release *fr, char **out, char *why, size_t whysize);
+/*
+ * The package that provides RELEASE's /usr/src/kernels/RELEASE into BUF:
+ * "kernel-devel-6.5.6-300.fc39.x86_64", "kernel-debug-devel-..." for +debug, "kernel-rt-devel-..."
+ * for +rt; -EINVAL for a release no kernel package builds, -ENAMETOOLONG.
+ */
+int fedora_devel_package(const char *release, char *buf, size_t size);
 /* Checks [plugin.fedora] srpm_url: only the conversions above, no space, http(s):// or file://. */
 int fedora_check_url_format(const char *format, char *why, size_t whysize);
 /* VERSION.PATCHLEVEL.SUBLEVEL and EXTRAVERSION of a kernel Makefile's TEXT; -EINVAL if absent. */

@@ -7,8 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,66 +24,10 @@
 #define STREAM_URL "https://mirror.stream.centos.org/%M-stream/BaseOS/source/tree/Packages/kernel-%v-%r.src.rpm"
 #define ARK_URL "https://gitlab.com/cki-project/kernel-ark.git"
 
-static char *fmt(const char *format, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *format, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, format);
-	if (vasprintf(&s, format, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
-static bool is_dir(const char *path)
-{
-	struct stat st;
-	return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static bool on_path(const char *cmd)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-	for (const char *p = path ? path : "/usr/bin:/bin"; p && *p;) {
-		size_t n = strcspn(p, ":");
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, cmd);
-		if (n && access(buf, X_OK) == 0)
-			return true;
-		p = p[n] ? p + n + 1 : NULL;
-	}
-	return false;
-}
-
-/* Makes DIR and its parents (0755); 0 or -errno. */
-static int mkdir_p(const char *dir)
-{
-	char buf[4096];
-	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		if (!(*p = c))
-			return 0;
-	}
-}
-
-static void remove_tree(struct kforge_job *job, const char *dir)
-{
-	if (dir && is_dir(dir))
-		kforge_runl(job, NULL, "rm", "-rf", "--", dir, NULL);
-}
-
 /* Writes TEXT into PATH under a temporary name, renamed into place. */
 static int write_file(const char *path, const char *text, size_t len)
 {
-	_fedora_cleanup_free_ char *tmp = fmt("%s.tmp-%ld", path, (long)getpid());
+	_fedora_cleanup_free_ char *tmp = kforge_strdup_printf("%s.tmp-%ld", path, (long)getpid());
 	if (!tmp)
 		return -ENOMEM;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -189,67 +131,67 @@ static int headers_subdir(struct kforge_job *job, char *buf, size_t size)
 
 /* ---- the source package ---- */
 
-/* dnf download --source kernel-VER-REL into a folder of its own, as the build user; NULL when it cannot. */
-static char *dnf_download(struct kforge_job *job, const struct fedora_release *fr, const char *user)
+/*
+ * dnf download --source kernel-VER-REL into a folder of its own, as the build user (with network:
+ * it fetches), into *FOUND; *FOUND NULL when dnf is not there or gave nothing (the URL then).
+ * -ECANCELED when the job failed (the build user).
+ */
+static int dnf_download(struct kforge_job *job, const struct fedora_release *fr, const char *user, char **found)
 {
+	*found = NULL;
 	_fedora_cleanup_free_ char *dnf = kforge_path_find(kforge_job_root(job), "/usr/bin/dnf");
-	if (!dnf || !on_path("dnf"))
-		return NULL;
+	_fedora_cleanup_free_ char *host_dnf = kforge_find_program("dnf");
+	if (!dnf || !host_dnf)
+		return 0;
 	char nvr[160];
 	snprintf(nvr, sizeof(nvr), "kernel-%s-%s", fr->version, fr->rel);
 	if (kforge_job_is_plan(job)) {
 		kforge_plan_note(job, "dnf download --source %s as %s into a temporary folder (dnf is installed); the URL "
 				      "below if that fails",
 				 nvr, user);
-		return NULL;
+		return 0;
 	}
 	char dir[] = "/tmp/kforge-dnf-XXXXXX";
 	if (!mkdtemp(dir))
-		return NULL;
-	struct passwd *pw = getpwnam(user);
-	if (pw && geteuid() == 0 && chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
-		rmdir(dir);
-		return NULL;
-	}
-	char uid[32], gid[32], cache[64], dest[64];
-	snprintf(uid, sizeof(uid), "--reuid=%u", pw ? pw->pw_uid : 65534);
-	snprintf(gid, sizeof(gid), "--regid=%u", pw ? pw->pw_gid : 65534);
+		return 0;
+	char cache[64], dest[64];
 	snprintf(cache, sizeof(cache), "--setopt=cachedir=%s/cache", dir);
 	snprintf(dest, sizeof(dest), "--destdir=%s", dir);
 	const char *root = kforge_job_root(job);
-	char installroot[4200];
-	snprintf(installroot, sizeof(installroot), "--installroot=%s", root);
-	bool is_root = strcmp(root, "/") == 0;
-	const char *argv[16];
-	size_t n = 0;
-	if (geteuid() == 0) {
-		argv[n++] = "setpriv";
-		argv[n++] = uid;
-		argv[n++] = gid;
-		argv[n++] = "--clear-groups";
-		argv[n++] = "--";
+	_fedora_cleanup_free_ char *installroot = kforge_strdup_printf("--installroot=%s", root);
+	if (!installroot) {
+		rmdir(dir);
+		return -ENOMEM;
 	}
-	argv[n++] = "dnf";
-	argv[n++] = "download";
-	argv[n++] = "--source";
-	argv[n++] = cache;
-	argv[n++] = dest;
-	if (!is_root)
-		argv[n++] = installroot;
-	argv[n++] = nvr;
-	argv[n] = NULL;
-	char *found = NULL;
-	if (kforge_run(job, NULL, argv) == 0)
-		found = fmt("%s/%s.src.rpm", dir, nvr);
-	if (found && access(found, R_OK) != 0) {
-		free(found);
-		found = NULL;
+	const char *argv[] = { "dnf", "download", "--source", cache, dest, nvr, NULL, NULL };
+	if (strcmp(root, "/") != 0) {
+		argv[5] = installroot;
+		argv[6] = nvr;
 	}
-	if (!found) {
+	/* dnf writes its own state (the root's): bubblewrap's read-only / would stop it */
+	const char *const writable[] = { dir, NULL };
+	struct kforge_sandbox sb = { .user = user,
+				     .user_setting = "[plugin.fedora] build_user",
+				     .writable = writable,
+				     .home = dir,
+				     .network = true,
+				     .no_bwrap = true };
+	int rc = kforge_run_sandboxed(job, dir, argv, &sb, NULL);
+	if (rc == -ECANCELED) {
+		kforge_remove_tree(dir);
+		return rc;
+	}
+	if (rc == 0)
+		*found = kforge_strdup_printf("%s/%s.src.rpm", dir, nvr);
+	if (*found && access(*found, R_OK) != 0) {
+		free(*found);
+		*found = NULL;
+	}
+	if (!*found) {
 		kforge_plan_note(job, "dnf download --source %s gave no %s.src.rpm: the URL instead", nvr, nvr);
-		remove_tree(job, dir);
+		kforge_remove_tree(dir);
 	}
-	return found;
+	return 0;
 }
 
 /*
@@ -272,7 +214,10 @@ static int find_srpm(struct kforge_job *job, const struct fedora_release *fr, ch
 		return 0;
 	}
 	const char *user = kforge_plugin_config_get(job, "build_user");
-	char *dnf = dnf_download(job, fr, user && user[0] ? user : "nobody");
+	char *dnf = NULL;
+	int r = dnf_download(job, fr, user && user[0] ? user : "nobody", &dnf);
+	if (r < 0)
+		return r;
 	if (dnf) {
 		*path = dnf;
 		*tmpdir = strndup(dnf, strrchr(dnf, '/') - dnf);
@@ -283,7 +228,7 @@ static int find_srpm(struct kforge_job *job, const struct fedora_release *fr, ch
 	if (!format)
 		return kforge_job_fail(job, KFORGE_EXIT_MISSING, "%s", why);
 	_fedora_cleanup_free_ char *url = NULL;
-	int r = fedora_url_format(format, fr, &url, why, sizeof(why));
+	r = fedora_url_format(format, fr, &url, why, sizeof(why));
 	if (r < 0)
 		return r == -ENOMEM ? r : kforge_job_fail(job, KFORGE_EXIT_USAGE, "%s", why);
 	char name[200];
@@ -399,35 +344,6 @@ static int prep_data(struct kforge_job *job, struct prep *p, const char *tree)
 	return r;
 }
 
-/* ARGV prefix that runs a command as USER without network: bubblewrap where it exists. */
-static int sandbox_argv(const char *argv[], size_t max, const struct passwd *pw, const char *topdir, char *ids,
-			size_t idsize)
-{
-	size_t n = 0;
-	const char *const bwrap[] = { "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind",
-				      "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind",
-				      topdir, topdir, "--setenv", "HOME", topdir, "--", NULL };
-	bool as_root = geteuid() == 0, bw = on_path("bwrap");
-	/* %prep of a real kernel unpacks and patches for minutes; one that hangs is killed */
-	const char *const timeout[] = { "timeout", "-s", "KILL", "1800", NULL };
-	const char *const unshare_root[] = { "unshare", "--net", "--", NULL };
-	const char *const unshare_user[] = { "unshare", "--net", "--map-current-user", "--", NULL };
-	const char *const *unshare = as_root ? unshare_root : unshare_user;
-	char *uid = ids, *gid = ids + idsize / 2;
-	snprintf(uid, idsize / 2, "--reuid=%u", (unsigned)pw->pw_uid);
-	snprintf(gid, idsize / 2, "--regid=%u", (unsigned)pw->pw_gid);
-	const char *const drop[] = { "setpriv", uid, gid, "--clear-groups", "--no-new-privs", "--", NULL };
-	const char *const *parts[] = { timeout, bw ? NULL : unshare, as_root ? drop : NULL, bw ? bwrap : NULL };
-	for (size_t k = 0; k < 4; k++)
-		for (size_t i = 0; parts[k] && parts[k][i]; i++) {
-			if (n + 1 >= max)
-				return -E2BIG;
-			argv[n++] = parts[k][i];
-		}
-	argv[n] = NULL;
-	return (int)n;
-}
-
 /* A folder (depth 1 or 2 under DIR) holding a kernel Makefile: what %prep left in BUILD. */
 static char *find_kernel_tree(const char *dir, int depth)
 {
@@ -435,7 +351,7 @@ static char *find_kernel_tree(const char *dir, int depth)
 	_fedora_cleanup_free_ char *text = NULL;
 	char v[32], e[80];
 	if (depth < 3 && mk && kforge_read_file(mk, &text) == 0 &&
-	    fedora_makefile_version(text, v, sizeof(v), e, sizeof(e)) == 0 && is_dir(dir))
+	    fedora_makefile_version(text, v, sizeof(v), e, sizeof(e)) == 0 && kforge_is_dir(dir))
 		return strdup(dir);
 	if (depth >= 3)
 		return NULL;
@@ -456,40 +372,23 @@ static char *find_kernel_tree(const char *dir, int depth)
 	return found;
 }
 
-/* rpmbuild -bp (or rpmspec -P, whose output is read as data) as the build user, without network. */
+/*
+ * rpmbuild -bp (or rpmspec -P, whose output is read as data) as the build user, without network
+ * (kforge_run_sandboxed): TOPDIR is all it writes, and its HOME.
+ */
 static int run_sandboxed(struct kforge_job *job, struct prep *p, const char *topdir, const char *const cmd[],
 			 char **out)
 {
-	struct passwd *pw = getpwnam(p->user);
-	if (!pw)
-		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
-				       "the build user %s does not exist: set [plugin.fedora] build_user to an unprivileged "
-				       "user, or create it",
-				       p->user);
-	if (pw->pw_uid == 0)
-		return kforge_job_fail(job, KFORGE_EXIT_USAGE,
-				       "[plugin.fedora] build_user %s is root: a spec never runs as root; name an "
-				       "unprivileged user",
-				       p->user);
-	if (geteuid() == 0) {
-		/* the build user owns its topdir: nothing else is writable for it */
-		const char *chown_argv[] = { "chown", "-R", "--", NULL, NULL };
-		char owner[64];
-		snprintf(owner, sizeof(owner), "%u:%u", (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
-		chown_argv[2] = owner;
-		chown_argv[3] = topdir;
-		if (kforge_run(job, NULL, chown_argv) != 0)
-			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot hand %s to %s", topdir, p->user);
-	}
-	const char *argv[64];
-	char ids[128];
-	int n = sandbox_argv(argv, 40, pw, topdir, ids, sizeof(ids));
-	if (n < 0)
-		return -E2BIG;
-	for (size_t i = 0; cmd[i]; i++)
-		argv[n++] = cmd[i];
-	argv[n] = NULL;
-	int rc = out ? kforge_run_capture(job, topdir, argv, out) : kforge_run(job, topdir, argv);
+	const char *const writable[] = { topdir, NULL };
+	/* %prep of a real kernel unpacks and patches for minutes; one that hangs is killed */
+	struct kforge_sandbox sb = { .user = p->user,
+				     .user_setting = "[plugin.fedora] build_user",
+				     .writable = writable,
+				     .home = topdir,
+				     .timeout = 1800 };
+	int rc = kforge_run_sandboxed(job, topdir, cmd, &sb, out);
+	if (rc == -ECANCELED)
+		return rc;
 	if (rc != 0)
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD,
 				       "%s %s of %s failed (%s %d, as %s without network: see the log); [plugin.fedora] prep "
@@ -522,10 +421,10 @@ static int prep_rpmbuild(struct kforge_job *job, struct prep *p, const char *top
 	int r = make_topdir(job, p, topdir);
 	if (r < 0)
 		return r;
-	_fedora_cleanup_free_ char *define = fmt("_topdir %s", topdir);
-	_fedora_cleanup_free_ char *tmppath = fmt("_tmppath %s/tmp", topdir);
-	_fedora_cleanup_free_ char *tmpdir = fmt("%s/tmp", topdir);
-	_fedora_cleanup_free_ char *spec = fmt("%s/SPECS/%s", topdir, p->spec_name);
+	_fedora_cleanup_free_ char *define = kforge_strdup_printf("_topdir %s", topdir);
+	_fedora_cleanup_free_ char *tmppath = kforge_strdup_printf("_tmppath %s/tmp", topdir);
+	_fedora_cleanup_free_ char *tmpdir = kforge_strdup_printf("%s/tmp", topdir);
+	_fedora_cleanup_free_ char *spec = kforge_strdup_printf("%s/SPECS/%s", topdir, p->spec_name);
 	if (!define || !tmppath || !tmpdir || !spec)
 		return -ENOMEM;
 	/* rpmbuild's scripts go to _tmppath: /var/tmp is read-only in the sandbox */
@@ -536,7 +435,7 @@ static int prep_rpmbuild(struct kforge_job *job, struct prep *p, const char *top
 	const char *cmd[] = { "rpmbuild", "-bp", "--nodeps", "--define", define, "--define", tmppath, spec, NULL };
 	if ((r = run_sandboxed(job, p, topdir, cmd, NULL)) < 0)
 		return r;
-	_fedora_cleanup_free_ char *build = fmt("%s/BUILD", topdir);
+	_fedora_cleanup_free_ char *build = kforge_strdup_printf("%s/BUILD", topdir);
 	_fedora_cleanup_free_ char *found = build ? find_kernel_tree(build, 0) : NULL;
 	if (!found)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "rpmbuild -bp %s left no kernel tree in %s", p->spec_name,
@@ -553,9 +452,9 @@ static int prep_rpmspec(struct kforge_job *job, struct prep *p, const char *topd
 	int r = make_topdir(job, p, topdir);
 	if (r < 0)
 		return r;
-	_fedora_cleanup_free_ char *define = fmt("_topdir %s", topdir);
-	_fedora_cleanup_free_ char *spec = fmt("%s/SPECS/%s", topdir, p->spec_name);
-	_fedora_cleanup_free_ char *sources = fmt("%s/SOURCES", topdir);
+	_fedora_cleanup_free_ char *define = kforge_strdup_printf("_topdir %s", topdir);
+	_fedora_cleanup_free_ char *spec = kforge_strdup_printf("%s/SPECS/%s", topdir, p->spec_name);
+	_fedora_cleanup_free_ char *sources = kforge_strdup_printf("%s/SOURCES", topdir);
 	if (!define || !spec || !sources)
 		return -ENOMEM;
 	kforge_plan_note(job, "rpmspec -P %s as %s without network, its %%prep's patches applied as data", p->spec_name,
@@ -647,7 +546,9 @@ static const char *prep_method(struct kforge_job *job)
 	const char *m = kforge_plugin_config_get(job, "prep");
 	if (m && m[0] && strcmp(m, "auto") != 0)
 		return m;
-	return on_path("rpmbuild") ? "rpmbuild" : on_path("rpmspec") ? "rpmspec" : "data";
+	_fedora_cleanup_free_ char *rpmbuild = kforge_find_program("rpmbuild");
+	_fedora_cleanup_free_ char *rpmspec = rpmbuild ? NULL : kforge_find_program("rpmspec");
+	return rpmbuild ? "rpmbuild" : rpmspec ? "rpmspec" : "data";
 }
 
 /* The tree from the SRPM at SRPM, written at TMP, renamed to FINAL with its stamp. */
@@ -660,14 +561,14 @@ static int build_tree(struct kforge_job *job, const struct fedora_release *fr, c
 	char work[] = "/tmp/kforge-fedora-XXXXXX";
 	if (!mkdtemp(work))
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot make a folder in /tmp: %s", strerror(errno));
-	_fedora_cleanup_free_ char *tmp = fmt("%s.tmp-%ld", final, (long)getpid());
+	_fedora_cleanup_free_ char *tmp = kforge_strdup_printf("%s.tmp-%ld", final, (long)getpid());
 	_fedora_cleanup_free_ char *files = kforge_path_join(work, "files", NULL);
 	_fedora_cleanup_free_ char *topdir = kforge_path_join(work, "rpmbuild", NULL);
 	if (!tmp || !files || !topdir) {
 		rmdir(work);
 		return -ENOMEM;
 	}
-	remove_tree(job, tmp);
+	kforge_remove_tree(tmp);
 	int r = 0;
 	if (chmod(work, 0755) < 0)
 		r = kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot open %s to the build user: %s", work, strerror(errno));
@@ -691,7 +592,7 @@ static int build_tree(struct kforge_job *job, const struct fedora_release *fr, c
 		r = set_extraversion(job, fr, tmp);
 	_fedora_cleanup_free_ char *stamp = kforge_path_join(tmp, TREE_STAMP, NULL);
 	if (r == 0) {
-		_fedora_cleanup_free_ char *line = fmt("%s\n", stampline);
+		_fedora_cleanup_free_ char *line = kforge_strdup_printf("%s\n", stampline);
 		r = !stamp || !line ? -ENOMEM : write_file(stamp, line, strlen(line));
 		if (r < 0 && r != -ENOMEM)
 			r = kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot write %s: %s", stamp, strerror(-r));
@@ -701,8 +602,8 @@ static int build_tree(struct kforge_job *job, const struct fedora_release *fr, c
 			r = kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot rename %s to %s: %s", tmp, final,
 					    strerror(errno));
 	}
-	remove_tree(job, tmp);
-	remove_tree(job, work);
+	kforge_remove_tree(tmp);
+	kforge_remove_tree(work);
 	fedora_names_free(p.files, p.n_files);
 	fedora_spec_free(&p.spec);
 	return r;
@@ -733,10 +634,10 @@ static int ark_tree(struct kforge_job *job, const struct fedora_release *fr, con
 		kforge_plan_note(job, "export its tree into %s and set EXTRAVERSION to \"%s\"", final, fr->extraversion);
 		return 0;
 	}
-	_fedora_cleanup_free_ char *tmp = fmt("%s.tmp-%ld", final, (long)getpid());
+	_fedora_cleanup_free_ char *tmp = kforge_strdup_printf("%s.tmp-%ld", final, (long)getpid());
 	if (!tmp)
 		return -ENOMEM;
-	remove_tree(job, tmp);
+	kforge_remove_tree(tmp);
 	/* the tag's tree is the patched one: the headers strategy needs its Makefile, so the whole tree */
 	(void)subdir;
 	r = kforge_git_export(job, oid, NULL, tmp);
@@ -746,14 +647,14 @@ static int ark_tree(struct kforge_job *job, const struct fedora_release *fr, con
 	if (r == 0)
 		r = set_extraversion(job, fr, tmp);
 	_fedora_cleanup_free_ char *stamp = kforge_path_join(tmp, TREE_STAMP, NULL);
-	_fedora_cleanup_free_ char *line = fmt("%s\n", stampline);
+	_fedora_cleanup_free_ char *line = kforge_strdup_printf("%s\n", stampline);
 	if (r == 0 && (!stamp || !line))
 		r = -ENOMEM;
 	if (r == 0 && (r = write_file(stamp, line, strlen(line))) < 0)
 		r = kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot write %s: %s", stamp, strerror(-r));
 	if (r == 0 && rename(tmp, final) < 0 && errno != EEXIST && errno != ENOTEMPTY)
 		r = kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot rename %s to %s: %s", tmp, final, strerror(errno));
-	remove_tree(job, tmp);
+	kforge_remove_tree(tmp);
 	return r;
 }
 
@@ -778,7 +679,7 @@ int fedora_locate_source(struct kforge_job *job)
 	for (char *c = key; *c; c++)
 		if (*c == '/')
 			*c = '_';
-	_fedora_cleanup_free_ char *srcdir = fmt("%s/src", kforge_job_cache_dir(job));
+	_fedora_cleanup_free_ char *srcdir = kforge_strdup_printf("%s/src", kforge_job_cache_dir(job));
 	_fedora_cleanup_free_ char *final = srcdir ? kforge_path_join(srcdir, key, NULL) : NULL;
 	_fedora_cleanup_free_ char *stamp = final ? kforge_path_join(final, TREE_STAMP, NULL) : NULL;
 	if (!stamp)
@@ -791,12 +692,12 @@ int fedora_locate_source(struct kforge_job *job)
 	if (strcmp(got, want) == 0) {
 		kforge_plan_note(job, "the kernel-%s-%s tree %s is ready from an earlier run", fr.version, fr.rel, final);
 	} else {
-		if (is_dir(final) && !kforge_job_is_plan(job)) {
+		if (kforge_is_dir(final) && !kforge_job_is_plan(job)) {
 			/* a tree is renamed into place whole, stamp included: one without it was damaged since */
 			kforge_plan_note(job, "%s has no stamp saying it is complete: made again", final);
-			remove_tree(job, final);
+			kforge_remove_tree(final);
 		}
-		if (!kforge_job_is_plan(job) && (r = mkdir_p(srcdir)) < 0)
+		if (!kforge_job_is_plan(job) && (r = kforge_mkdir_p(srcdir)) < 0)
 			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot make %s: %s", srcdir, strerror(-r));
 		if (ark) {
 			r = ark_tree(job, &fr, subdir, final, want);
@@ -819,7 +720,7 @@ int fedora_locate_source(struct kforge_job *job)
 				r = build_tree(job, &fr, srpm, method, subdir, final, want);
 			}
 			if (tmpdir)
-				remove_tree(job, tmpdir);
+				kforge_remove_tree(tmpdir);
 			if (r < 0)
 				return r;
 		}

@@ -288,3 +288,20 @@ int fedora_makefile_set(const char *text, const char *version, const char *extra
 	*out = buf;
 	return 0;
 }
+
+/*
+ * The package of RELEASE's build dir, /usr/src/kernels/KVER: kernel-devel-VER-REL.ARCH
+ * (the same name on Fedora and the RHEL family); a variant's is kernel-VARIANT-devel (+debug:
+ * kernel-debug-devel, +rt: kernel-rt-devel, +64k: kernel-64k-devel). Negative for a release
+ * no kernel package builds (the core's general words then).
+ */
+int fedora_devel_package(const char *release, char *buf, size_t size)
+{
+	struct fedora_release fr;
+	char why[256];
+	if (fedora_release_parse(release, &fr, why, sizeof(why)) < 0)
+		return -EINVAL;
+	int n = snprintf(buf, size, "kernel%s%s-devel-%s-%s.%s", fr.variant[0] ? "-" : "", fr.variant, fr.version, fr.rel,
+			 fr.arch);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}

@@ -72,6 +72,27 @@ static void test_release_refused(void **state)
 	}
 }
 
+/* The package that provides /usr/src/kernels/KVER, named from the release's parts. */
+static void test_devel_package(void **state)
+{
+	(void)state;
+	char pkg[256];
+	assert_int_equal(fedora_devel_package("6.5.6-300.fc39.x86_64", pkg, sizeof(pkg)), 0);
+	assert_string_equal(pkg, "kernel-devel-6.5.6-300.fc39.x86_64");
+	assert_int_equal(fedora_devel_package("6.5.6-300.fc39.x86_64+debug", pkg, sizeof(pkg)), 0);
+	assert_string_equal(pkg, "kernel-debug-devel-6.5.6-300.fc39.x86_64");
+	/* the RHEL family: kernel-devel-VER-REL.ARCH, REL with the z-stream's numbers and the minor */
+	assert_int_equal(fedora_devel_package("4.18.0-513.5.1.el8_9.x86_64", pkg, sizeof(pkg)), 0);
+	assert_string_equal(pkg, "kernel-devel-4.18.0-513.5.1.el8_9.x86_64");
+	assert_int_equal(fedora_devel_package("5.14.0-427.13.1.el9_4.aarch64+64k", pkg, sizeof(pkg)), 0);
+	assert_string_equal(pkg, "kernel-64k-devel-5.14.0-427.13.1.el9_4.aarch64");
+	assert_int_equal(fedora_devel_package("6.13.0-0.rc3.20241217git1a2b3c4d.fc42.x86_64", pkg, sizeof(pkg)), 0);
+	assert_string_equal(pkg, "kernel-devel-6.13.0-0.rc3.20241217git1a2b3c4d.fc42.x86_64");
+	/* no package builds these: the core's general words */
+	assert_int_equal(fedora_devel_package("6.6.2-custom", pkg, sizeof(pkg)), -EINVAL);
+	assert_int_equal(fedora_devel_package("6.5.6-300.fc39.x86_64", pkg, 10), -ENAMETOOLONG);
+}
+
 static void test_url_format(void **state)
 {
 	(void)state;
@@ -316,7 +337,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_release_vectors), cmocka_unit_test(test_release_refused),
-		cmocka_unit_test(test_url_format),	cmocka_unit_test(test_makefile),
+		cmocka_unit_test(test_url_format), cmocka_unit_test(test_devel_package),	cmocka_unit_test(test_makefile),
 		cmocka_unit_test(test_spec_fedora),	cmocka_unit_test(test_spec_percent_patch),
 		cmocka_unit_test(test_spec_hostile),	cmocka_unit_test(test_count_lines),
 		cmocka_unit_test(test_srpm_refused),
