@@ -184,22 +184,11 @@ int arch_release_check(const char *what, const char *derived, const char *other,
  */
 int arch_patch_filter(const char *patch, size_t len, const char *subdir, char **out, size_t *outlen);
 
-/* ---- sandbox.c: the PKGBUILD evaluated unprivileged, without network ---- */
+/* ---- sandbox.c: what evaluates a PKGBUILD (run by kforge_run_sandboxed: unprivileged, no network) ---- */
 
-struct arch_sandbox {
-	bool bwrap;	 /* bubblewrap is installed */
-	bool as_root;	 /* kforge runs as root: drop to UID:GID first */
-	unsigned int uid; /* the build user's */
-	unsigned int gid;
-	const char *dir;   /* the host folder holding PKGBUILD and the driver (readable by the build user) */
-	const char *carch; /* "x86_64" */
-};
 /* The bash script that sources ./PKGBUILD and prints what it set in .SRCINFO's form, and its file name. */
 extern const char arch_pkgbuild_driver[];
 #define ARCH_DRIVER_NAME "kforge-pkgbuild.sh"
-/* ARGV (room for MAX entries, NULL-terminated) that runs the driver in the sandbox; -E2BIG if short. */
-int arch_sandbox_argv(const struct arch_sandbox *sb, const char *argv[], size_t max, char *uidbuf, char *gidbuf,
-		      size_t idsize);
 
 /* ---- util.c: small readers ---- */
 

@@ -1,10 +1,13 @@
 /* fedora: Fedora and the RHEL family: kernel-devel, SRPMs, .ko.xz, dracut. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <kforge/kforge.h>
+
+#include "fedora.h"
 
 static int fedora_probe(const struct kforge_probe_info *info)
 {
@@ -55,14 +58,22 @@ static const struct kforge_initramfs fedora_initramfs[] = {
 	{ NULL },
 };
 
-/* kernel-devel-KVER provides /usr/src/kernels/KVER; a +debug kernel's is kernel-debug-devel. */
+/*
+ * The fix of "no build directory": the kernel-devel package and the dnf line that installs it;
+ * when /usr/src/kernels/KVER is there but no build dir (the core looks there too: its Makefile
+ * is gone), a reinstall.
+ */
 static int fedora_build_dir_hint(const struct kforge_probe_info *info, char *hint, size_t size)
 {
-	const char *debug = strstr(info->release, "+debug");
-	if (debug && !debug[6])
-		snprintf(hint, size, "install kernel-debug-devel-%.*s", (int)(debug - info->release), info->release);
+	char pkg[256], kdir[300];
+	if (fedora_devel_package(info->release, pkg, sizeof(pkg)) < 0)
+		return -EINVAL;
+	snprintf(kdir, sizeof(kdir), "/usr/src/kernels/%s", info->release);
+	if (kforge_path_exists(info->root, kdir))
+		snprintf(hint, size, "%s is there but incomplete (no Makefile): reinstall %s (dnf reinstall %s)", kdir,
+			 pkg, pkg);
 	else
-		snprintf(hint, size, "install kernel-devel-%s", info->release);
+		snprintf(hint, size, "install %s, which provides %s (dnf install %s)", pkg, kdir, pkg);
 	return 0;
 }
 
@@ -70,6 +81,10 @@ KFORGE_PLUGIN_DEFINE(
 	.name = "fedora",
 	.description = "Fedora and the RHEL family: kernel-devel, SRPM, .ko.xz, dracut",
 	.probe = fedora_probe,
+	.locate_source = fedora_locate_source,
+	.derive_version = fedora_derive_version,
+	.settings = fedora_settings,
+	.check_setting = fedora_check_setting,
 	.sign_keys = fedora_sign_keys,
 	.initramfs = fedora_initramfs,
 	.depmod_search = fedora_depmod_search,

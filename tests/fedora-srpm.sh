@@ -1,0 +1,194 @@
+#!/bin/sh
+# fedora-srpm.sh: the kernel's source package on a Fedora fixture root, for real (TAP). A stand-in
+# kernel-6.1.192-300.fc39.src.rpm is built here with rpmbuild -bs from a small 6.1.192 tree and a
+# spec that applies patch-6.1-redhat.patch (ApplyOptionalPatch, through a %define, as Fedora's
+# does) and an empty linux-kernel-test.patch; tests/lib/httpd.py serves it at Koji's path through
+# [sources] rewrite. kforge plan says what would be fetched and fetches nothing; kforge install
+# fetches it, reads it with libarchive, prepares the tree with rpmbuild -bp (unprivileged, no
+# network) and with the spec's lines read as data, sets EXTRAVERSION as the spec's InitBuildVars
+# does, and installs dummy.ko.xz (the patched code) whose vermagic is exactly the release. A
+# corrupt SRPM and a file that is no rpm are refused naming the file; an unreachable server is
+# named with the rewrite.
+set -u
+NAME=fedora-srpm
+. "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
+need_headers
+for c in rpmbuild tar xz modinfo python3; do
+	command -v $c >/dev/null || { echo "1..0 # SKIP $c is needed (scripts/deps.sh installs rpm)"; exit 0; }
+done
+K=6.1.192-300.fc39.x86_64
+KOJI=https://kojipkgs.fedoraproject.org/packages/kernel/
+SRPM_PATH=6.1.192/300.fc39/src/kernel-6.1.192-300.fc39.src.rpm
+
+# the source package: a 6.1.192 tree in which dummy is a real module, Fedora's patch, the spec
+t=$tmp/linux-6.1.192
+mkdir -p "$t/fs/btrfs" "$tmp/rpm/SOURCES" "$tmp/rpm/SPECS"
+mini_tree "$t" 6.1.192 "upstream dummy"
+echo 'obj-$(CONFIG_BTRFS_FS) += btrfs.o' >"$t/fs/btrfs/Makefile"
+tar -C "$tmp" -cJf "$tmp/rpm/SOURCES/linux-6.1.192.tar.xz" linux-6.1.192
+cp -a "$t" "$tmp/patched"
+# more than 9 lines: Fedora's ApplyOptionalPatch leaves shorter ones out
+sed -i 's/upstream dummy/dummy as Fedora patched it/; s#^\(// SPDX.*\)#\1\n/* Fedora */#' "$tmp/patched/drivers/net/dummy.c"
+(cd "$tmp" && diff -ruN linux-6.1.192 patched) | sed 's#^--- linux-6.1.192/#--- a/#; s#^+++ patched/#+++ b/#' \
+	>"$tmp/rpm/SOURCES/patch-6.1-redhat.patch"
+: >"$tmp/rpm/SOURCES/linux-kernel-test.patch"
+cat >"$tmp/rpm/SPECS/kernel.spec" <<'EOF'
+%define patchversion 6.1
+%define specrpmversion 6.1.192
+Name: kernel
+Version: %{specrpmversion}
+Release: 300.fc39
+Summary: The Linux kernel (a stand-in)
+License: GPL-2.0-only
+Source0: linux-%{specrpmversion}.tar.xz
+Patch1: patch-%{patchversion}-redhat.patch
+Patch999999: linux-kernel-test.patch
+
+%description
+A stand-in of Fedora's kernel source package for kforge's tests.
+
+%prep
+ApplyPatch() { patch -p1 -F1 -s < "$RPM_SOURCE_DIR/$1"; }
+ApplyOptionalPatch() { if [ "$(wc -l < "$RPM_SOURCE_DIR/$1")" -gt 9 ]; then ApplyPatch "$1"; fi; }
+%setup -q -n kernel-%{specrpmversion} -c
+mv linux-%{specrpmversion} linux-%{specrpmversion}-%{release}.x86_64
+cd linux-%{specrpmversion}-%{release}.x86_64
+ApplyOptionalPatch patch-%{patchversion}-redhat.patch
+ApplyOptionalPatch linux-kernel-test.patch
+
+%build
+%files
+EOF
+if ! rpmbuild -bs --define "_topdir $tmp/rpm" "$tmp/rpm/SPECS/kernel.spec" >"$tmp/rpmbuild.out" 2>&1; then
+	echo "Bail out! rpmbuild -bs could not build the stand-in SRPM"
+	sed 's/^/# /' "$tmp/rpmbuild.out"
+	exit 1
+fi
+srpm=$(ls "$tmp"/rpm/SRPMS/kernel-6.1.192-300.fc39.src.rpm)
+srv=$tmp/srv
+mkdir -p "$srv/good/$(dirname $SRPM_PATH)" "$srv/corrupt/$(dirname $SRPM_PATH)" "$srv/norpm/$(dirname $SRPM_PATH)"
+cp "$srpm" "$srv/good/$SRPM_PATH"
+# a damaged copy: bytes near the end of the compressed payload changed (the compressor's check fails)
+cp "$srpm" "$srv/corrupt/$SRPM_PATH"
+size=$(stat -c %s "$srpm")
+printf 'kforge damaged this' | dd of="$srv/corrupt/$SRPM_PATH" bs=1 seek=$((size - 60)) conv=notrunc 2>/dev/null
+cp "$tmp/rpm/SOURCES/linux-6.1.192.tar.xz" "$srv/norpm/$SRPM_PATH"
+
+serve "$srv"
+conf() { # NAME FOLDER PREP: Koji is the stand-in's FOLDER
+	printf '[sources]\nrewrite = %s http://127.0.0.1:%s/%s/\n[install]\ninitramfs = never\n[plugin.fedora]\nprep = %s\n' \
+		"$KOJI" "$port" "$2" "$3" >"$tmp/$1.conf"
+}
+conf good good rpmbuild
+conf data good data
+conf corrupt corrupt data
+conf norpm norpm data
+printf '[sources]\nrewrite = %s http://127.0.0.1:1/\n[install]\ninitramfs = never\n' "$KOJI" >"$tmp/down.conf"
+
+mkroot() { # NAME: the fedora fixture, its kernel as $K, kernel-devel's build dir made from the host's headers
+	r=$tmp/$1
+	cp -a "$R/fedora" "$r"
+	m=$r/usr/lib/modules
+	mv "$m/6.5.6-300.fc39.x86_64" "$m/$K"
+	rm -rf "$r/usr/src/kernels/6.5.6-300.fc39.x86_64" "$m/$K/build"
+	mv "$r/boot/config-6.5.6-300.fc39.x86_64" "$r/boot/config-$K"
+	synth "$r/usr/src/kernels/$K" "$K"
+	ln -s "/usr/src/kernels/$K" "$m/$K/build"
+}
+kf() { # CONF ROOT args...
+	c=$1 r=$2
+	shift 2
+	KFORGE_SYSTEM_CONFIG="$tmp/$c.conf" "$KFORGE" --root "$r" -k "$K" "$@"
+}
+cache=var/cache/kforge
+ko() { echo "$tmp/$1/usr/lib/modules/$K/updates/dummy.ko.xz"; }
+vermagic_ok() { # KO.XZ: the patched code, vermagic exactly $K
+	xz -dc "$1" >"$tmp/dummy.ko" 2>/dev/null &&
+		[ "$(modinfo -F description "$tmp/dummy.ko")" = "dummy as Fedora patched it" ] &&
+		modinfo -F vermagic "$tmp/dummy.ko" | grep -q "^$K "
+}
+
+# plan: names Koji's URL and the stand-in after the rewrite, fetches nothing
+mkroot plan
+: >"$tmp/requests"
+out=$(kf good "$tmp/plan" plan dummy --strategy headers 2>&1)
+check "plan: locate source [fedora] names Koji's SRPM and where the rewrite sends it, and rpmbuild -bp" sh -c '
+	printf "%s" "$1" | grep -q "locate source \[fedora\]" &&
+	printf "%s" "$1" | grep -qF "$2$3 (via http://127.0.0.1:$4/good/$3" &&
+	printf "%s" "$1" | grep -q "rpmbuild -bp, unprivileged, no network"' _ "$out" "$KOJI" "$SRPM_PATH" "$port"
+[ $? -eq 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
+check "plan: nothing was requested from the server, nothing written in the cache" sh -c '
+	[ ! -s "$1" ] && ! ls "$2/'"$cache"'/src" 2>/dev/null | grep -q .' _ "$tmp/requests" "$tmp/plan"
+
+# install with rpmbuild -bp, headers strategy
+mkroot good
+if kf good "$tmp/good" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"; then
+	ok "install dummy from the SRPM prepared by rpmbuild -bp (headers strategy)"
+else
+	not_ok "install dummy from the SRPM prepared by rpmbuild -bp (headers strategy)"
+	sed 's/^/# /' "$tmp/err"
+fi
+log=$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)
+check "dummy.ko.xz in updates/ is the patched code, vermagic exactly $K" vermagic_ok "$(ko good)"
+check "rpmbuild -bp ran unprivileged without network (setpriv to nobody, bwrap or unshare --net)" sh -c '
+	grep -q "^\$ .*setpriv --reuid=[0-9]* --regid=[0-9]* --clear-groups --no-new-privs -- .*rpmbuild -bp --nodeps" "$1" &&
+	grep -q "^\$ .*\(bwrap --unshare-all\|unshare --net\)" "$1"' _ "${log:-/dev/null}"
+tree=$(ls -d "$tmp/good/$cache/src/fedora-$K-rpmbuild"* 2>/dev/null | head -n 1)
+check "the tree: patched by %prep, EXTRAVERSION -300.fc39.x86_64 set as InitBuildVars does, a stamp written last" sh -c '
+	[ -n "$1" ] && grep -q "dummy as Fedora patched it" "$1/drivers/net/dummy.c" &&
+	grep -qx "EXTRAVERSION = -300.fc39.x86_64" "$1/Makefile" && [ -f "$1/.kforge-fedora-tree" ] &&
+	[ "$(stat -c %u "$1/Makefile")" = "$(id -u)" ]' _ "$tree"
+check "nothing half-done is left (no .tmp-PID in the cache, no /tmp/kforge-fedora-* of this run)" sh -c '
+	! ls -d "$1"/*.tmp-* 2>/dev/null | grep -q . && ! grep -o "/tmp/kforge-fedora-[A-Za-z0-9]*" "$2" | sort -u | xargs -r ls -d 2>/dev/null | grep -q .' \
+	_ "$tmp/good/$cache/src" "${log:-/dev/null}"
+# the next run (a root whose modules.dep still lists dummy in kernel/, the same cache)
+mkroot again
+rm -rf "$tmp/again/$cache"
+mkdir -p "$tmp/again/var/cache"
+cp -a "$tmp/good/$cache" "$tmp/again/$cache"
+out=$(kf good "$tmp/again" plan dummy --strategy headers 2>&1)
+check "the next run finds the tree ready and fetches nothing" sh -c '
+	printf "%s" "$1" | grep -q "tree .* is ready from an earlier run"' _ "$out"
+
+# the spec's lines read as data: no rpmbuild runs; the empty optional patch is left out
+mkroot data
+kf data "$tmp/data" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
+rc=$?
+log=$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)
+if [ $rc -eq 0 ] && vermagic_ok "$(ko data)"; then ok "prep = data: installed, the patched code, vermagic exactly $K"; else
+	not_ok "prep = data: installed, the patched code, vermagic exactly $K"; fi
+[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
+check "prep = data: no rpmbuild ran; patch-6.1-redhat.patch applied with patch -p1, the empty linux-kernel-test.patch left out" sh -c '
+	! grep -q "rpmbuild" "$1" && grep -q "^\$ patch -N -p1 .*patch-6.1-redhat.patch" "$1" &&
+	grep -q "linux-kernel-test.patch is empty (ApplyOptionalPatch, line 22): not applied" "$1"' _ "${log:-/dev/null}"
+
+# the full strategy: the whole tree's Makefile says the release; the mini tree has no kbuild, so
+# the build stops at make olddefconfig, after derive version accepted the tree
+mkroot full
+kf data "$tmp/full" install dummy --strategy full >"$tmp/out" 2>"$tmp/err"
+rc=$?
+log=$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)
+check "full: derive version reads release $K from the prepared tree (no KERNELRELEASE)" sh -c '
+	[ "$1" -eq 4 ] && grep -q "release $3: 6.1.192 + EXTRAVERSION \"-300.fc39.x86_64\" (the Makefile, as InitBuildVars sets it)" "$2" &&
+	! grep -q "KERNELRELEASE=" "$2"' _ $rc "${log:-/dev/null}" "$K"
+[ $rc -eq 4 ] || sed 's/^/# /' "$tmp/err"
+
+# bad input: a corrupt SRPM, a file that is no rpm, a server that cannot be reached
+for v in corrupt norpm; do
+	mkroot $v
+	kf $v "$tmp/$v" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	case $v in
+	corrupt) what="a damaged SRPM is refused naming the file (exit 5), nothing installed" needle="is damaged" ;;
+	norpm) what="a file that is no rpm is refused naming the file (exit 5), nothing installed" needle="is no" ;;
+	esac
+	check "$what" sh -c '[ "$1" -eq 5 ] && grep -q "kernel-6.1.192-300.fc39.src.rpm" "$2" && grep -q "$3" "$2" &&
+		[ ! -e "$4" ] && ! ls -d "$5"/fedora-* 2>/dev/null | grep -q .' _ $rc "$tmp/err" "$needle" "$(ko $v)" \
+		"$tmp/$v/$cache/src"
+	[ $rc -eq 5 ] || sed 's/^/# /' "$tmp/err"
+done
+mkroot down
+expect_fail "an unreachable server: exit 3 naming Koji's URL and the rewrite to 127.0.0.1:1" 3 "http://127.0.0.1:1/$SRPM_PATH" \
+	kf down "$tmp/down" install dummy --strategy headers
+check "  ... and Koji's URL as given" grep -qF "$KOJI$SRPM_PATH" "$tmp/err"
+tap_done
