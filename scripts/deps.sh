@@ -2,9 +2,8 @@
 # deps.sh: installs everything kforge needs to build, test and run on Debian/Ubuntu (apt-get).
 # Also installs a real Debian 6.1 kernel's headers (the newest linux-headers-6.1.0-N-amd64 in the
 # archive, and its rt-amd64 flavour), Debian's kernel source (linux-source-6.1), qemu and
-# busybox for the end-to-end tests, rpm (rpmbuild and rpmspec: the Fedora stand-in SRPM), clang
-# with its sanitizer runtimes and libFuzzer for the sanitizer and fuzz builds. Prints that
-# kernel's release.
+# busybox for the end-to-end tests, clang with its sanitizer runtimes and libFuzzer for the
+# sanitizer and fuzz builds. Prints that kernel's release.
 set -eu
 [ "$(id -u)" -eq 0 ] && SUDO= || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
@@ -13,8 +12,7 @@ pkgs="build-essential autoconf automake libtool libltdl-dev pkg-config libkmod-d
 libinih-dev libcmocka-dev zlib1g-dev liblzma-dev libzstd-dev jq kmod bc flex bison libelf-dev libssl-dev xz-utils zstd cpio openssl python3
 ovmf mtools dosfstools
 qemu-system-x86 busybox-static linux-source-6.1 procps binutils
-libcurl4-openssl-dev bubblewrap ccache patch
-rpm"
+libcurl4-openssl-dev bubblewrap ccache patch rpm"
 
 missing() {
 	for p in "$@"; do
