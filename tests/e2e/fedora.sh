@@ -10,7 +10,9 @@
 # 127.0.0.1 (tests/lib/httpd.py). It builds dummy with each strategy (headers: against kernel-devel;
 # full: in the prepared tree), installs dummy.ko.xz into updates/, runs `dracut -f --kver KVER`
 # (the shim records it: the image lists dummy), and the kernel booted under qemu loads that file.
-# Then `[plugin.fedora] srpm = PATH` (an SRPM already under the root): no download at all.
+# Then the same with `[plugin.fedora] prep = data` (the spec's patch lines read as data, no
+# rpmbuild), `--source` the prepared tree, and `[plugin.fedora] srpm = PATH` (an SRPM already
+# under the root): no download at all.
 # Each kforge run's output is kept in the test's folder and shown when a case fails.
 # shellcheck disable=SC1091,SC2154 # kernels.sh's paths.sh, the variables fedora-root.sh prints
 set -u
@@ -117,6 +119,8 @@ check "plan: names the fedora plugin, the Koji URL of kernel-$V-$R.src.rpm and i
 	grep -q "fedora" "$1" && grep -qF "$2" "$1" && grep -qF "127.0.0.1:$3" "$1" && ! [ -s "$4" ] || { cat "$1"; exit 1; }' \
 	_ "$work/plan.out" "$KOJI$SRPM_PATH" "$port" "$work/requests"
 check "plan: says dracut -f --kver $K will refresh the image" grep -qF "dracut -f --kver $K" "$work/plan.out"
+check "plan: prepares the tree with rpmbuild -bp (rpmbuild is installed here: scripts/deps.sh)" \
+	grep -q "rpmbuild -bp" "$work/plan.out"
 for s in headers full; do
 	prove "koji-$s" "$root" "$work/kforge.conf" "$s"
 done
@@ -126,6 +130,22 @@ check "koji: the SRPM was fetched from the stand-in once, over both strategies; 
 kf status "$work/kforge.conf" --root "$root" -k "$K" status
 check "koji: kforge status lists dummy installed for $K" sh -c 'grep -q dummy "$1" && grep -qF "$2" "$1" || { cat "$1"; exit 1; }' \
 	_ "$work/status.out" "$K"
+
+# --- the same SRPM with its spec read as data ([plugin.fedora] prep = data: what kforge does where
+# neither rpmbuild nor rpmspec is installed): the full strategy needs the tree's release exact
+root=$work/fedora-data
+: >"$work/requests"
+eval "$("$top/tests/e2e/fedora-root.sh" --root "$root" --link-build \
+	--image-holds "usr/lib/modules/$K/kernel/drivers/net/dummy.ko.xz" 2>"$work/fedora-data.err")" ||
+	sed 's/^/# /' "$work/fedora-data.err"
+printf '[sources]\n%s\n[plugin.fedora]\nprep = data\n' "$REWRITE" >"$work/data.conf"
+if prove "data-full" "$root" "$work/data.conf" full; then
+	check "data: the SRPM fetched once; no rpmbuild -bp in the run's log" sh -c '
+		[ "$(grep -c "^GET /$2 " "$1")" -eq 1 ] && ! grep -q "rpmbuild -bp" "$3" && ! grep -rqs "rpmbuild -bp" "$4" ||
+		{ cat "$1" "$3"; exit 1; }' _ "$work/requests" "$SRPM_PATH" "$work/data-full.out" "$root/var/log/kforge"
+else
+	skip "data: the SRPM fetched once; no rpmbuild -bp in the run's log" "nothing installed"
+fi
 
 # --- --source: the tree rpmbuild -rp prepared (the one the kernel was built from), headers
 # strategy: every step but the fedora plugin's own source location (its hooks are not involved)
