@@ -66,6 +66,9 @@ tap_suite "end to end: real Debian kernels under qemu" tests/e2e/run.sh _build/e
 # from the stand-ins and the modules it installed loaded under qemu
 tap_suite "end to end: the Arch and vanilla kernels (fixtures)" tests/e2e/kernels-selftest.sh _build/e2e-kernels.log
 tap_suite "end to end: Arch and vanilla sources fetched, built, loaded under qemu" tests/e2e/sources.sh _build/e2e-sources.log
+# the Fedora proof: the stand-in kernel SRPM from the stand-in Koji, a fixture Fedora 39 root
+# around the kernel built from it, dummy.ko.xz loaded under qemu
+tap_suite "end to end: Fedora SRPM fetched, built, loaded under qemu" tests/e2e/fedora.sh _build/e2e-fedora.log
 
 # every libFuzzer harness for a short while (clang, in _build-fuzz), one result each; `make fuzz`
 # there runs them for 10 minutes
