@@ -520,6 +520,23 @@ static int open_srpm(struct kforge_job *job, struct prep *p, const char *files_d
 	if (r < 0)
 		return kforge_job_fail(job, r == -EBADMSG || r == -EINVAL ? KFORGE_EXIT_REFUSED : KFORGE_EXIT_FAILURE,
 				       "%s", why);
+	/* libarchive reads past the rpm header without its digests, and a change the payload's
+	 * compressor does not see (gzip's trailer is not checked) would pass: rpm's own check does */
+	_fedora_cleanup_free_ char *rpmkeys = kforge_find_program("rpmkeys");
+	if (rpmkeys) {
+		const char *argv[] = { "rpmkeys", "--checksig", "--nosignature", "--", p->srpm, NULL };
+		int status = 0;
+		r = kforge_run_status(job, NULL, argv, &status);
+		if (r < 0 || status != 0)
+			return kforge_job_fail(job, KFORGE_EXIT_REFUSED,
+					       "%s is damaged: its digests do not match (rpmkeys --checksig, see %s): fetch it "
+					       "again or check where it came from",
+					       p->srpm, kforge_job_log_path(job));
+	} else {
+		kforge_plan_note(job, "%s: its rpm digests are not checked (no rpmkeys: install rpm); its payload is "
+				      "checked as it decompresses",
+				 p->srpm);
+	}
 	for (size_t i = 0; i < p->n_files; i++) {
 		size_t n = strlen(p->files[i]);
 		if (n > 5 && strcmp(p->files[i] + n - 5, ".spec") == 0) {

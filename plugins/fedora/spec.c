@@ -239,6 +239,12 @@ static int prep_line(struct fedora_spec *s, const char *p, unsigned int line, ch
 			snprintf(why, whysize, "line %u: %s names no patch", line, optional ? "ApplyOptionalPatch" : "ApplyPatch");
 			return -EINVAL;
 		}
+		if (name[0] == '$' || (name[0] == '"' && name[1] == '$')) {
+			/* a shell variable: the spec's own ApplyOptionalPatch() calling ApplyPatch "$patch"
+			 * inside its definition, not a patch the spec applies */
+			free(name);
+			return 0;
+		}
 		/* Fedora's ApplyPatch runs git apply, which strips one component by default */
 		int strip = strip_of(end, 1);
 		int r = strip < -1 ? -EINVAL : add_apply(s, name, optional, strip, line);
