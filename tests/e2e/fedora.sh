@@ -18,25 +18,11 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/tap.sh"
-KFORGE=${KFORGE:-$top/_build/kforge}
-export KFORGE_PLUGIN_PATH=${KFORGE_PLUGIN_PATH:-$top/_build/plugins/arch/.libs:$top/_build/plugins/debian/.libs:$top/_build/plugins/fedora/.libs:$top/_build/plugins/vanilla/.libs}
-export NO_COLOR=1
 work=$(mktemp -d /tmp/kforge-e2e-fedora-XXXXXX)
-srv_pid=
-stop_server() { [ -z "$srv_pid" ] || { kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=; }; }
 trap 'stop_server; rm -rf "$work"' EXIT
 . "$top/tests/e2e/lib.sh"
 
-t0=$(date +%s)
-if "$top/tests/e2e/kernels.sh" --paths-file "$work/paths.sh" >/dev/null 2>"$work/kernels.err"; then
-	ok "kernels.sh: the kernels and the stand-ins are built or cached ($(($(date +%s) - t0)) s)"
-else
-	not_ok "kernels.sh: the kernels and the stand-ins are built or cached"
-	sed 's/^/# /' "$work/kernels.err"
-	echo "Bail out! kernels.sh failed"
-	exit 1
-fi
-. "$work/paths.sh"
+e2e_kernels
 [ -n "${RELEASE_fedora:-}" ] || { echo "Bail out! kernels.sh built no fedora kernel"; exit 1; }
 K=$RELEASE_fedora
 V=6.1.192 R=300.fc39
@@ -44,11 +30,7 @@ KOJI=https://kojipkgs.fedoraproject.org/
 SRPM_PATH=packages/kernel/$V/$R/src/kernel-$V-$R.src.rpm
 
 # Koji's folder on 127.0.0.1: the stand-in SRPM at its Koji path
-: >"$work/requests"
-python3 "$top/tests/lib/httpd.py" "$FEDORA_HTTP_DIR" --log "$work/requests" >"$work/port" &
-srv_pid=$!
-wait_until 60 test -s "$work/port" || { echo "Bail out! tests/lib/httpd.py did not start"; exit 1; }
-port=$(cat "$work/port")
+serve_standin "$FEDORA_HTTP_DIR"
 # kernel.org too, to a folder the stand-in does not have: a kforge that looked anywhere but Koji
 # (the vanilla plugin's tarball) fails here, visibly, instead of reaching the real host
 REWRITE=$(printf 'rewrite = %s %s\n  %s %s' "$KOJI" "http://127.0.0.1:$port/" \

@@ -15,17 +15,7 @@ work=$(mktemp -d /tmp/kforge-kernels-selftest-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 . "$top/tests/e2e/lib.sh"
 
-t0=$(date +%s)
-if "$top/tests/e2e/kernels.sh" --paths-file "$work/paths.sh" >/dev/null 2>"$work/kernels.err"; then
-	ok "kernels.sh: the five kernels and the stand-ins are built or cached ($(($(date +%s) - t0)) s)"
-	sed 's/^/# /' "$work/kernels.err"
-else
-	not_ok "kernels.sh: the five kernels and the stand-ins are built or cached"
-	sed 's/^/# /' "$work/kernels.err"
-	echo "Bail out! kernels.sh failed"
-	exit 1
-fi
-. "$work/paths.sh"
+e2e_kernels details
 
 # dummy.c of TREE built against BUILD as an external module in DIR
 build_dummy() { # tree build dir

@@ -10,9 +10,6 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/tap.sh"
-KFORGE=${KFORGE:-$top/_build/kforge}
-export KFORGE_PLUGIN_PATH=${KFORGE_PLUGIN_PATH:-$top/_build/plugins/arch/.libs:$top/_build/plugins/debian/.libs:$top/_build/plugins/fedora/.libs:$top/_build/plugins/vanilla/.libs}
-export NO_COLOR=1
 E=${KFORGE_E2E_CACHE:-/var/cache/kforge-e2e}
 work=$(mktemp -d /tmp/kforge-e2e-XXXXXX)
 trap 'rm -rf "$work"' EXIT

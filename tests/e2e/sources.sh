@@ -19,25 +19,11 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/tap.sh"
-KFORGE=${KFORGE:-$top/_build/kforge}
-export KFORGE_PLUGIN_PATH=${KFORGE_PLUGIN_PATH:-$top/_build/plugins/arch/.libs:$top/_build/plugins/debian/.libs:$top/_build/plugins/fedora/.libs:$top/_build/plugins/vanilla/.libs}
-export NO_COLOR=1
 work=$(mktemp -d /tmp/kforge-e2e-sources-XXXXXX)
-srv_pid=
-stop_server() { [ -z "$srv_pid" ] || { kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=; }; }
 trap 'stop_server; rm -rf "$work"' EXIT
 . "$top/tests/e2e/lib.sh"
 
-t0=$(date +%s)
-if "$top/tests/e2e/kernels.sh" --paths-file "$work/paths.sh" >/dev/null 2>"$work/kernels.err"; then
-	ok "kernels.sh: the kernels and the stand-ins are built or cached ($(($(date +%s) - t0)) s)"
-else
-	not_ok "kernels.sh: the kernels and the stand-ins are built or cached"
-	sed 's/^/# /' "$work/kernels.err"
-	echo "Bail out! kernels.sh failed"
-	exit 1
-fi
-. "$work/paths.sh"
+e2e_kernels
 V=6.1.192
 
 # kernel.org's v6.x folder and GitHub's release folder of the Arch patch, on 127.0.0.1: the files
@@ -54,10 +40,7 @@ tsum=$(sha256sum "$h/linux-$V.tar.xz" | cut -d' ' -f1)
 	printf '%s  linux-%s.tar.xz\n' "$tsum" "$V"
 	printf -- '-----BEGIN PGP SIGNATURE-----\n\nnone\n-----END PGP SIGNATURE-----\n'
 } >"$h/sha256sums.asc"
-python3 "$top/tests/lib/httpd.py" "$h" --log "$work/requests" >"$work/port" &
-srv_pid=$!
-wait_until 60 test -s "$work/port" || { echo "Bail out! tests/lib/httpd.py did not start"; exit 1; }
-port=$(cat "$work/port")
+serve_standin "$h"
 # the real hosts, each rewritten to its stand-in
 STABLE=https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git
 printf '[sources]\nrewrite = %s %s\n  %s %s\n  %s %s\n  %s %s\n' \
