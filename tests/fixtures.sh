@@ -123,14 +123,6 @@ check "build --dry-run prints the plan and runs none of its commands" sh -c '
 check "plan text form numbers the steps" sh -c '"$1" --root "$2/debian" -k 6.1.0-56-amd64 plan "$3/hello" | grep -q "^7. refresh initramfs \[core\]"' _ "$KFORGE" "$R" "$tmp"
 
 # errors: the cause, the fix, the documented exit code
-expect_fail() { # name code needle cmd...
-	name=$1 code=$2 needle=$3
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ] && grep -qF -- "$needle" "$tmp/err"; then ok "$name"; else
-		not_ok "$name"; echo "# exit $rc (want $code)"; sed 's/^/# /' "$tmp/err"; fi
-}
 expect_fail "a kernel without build dir: exit 3, lists the ones with one" 3 \
 	"no build directory for 9.9.9-1-amd64: install linux-headers-9.9.9-1-amd64; kernels with one: 6.1.0-56-amd64, 6.1.0-56-rt-amd64" \
 	"$KFORGE" --root "$R/debian" -k 9.9.9-1-amd64 info

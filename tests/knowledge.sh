@@ -7,15 +7,6 @@ set -u
 NAME=knowledge
 . "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
 
-expect_fail() { # name code needle cmd...
-	name=$1 code=$2 needle=$3
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ] && grep -qF -- "$needle" "$tmp/err"; then ok "$name"; else
-		not_ok "$name"; echo "# exit $rc (want $code)"; sed 's/^/# /' "$tmp/err"; fi
-}
-
 # the package that provides a release's build dir: each plugin's build_dir_hint
 expect_fail "debian: linux-headers-KVER" 3 "no build directory for 6.1.0-57-amd64: install linux-headers-6.1.0-57-amd64;" \
 	"$KFORGE" --root "$R/debian" -k 6.1.0-57-amd64 info

@@ -39,14 +39,6 @@ check "config lists plugin.v11.colour from the file (file:line) and plugin.v11.f
 		(.values[] | select(.key == \"plugin.v11.flavour\") | .value == \"v11\" and .origin == \"default\")"' _ "$c" "$tmp/good.conf"
 check "config text form shows them too" sh -c '
 	KFORGE_SYSTEM_CONFIG="$2" "$1" --root "$3" config | grep -qE "^plugin\.v11\.colour += red +# $2:5\$"' _ "$KFORGE" "$tmp/good.conf" "$root"
-expect_fail() { # name code needle cmd...
-	name=$1 code=$2 needle=$3
-	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ] && grep -qF -- "$needle" "$tmp/err"; then ok "$name"; else
-		not_ok "$name"; echo "# exit $rc (want $code)"; sed 's/^/# /' "$tmp/err"; fi
-}
 printf '[plugin.v11]\n\ncolour = purple\n' >"$tmp/bad.conf"
 expect_fail "a value the plugin refuses: exit 2, file:line and its reason" 2 \
 	"$tmp/bad.conf:3: plugin.v11.colour must be red, green or blue, not \"purple\"" \

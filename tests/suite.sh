@@ -19,3 +19,14 @@ need_headers() {
 		exit 0
 	fi
 }
+
+# expect_fail NAME CODE NEEDLE CMD...: CMD exits CODE and its stderr holds NEEDLE (a fixed string);
+# otherwise the exit and the stderr are shown
+expect_fail() { # name code needle cmd...
+	name=$1 code=$2 needle=$3
+	shift 3
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -eq "$code" ] && grep -qF -- "$needle" "$tmp/err"; then ok "$name"; else
+		not_ok "$name"; echo "# exit $rc (want $code)"; sed 's/^/# /' "$tmp/err"; fi
+}
