@@ -8,10 +8,11 @@ set -eu
 [ "$(id -u)" -eq 0 ] && SUDO= || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 
-pkgs="build-essential autoconf automake libtool libltdl-dev pkg-config libkmod-dev libgit2-dev
+pkgs="build-essential autoconf automake libtool libltdl-dev pkg-config libkmod-dev libgit2-dev libarchive-dev git
 libinih-dev libcmocka-dev zlib1g-dev liblzma-dev libzstd-dev jq kmod bc flex bison libelf-dev libssl-dev xz-utils zstd cpio openssl python3
 ovmf mtools dosfstools
-qemu-system-x86 busybox-static linux-source-6.1 procps binutils"
+qemu-system-x86 busybox-static linux-source-6.1 procps binutils
+libcurl4-openssl-dev bubblewrap ccache patch"
 
 missing() {
 	for p in "$@"; do

@@ -1,8 +1,8 @@
 #!/bin/sh
 # test.sh: installs every dependency (apt-get), builds kforge, and runs every test: the cmocka
 # units and fixture-root suite (make check), the SDK test (install into a scratch prefix, the
-# example vendor plugin built out of tree), the end-to-end suite (real Debian kernels, modules
-# loaded under qemu), and make distcheck; also make check again under ASan and UBSan
+# example vendor plugin built out of tree), the end-to-end suites (real Debian kernels, and small
+# kernels released as Arch and kernel.org build them: modules loaded under qemu), and make distcheck; also make check again under ASan and UBSan
 # (_build-asan) and each libFuzzer harness for FUZZ_SECONDS=20 (_build-fuzz). Ends with
 # "N passed, N failed, N skipped" (a skipped test is no pass).
 set -u
@@ -61,6 +61,11 @@ tap_suite() { # title script log
 }
 tap_suite "SDK: install, example vendor plugin" tests/sdk-example.sh _build/sdk-example.log
 tap_suite "end to end: real Debian kernels under qemu" tests/e2e/run.sh _build/e2e.log
+# the small kernels of the Arch and vanilla proofs (built once per machine, cached under
+# /var/cache/kforge-e2e/kernels): the fixtures proved alone, then kforge fetching their sources
+# from the stand-ins and the modules it installed loaded under qemu
+tap_suite "end to end: the Arch and vanilla kernels (fixtures)" tests/e2e/kernels-selftest.sh _build/e2e-kernels.log
+tap_suite "end to end: Arch and vanilla sources fetched, built, loaded under qemu" tests/e2e/sources.sh _build/e2e-sources.log
 
 # every libFuzzer harness for a short while (clang, in _build-fuzz), one result each; `make fuzz`
 # there runs them for 10 minutes

@@ -30,3 +30,23 @@ expect_fail() { # name code needle cmd...
 	if [ "$rc" -eq "$code" ] && grep -qF -- "$needle" "$tmp/err"; then ok "$name"; else
 		not_ok "$name"; echo "# exit $rc (want $code)"; sed 's/^/# /' "$tmp/err"; fi
 }
+
+# mini_tree DIR VERSION.PATCHLEVEL.SUBLEVEL DESCRIPTION: a small kernel tree (its top Makefile and
+# drivers/net) in which dummy is a real module whose MODULE_DESCRIPTION is DESCRIPTION
+mini_tree() {
+	mkdir -p "$1/drivers/net"
+	# shellcheck disable=SC2046 # the version's three numbers
+	printf 'VERSION = %s\nPATCHLEVEL = %s\nSUBLEVEL = %s\nEXTRAVERSION =\nNAME = Hurr durr I'"'"'ma ninja sloth\n' \
+		$(echo "$2" | tr . ' ') >"$1/Makefile"
+	echo 'obj-$(CONFIG_DUMMY) += dummy.o' >"$1/drivers/net/Makefile"
+	cat >"$1/drivers/net/dummy.c" <<EOF
+// SPDX-License-Identifier: GPL-2.0
+#include <linux/module.h>
+static int __init dummy_init(void) { return 0; }
+static void __exit dummy_exit(void) { }
+module_init(dummy_init);
+module_exit(dummy_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("$3");
+EOF
+}

@@ -67,6 +67,10 @@ bool kf_strv_contains(const struct kf_strv *l, const char *s);
 int kf_read_file(const char *path, char **out, size_t *len);
 /* The same with another cap: module files, which debug info can make larger. */
 int kf_read_file_max(const char *path, size_t max, char **out, size_t *len);
+/* Writes all of BUF to FD (EINTR retried): 0 or -errno. */
+int kf_write_all(int fd, const void *buf, size_t len);
+/* N bytes for a person: "512 B", "1.5 MiB". */
+void kf_human_size(unsigned long long n, char *buf, size_t size);
 /* kf_read_file()'s error as words: "not a regular file", "larger than ...", strerror. */
 const char *kf_read_strerror(int err);
 char *kf_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -7,7 +7,7 @@
 
 #include "base/ctx.h"
 
-enum value_type { T_UINT, T_ENUM, T_PATH, T_STRING };
+enum value_type { T_UINT, T_ENUM, T_PATH, T_STRING, T_PAIRS };
 
 struct key_def {
 	const char *key;
@@ -22,7 +22,8 @@ static const struct key_def keys[] = {
 	{ "build.jobs", "0", T_UINT, NULL, "parallel make jobs; 0 means one per CPU" },
 	{ "build.strategy", "auto", T_ENUM, "|auto|headers|full|",
 	  "how in-tree modules are built: headers (fast), full (whole tree), auto" },
-	{ "build.cache_dir", "/var/cache/kforge", T_PATH, NULL, "where unpacked kernel sources are kept" },
+	{ "build.cache_dir", "/var/cache/kforge", T_PATH, NULL,
+	  "where fetched sources (downloads, the git store), unpacked trees and work folders are kept" },
 	{ "build.cc_launcher", "", T_STRING, NULL, "a compiler launcher put before CC, e.g. ccache" },
 	{ "install.compression", "auto", T_ENUM, "|auto|none|gzip|xz|zstd|",
 	  "module compression; auto matches the target kernel's own modules" },
@@ -40,6 +41,12 @@ static const struct key_def keys[] = {
 	{ "plugins.plugin", "", T_STRING, NULL, "use this plugin instead of probing (like --plugin)" },
 	{ "autoinstall.exclude", "", T_STRING, NULL,
 	  "modules (names or folders, space-separated) kforge autoinstall leaves out" },
+	{ "sources.rewrite", "", T_PAIRS, NULL,
+	  "URL prefix pairs FROM TO ...: a URL kforge fetches that starts with FROM is fetched from TO (the longest FROM wins)" },
+	{ "sources.timeout", "60", T_UINT, NULL, "seconds a download may go without data before it fails; 0: no limit" },
+	{ "sources.connect_timeout", "30", T_UINT, NULL, "seconds to connect to a server before a download fails; 0: libcurl's own (300)" },
+	{ "sources.keyring", "", T_PATH, NULL,
+	  "a keyring gpgv checks source signatures with (under the root); empty: signatures are not checked" },
 };
 
 /*
@@ -213,6 +220,23 @@ static int validate(const struct key_def *k, const char *value, char *why, size_
 		return 0;
 	case T_STRING:
 		return 0;
+	case T_PAIRS: {
+		/* whitespace-separated FROM TO pairs: an odd count has a FROM without its TO */
+		unsigned int words = 0;
+		for (const char *p = value; *p;) {
+			p += strspn(p, " \t");
+			if (!*p)
+				break;
+			words++;
+			p += strcspn(p, " \t");
+		}
+		if (words % 2) {
+			snprintf(why, n, "%s needs pairs of URL prefixes, FROM TO [FROM TO ...], not %u word%s: \"%s\"",
+				 k->key, words, words == 1 ? "" : "s", value);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	}
 	return 0;
 }
@@ -260,13 +284,20 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	if (i < 0) {
 		if (!section[0])
-			snprintf(why, sizeof(why), "\"%s\" is outside any section: put it under [build], [install], [log], [plugins] or [plugin.NAME]", name);
+			snprintf(why, sizeof(why), "\"%s\" is outside any section: put it under [build], [install], [log], [plugins], [autoinstall], [sources] or [plugin.NAME]", name);
 		else
 			snprintf(why, sizeof(why), "unknown key \"%s\" (see `kforge config` for the keys there are)", key);
 	} else if (validate(&keys[i], value, why, sizeof(why)) == 0) {
+		/* a list of pairs grows: each of its lines (a repeated key, or an indented line that
+		 * continues it) adds pairs, so that a long list fits the INI reader's lines */
+		char *v = keys[i].type == T_PAIRS && st->pending_val[i] && st->pending_val[i][0]
+				  ? kf_strdup_printf("%s %s", st->pending_val[i], value)
+				  : strdup(value);
+		if (!v)
+			return 0;
 		free(st->pending_val[i]);
-		st->pending_val[i] = strdup(value);
-		return st->pending_val[i] ? 1 : 0;
+		st->pending_val[i] = v;
+		return 1;
 	}
 	if (!st->errors++)
 		snprintf(st->why, sizeof(st->why), "%s", why);
@@ -348,6 +379,19 @@ int kf_config_load_file(struct kforge_ctx *ctx, struct kf_config *cfg, const cha
 	int r = read_config_text(ctx, path, &text);
 	if (r != 0)
 		return r > 0 ? 0 : r;
+	/* the INI reader cuts a longer line short without a word: a value would lose its end */
+	unsigned int n = 1;
+	for (const char *l = text; *l; n++) {
+		const char *e = strchrnul(l, '\n');
+		if (e - l >= INI_MAX_LINE - 1) {
+			kf_err(ctx, "%s:%u: the line is %zu characters long, longer than the %d the INI reader takes "
+				    "(fix: continue a long value on the next line, indented; each line of a list such "
+				    "as [sources] rewrite adds to it)",
+			       path, n, (size_t)(e - l), INI_MAX_LINE - 2);
+			return -EINVAL;
+		}
+		l = *e ? e + 1 : e;
+	}
 	struct parse_state st = { .cfg = cfg, .path = path };
 	r = ini_parse_string(text, handler, &st);
 	int ret = 0;

@@ -253,13 +253,14 @@ bool kf_str_endswith(const char *s, const char *suffix)
 bool kf_is_dir(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	/* NULL: no folder (a plan asks before a fetch has named the source's) */
+	return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 bool kf_is_file(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 unsigned long kf_hash_str(unsigned long h, const char *s)
@@ -371,4 +372,35 @@ int kf_lock_file(struct kforge_ctx *ctx, const char *path, bool wait, const char
 	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) < 0)
 		kf_dbg(ctx, "cannot write the pid into %s", path);
 	return fd;
+}
+
+int kf_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+void kf_human_size(unsigned long long n, char *buf, size_t size)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%llu B", n);
+	else
+		snprintf(buf, size, "%.1f %s", v, units[u]);
 }

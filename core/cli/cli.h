@@ -16,6 +16,10 @@ struct opts {
 	const char *jobs;
 	int verbose, quiet;
 	bool json, help, dry_run, no_wait, force;
+	bool all;		       /* cache prune --all */
+	const char *older_than;	       /* cache prune --older-than DAYS */
+	const char *source_rewrites[16]; /* --source-rewrite FROM=TO, in order */
+	unsigned int n_rewrites;
 	const char *dir;
 	const char *args[8];
 	unsigned int n_args;
@@ -54,3 +58,5 @@ int cmd_uninstall(struct kforge_ctx *ctx, struct opts *o);
 int cmd_status(struct kforge_ctx *ctx, struct opts *o);
 int cmd_autoinstall(struct kforge_ctx *ctx, struct opts *o);
 int cmd_keygen(struct kforge_ctx *ctx, struct opts *o);
+/* cache.c */
+int cmd_cache(struct kforge_ctx *ctx, struct opts *o);

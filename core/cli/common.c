@@ -50,12 +50,23 @@ int exit_for(int err)
  * block tar or the reader forever, a file where a folder belongs would fail deep in a step.
  * A path that does not exist is left to the job, which says what is missing.
  */
+/* --source git+URL#tag=X, or an http(s)/file URL of a tarball: checked by the job, fetched by the locate source step */
+static bool source_is_url(const char *s)
+{
+	static const char *const prefixes[] = { "git+", "http://", "https://", "file://" };
+	for (size_t i = 0; s && i < ARRAY_SIZE(prefixes); i++)
+		if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
 static int check_path_options(struct kforge_ctx *ctx, const struct opts *o)
 {
 	struct stat st;
-	if (o->source && stat(o->source, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+	if (o->source && !source_is_url(o->source) && stat(o->source, &st) == 0 && !S_ISDIR(st.st_mode) &&
+	    !S_ISREG(st.st_mode)) {
 		kforge_err(ctx, "--source %s is neither a directory nor a regular file: give a kernel source tree "
-				"or a tarball of one",
+				"or a tarball of one, or git+URL#tag=NAME",
 			   o->source);
 		return KFORGE_EXIT_USAGE;
 	}

@@ -48,8 +48,13 @@ int cmd_info(struct kforge_ctx *ctx, struct opts *o)
 		printf("\"modversions\": %s, ", mv);
 		json_kv("compression", kforge_compression_name(kforge_job_compression(job)), true);
 		json_kv("initramfs", kforge_job_initramfs(job), true);
-		json_kv("module_dir", moddir, false);
-		fputs("}\n", stdout);
+		json_kv("module_dir", moddir, true);
+		/* what the plugin found about the target (kforge_job_add_fact) */
+		fputs("\"facts\": {", stdout);
+		const char *fk, *fv, *nk, *nv;
+		for (unsigned int i = 0; kforge_job_fact(job, i, &fk, &fv); i++)
+			json_kv(fk, fv, kforge_job_fact(job, i + 1, &nk, &nv));
+		fputs("}}\n", stdout);
 	} else {
 		printf("plugin:              %s\n", p->name);
 		printf("root:                %s\n", kforge_ctx_root(ctx));
@@ -67,6 +72,9 @@ int cmd_info(struct kforge_ctx *ctx, struct opts *o)
 		printf("compression:         %s\n", kforge_compression_name(kforge_job_compression(job)));
 		printf("initramfs:           %s\n", kforge_job_initramfs(job));
 		printf("module_dir:          %s\n", moddir ? moddir : "?");
+		const char *fk, *fv;
+		for (unsigned int i = 0; kforge_job_fact(job, i, &fk, &fv); i++)
+			printf("%s:%*s%s\n", fk, strlen(fk) < 20 ? (int)(20 - strlen(fk)) : 1, "", fv);
 	}
 	free(moddir);
 	kforge_job_unref(job);

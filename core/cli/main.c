@@ -49,6 +49,7 @@ static const struct command commands[] = {
 	{ "status", cmd_status, "status [--json]", "the modules kforge installed: ok, modified, missing or superseded", true },
 	{ "autoinstall", cmd_autoinstall, "autoinstall -k KVER", "rebuild every module kforge installed for kernel KVER (the hooks call it)", false },
 	{ "keygen", cmd_keygen, "keygen [--dir DIR]", "create a module signing key pair and say how to enroll it", false },
+	{ "cache", cmd_cache, "cache list|prune", "what the cache keeps of sources (downloads, git store, trees); free it", true },
 };
 
 static void usage(FILE *f)
@@ -62,7 +63,9 @@ static void usage(FILE *f)
 		   "  --root DIR           every path is taken inside DIR (default /)\n"
 		   "  -k, --kernel KVER    the target kernel (default: the running one)\n"
 		   "  --plugin NAME        use this plugin instead of probing\n"
-		   "  --source PATH        the kernel source: a tree or a tarball\n"
+		   "  --source PATH        the kernel source: a tree or a tarball, or git+URL#tag=NAME\n"
+		   "  --source-rewrite FROM=TO  fetch URLs starting with FROM from TO instead (repeatable;\n"
+		   "                       before [sources] rewrite of kforge.conf; the longest FROM wins)\n"
 		   "  --set CONFIG_X=VAL   change a config option (repeatable; needs the full strategy)\n"
 		   "  --strategy S         headers, full or auto (default auto)\n"
 		   "  --extra-symbols FILE Module.symvers of another external module this one uses\n"
@@ -72,6 +75,8 @@ static void usage(FILE *f)
 		   "  --no-wait            fail at once when another kforge holds the lock (default: wait)\n"
 		   "  --force              uninstall: remove the module even when it changed since\n"
 		   "  --dir DIR            keygen: where the key pair goes (default /var/lib/kforge/mok)\n"
+		   "  --all                cache prune: everything, the git store included\n"
+		   "  --older-than DAYS    cache prune: what was not used for DAYS days\n"
 		   "  -j, --jobs N         parallel make jobs\n"
 		   "  --json               machine-readable output (info, plugins, config, plan, status)\n"
 		   "  --dry-run            build: print the plan (the exact commands) instead of running it\n"
@@ -98,6 +103,12 @@ static void command_usage(const struct command *c)
 		{ "status", "--install-mod-path DIR (the records of that tree); without -k every kernel" },
 		{ "autoinstall", "--install-mod-path DIR, --no-wait, -j N" },
 		{ "keygen", "--dir DIR (default /var/lib/kforge/mok, where kforge looks first)" },
+		{ "cache", "list [--json]: each download (with the name and URL it was fetched as), the git object\n"
+			   "store and each source tree in build.cache_dir, with its size and age.\n"
+			   "prune --all | --older-than DAYS [--dry-run]: removes them (--all also the git store), under\n"
+			   "the cache's lock, and says what it freed; an entry another kforge is using is kept.\n"
+			   "fetch URL NAME [sha256:HEX|b2:HEX] [--dry-run] [--source-rewrite FROM=TO]: fetches URL into the\n"
+			   "cache as the sources of a recipe are fetched, and prints the verified file's path" },
 	};
 	printf("Usage: kforge %s\n\n%s.\n", c->usage, c->help);
 	if (strcmp(c->name, "plan") == 0 || strcmp(c->name, "build") == 0 || strcmp(c->name, "install") == 0)
@@ -125,6 +136,52 @@ static int push_arg(const char **list, unsigned int *n, size_t max, const char *
 	return 0;
 }
 
+/*
+ * --source-rewrite FROM=TO, in order, go before the pairs of [sources] rewrite: sources.rewrite
+ * set from the command line holds both (of two equal FROMs the first wins), and its origin
+ * says so.
+ */
+static int set_source_rewrites(struct kforge_ctx *ctx, const struct opts *o)
+{
+	size_t len = 1;
+	for (unsigned int i = 0; i < o->n_rewrites; i++)
+		len += strlen(o->source_rewrites[i]) + 1;
+	const char *file_value = kforge_config_get(ctx, "sources.rewrite");
+	const char *file_origin = "default", *key, *origin;
+	for (unsigned int i = 0; kforge_config_entry(ctx, i, &key, NULL, &origin, NULL); i++)
+		if (strcmp(key, "sources.rewrite") == 0)
+			file_origin = origin;
+	len += strlen(file_value) + 1;
+	char *value = malloc(len);
+	if (!value)
+		return -1;
+	value[0] = '\0';
+	for (unsigned int i = 0; i < o->n_rewrites; i++) {
+		const char *arg = o->source_rewrites[i];
+		const char *eq = strchr(arg, '=');
+		if (!eq || eq == arg || !eq[1] || strpbrk(arg, " \t\r\n")) {
+			kforge_err(ctx, "--source-rewrite %s: give FROM=TO, two URL prefixes without blanks "
+					"(e.g. --source-rewrite https://cdn.kernel.org/=http://mirror.example/kernel.org/)",
+				   arg);
+			free(value);
+			return -1;
+		}
+		size_t at = strlen(value);
+		snprintf(value + at, len - at, "%s%.*s %s", at ? " " : "", (int)(eq - arg), arg, eq + 1);
+	}
+	if (file_value[0]) {
+		size_t at = strlen(value);
+		snprintf(value + at, len - at, " %s", file_value);
+	}
+	char *why = file_value[0] ? NULL : strdup("command line: --source-rewrite");
+	if (file_value[0] && asprintf(&why, "command line: --source-rewrite, before the pairs of %s", file_origin) < 0)
+		why = NULL;
+	int r = why ? kforge_config_set(ctx, "sources.rewrite", value, why) : -1;
+	free(why);
+	free(value);
+	return r < 0 ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -136,7 +193,10 @@ int main(int argc, char **argv)
 		{ "extra-symbols", required_argument, NULL, 'E' }, { "install-mod-path", required_argument, NULL, 'I' },
 		{ "install-dir", required_argument, NULL, 'D' }, { "initramfs", no_argument, NULL, 'i' },
 		{ "dry-run", no_argument, NULL, 'n' },	      { "no-wait", no_argument, NULL, 'W' },
-		{ "force", no_argument, NULL, 'F' },	      { "dir", required_argument, NULL, 'd' },	      { "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
+		{ "force", no_argument, NULL, 'F' },	      { "dir", required_argument, NULL, 'd' },
+		{ "all", no_argument, NULL, 'A' },	      { "older-than", required_argument, NULL, 'O' },
+		{ "source-rewrite", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { 0 };
@@ -166,6 +226,12 @@ int main(int argc, char **argv)
 		case 'W': o.no_wait = true; break;
 		case 'F': o.force = true; break;
 		case 'd': o.dir = optarg; break;
+		case 'A': o.all = true; break;
+		case 'O': o.older_than = optarg; break;
+		case 'R':
+			if (push_arg(o.source_rewrites, &o.n_rewrites, ARRAY_SIZE(o.source_rewrites), optarg, "--source-rewrite") < 0)
+				return KFORGE_EXIT_USAGE;
+			break;
 		case 'I': o.install_mod_path = optarg; break;
 		case 'D': o.install_dir = optarg; break;
 		case 'i': o.initramfs = true; break;
@@ -260,6 +326,10 @@ int main(int argc, char **argv)
 			code = KFORGE_EXIT_USAGE;
 			goto out;
 		}
+	}
+	if (o.n_rewrites && set_source_rewrites(ctx, &o) < 0) {
+		code = KFORGE_EXIT_USAGE;
+		goto out;
 	}
 	if (o.verbose || o.quiet) {
 		const char *lvl = kforge_log_priority_name(LOG_INFO + o.verbose - 2 * o.quiet);

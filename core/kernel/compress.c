@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lzma.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
@@ -20,22 +21,6 @@ enum kforge_compression kf_compression_of_path(const char *path)
 	if (kf_str_endswith(path, ".zst"))
 		return KFORGE_COMPRESS_ZSTD;
 	return KFORGE_COMPRESS_NONE;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
 }
 
 /* gzip (what kbuild's `gzip -n -f` writes and the kernel's gunzip reads), best compression */
@@ -115,118 +100,222 @@ int kf_compress_file(enum kforge_compression c, const char *in_path, int out_fd)
 	if (r < 0)
 		return r;
 	if (c == KFORGE_COMPRESS_NONE)
-		return write_all(out_fd, in, len);
+		return kf_write_all(out_fd, in, len);
 	_cleanup_free_ char *out = NULL;
 	size_t outlen = 0;
 	r = c == KFORGE_COMPRESS_GZIP ? gzip_buffer(in, len, &out, &outlen)
 	    : c == KFORGE_COMPRESS_XZ ? xz_buffer(in, len, &out, &outlen)
 				      : zstd_buffer(in, len, &out, &outlen);
-	return r < 0 ? r : write_all(out_fd, out, outlen);
+	return r < 0 ? r : kf_write_all(out_fd, out, outlen);
 }
 
-/* --- reading back: the gate and status read compressed modules */
+/* --- reading back: the gate and status read compressed modules; sources decompress patches */
+
+enum kforge_compression kf_compression_of_magic(const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+	if (len >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
+		return KFORGE_COMPRESS_ZSTD;
+	if (len >= 6 && memcmp(b, "\xfd" "7zXZ\0", 6) == 0)
+		return KFORGE_COMPRESS_XZ;
+	if (len >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+		return KFORGE_COMPRESS_GZIP;
+	return KFORGE_COMPRESS_NONE;
+}
 
 /*
- * What a module decompresses to is capped like a module file: a few bytes of a damaged or
- * hostile .ko.xz must not fill the disk.
+ * What a file decompresses to is capped (MAX): a few bytes of a damaged or hostile .ko.xz
+ * must not fill the disk.
  */
-static int write_capped(int fd, const void *buf, size_t len, size_t *total)
+static int write_capped(int fd, const void *buf, size_t len, uint64_t *total, uint64_t max)
 {
-	if (len > KF_MODULE_MAX - *total)
+	if (len > max - *total)
 		return -EFBIG;
 	*total += len;
-	return write_all(fd, buf, len);
+	return kf_write_all(fd, buf, len);
 }
 
-static int gunzip_fd(const char *in, size_t len, int out_fd)
+/* Reads what is there, up to LEN: 0 at the end, or a negative errno. */
+static ssize_t read_some(int fd, void *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = read(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 ? -errno : n;
+	}
+}
+
+#define CHUNK 65536
+
+static int copy_fd(int in_fd, int out_fd, uint64_t max)
+{
+	char buf[CHUNK];
+	uint64_t total = 0;
+	for (;;) {
+		ssize_t n = read_some(in_fd, buf, sizeof(buf));
+		if (n <= 0)
+			return (int)n;
+		int r = write_capped(out_fd, buf, (size_t)n, &total, max);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* gzip, members one after the other as gzip itself reads them; anything else after the last is ignored */
+static int gunzip_fd(int in_fd, int out_fd, uint64_t max)
 {
 	z_stream s = { 0 };
 	if (inflateInit2(&s, 15 + 32) != Z_OK)
 		return -ENOMEM;
-	unsigned char buf[65536];
-	s.next_in = (Bytef *)in;
-	s.avail_in = (uInt)len;
-	int z, r = 0;
-	size_t total = 0;
-	do {
-		s.next_out = buf;
-		s.avail_out = sizeof(buf);
-		z = inflate(&s, Z_NO_FLUSH);
-		if (z != Z_OK && z != Z_STREAM_END) {
+	unsigned char in[CHUNK], out[CHUNK];
+	uint64_t total = 0;
+	bool eof = false;
+	int r = 0;
+	for (;;) {
+		if (s.avail_in == 0 && !eof) {
+			ssize_t n = read_some(in_fd, in, sizeof(in));
+			if (n < 0) {
+				r = (int)n;
+				break;
+			}
+			eof = n == 0;
+			s.next_in = in;
+			s.avail_in = (uInt)n;
+		}
+		if (s.avail_in == 0 && eof) {
+			r = -EBADMSG; /* truncated (or empty) */
+			break;
+		}
+		s.next_out = out;
+		s.avail_out = sizeof(out);
+		int z = inflate(&s, Z_NO_FLUSH);
+		if (z != Z_OK && z != Z_STREAM_END && z != Z_BUF_ERROR) {
 			r = -EBADMSG;
 			break;
 		}
-		r = write_capped(out_fd, buf, sizeof(buf) - s.avail_out, &total);
-	} while (r == 0 && z != Z_STREAM_END);
+		r = write_capped(out_fd, out, sizeof(out) - s.avail_out, &total, max);
+		if (r < 0)
+			break;
+		if (z != Z_STREAM_END)
+			continue;
+		/* a member ended: another follows when the next bytes say so */
+		if (s.avail_in < 2 && !eof) {
+			memmove(in, s.next_in, s.avail_in);
+			ssize_t n = read_some(in_fd, in + s.avail_in, sizeof(in) - s.avail_in);
+			if (n < 0) {
+				r = (int)n;
+				break;
+			}
+			eof = n == 0;
+			s.next_in = in;
+			s.avail_in += (uInt)n;
+		}
+		if (s.avail_in < 2 || s.next_in[0] != 0x1f || s.next_in[1] != 0x8b)
+			break;
+		inflateReset(&s);
+	}
 	inflateEnd(&s);
 	return r;
 }
 
-static int unxz_fd(const char *in, size_t len, int out_fd)
+static int unxz_fd(int in_fd, int out_fd, uint64_t max)
 {
 	lzma_stream s = LZMA_STREAM_INIT;
 	if (lzma_stream_decoder(&s, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK)
 		return -ENOMEM;
-	uint8_t buf[65536];
-	s.next_in = (const uint8_t *)in;
-	s.avail_in = len;
-	lzma_ret z;
+	uint8_t in[CHUNK], out[CHUNK];
+	uint64_t total = 0;
+	lzma_action action = LZMA_RUN;
 	int r = 0;
-	size_t total = 0;
-	do {
-		s.next_out = buf;
-		s.avail_out = sizeof(buf);
-		z = lzma_code(&s, LZMA_FINISH);
+	for (;;) {
+		if (s.avail_in == 0 && action == LZMA_RUN) {
+			ssize_t n = read_some(in_fd, in, sizeof(in));
+			if (n < 0) {
+				r = (int)n;
+				break;
+			}
+			if (n == 0)
+				action = LZMA_FINISH;
+			s.next_in = in;
+			s.avail_in = (size_t)n;
+		}
+		s.next_out = out;
+		s.avail_out = sizeof(out);
+		lzma_ret z = lzma_code(&s, action);
 		if (z != LZMA_OK && z != LZMA_STREAM_END) {
 			r = -EBADMSG;
 			break;
 		}
-		r = write_capped(out_fd, buf, sizeof(buf) - s.avail_out, &total);
-	} while (r == 0 && z != LZMA_STREAM_END);
+		r = write_capped(out_fd, out, sizeof(out) - s.avail_out, &total, max);
+		if (r < 0 || z == LZMA_STREAM_END)
+			break;
+	}
 	lzma_end(&s);
 	return r;
 }
 
-static int unzstd_fd(const char *in, size_t len, int out_fd)
+static int unzstd_fd(int in_fd, int out_fd, uint64_t max)
 {
 	ZSTD_DCtx *d = ZSTD_createDCtx();
 	if (!d)
 		return -ENOMEM;
-	char buf[65536];
-	ZSTD_inBuffer ib = { in, len, 0 };
+	char in[CHUNK], out[CHUNK];
+	ZSTD_inBuffer ib = { in, 0, 0 };
+	uint64_t total = 0;
+	size_t z = 1; /* 0 once a frame is complete */
+	bool flushing = false;
 	int r = 0;
-	size_t total = 0;
-	size_t z = 1;
-	while (r == 0 && z != 0) {
-		ZSTD_outBuffer ob = { buf, sizeof(buf), 0 };
+	for (;;) {
+		if (ib.pos == ib.size && !flushing) {
+			ssize_t n = read_some(in_fd, in, sizeof(in));
+			if (n < 0) {
+				r = (int)n;
+				break;
+			}
+			if (n == 0) {
+				r = z == 0 ? 0 : -EBADMSG; /* truncated mid-frame, or empty */
+				break;
+			}
+			ib.size = (size_t)n;
+			ib.pos = 0;
+		}
+		ZSTD_outBuffer ob = { out, sizeof(out), 0 };
 		z = ZSTD_decompressStream(d, &ob, &ib);
-		if (ZSTD_isError(z) || (z != 0 && ib.pos == ib.size && ob.pos == 0)) {
+		if (ZSTD_isError(z)) {
 			r = -EBADMSG;
 			break;
 		}
-		r = write_capped(out_fd, buf, ob.pos, &total);
+		r = write_capped(out_fd, out, ob.pos, &total, max);
+		if (r < 0)
+			break;
+		/* a full output buffer may leave more to flush without more input */
+		flushing = ob.pos == ob.size;
 	}
 	ZSTD_freeDCtx(d);
 	return r;
 }
 
+int kf_decompress_fd(enum kforge_compression c, int in_fd, int out_fd, uint64_t max)
+{
+	switch (c) {
+	case KFORGE_COMPRESS_GZIP:
+		return gunzip_fd(in_fd, out_fd, max);
+	case KFORGE_COMPRESS_XZ:
+		return unxz_fd(in_fd, out_fd, max);
+	case KFORGE_COMPRESS_ZSTD:
+		return unzstd_fd(in_fd, out_fd, max);
+	default:
+		return copy_fd(in_fd, out_fd, max);
+	}
+}
+
 int kf_decompress_file(const char *in_path, int out_fd)
 {
-	_cleanup_free_ char *in = NULL;
-	size_t len = 0;
-	int r = kf_read_file_max(in_path, KF_MODULE_MAX, &in, &len);
-	if (r < 0)
-		return r;
-	switch (kf_compression_of_path(in_path)) {
-	case KFORGE_COMPRESS_GZIP:
-		return gunzip_fd(in, len, out_fd);
-	case KFORGE_COMPRESS_XZ:
-		return unxz_fd(in, len, out_fd);
-	case KFORGE_COMPRESS_ZSTD:
-		return unzstd_fd(in, len, out_fd);
-	default:
-		return write_all(out_fd, in, len);
-	}
+	_cleanup_close_ int in = kf_open_regular(in_path, NULL);
+	if (in < 0)
+		return in;
+	return kf_decompress_fd(kf_compression_of_path(in_path), in, out_fd, KF_MODULE_MAX);
 }
 
 char *kf_module_plain_copy(const char *path, char **tmpdir)

@@ -1,6 +1,8 @@
 /* kernel/kernel.h: facts about a target kernel: its release, config, modules, compression. */
 #pragma once
 
+#include <stdint.h>
+
 #include "base/base.h"
 
 /* kernel.c: facts about the target kernel, read under the root */
@@ -51,6 +53,13 @@ enum kforge_compression kf_compression_of_path(const char *path);
 int kf_compress_file(enum kforge_compression c, const char *in_path, int out_fd);
 /* Writes IN_PATH to OUT_FD decompressed, by its suffix (.gz, .xz, .zst; else as is). */
 int kf_decompress_file(const char *in_path, int out_fd);
+/* The compression of data that starts with BUF (zstd, xz, gzip magic), or NONE. */
+enum kforge_compression kf_compression_of_magic(const void *buf, size_t len);
+/*
+ * Streams IN_FD decompressed (C; NONE copies) into OUT_FD, writing at most MAX bytes (-EFBIG
+ * past it). Damaged or truncated data: -EBADMSG, never a short result.
+ */
+int kf_decompress_fd(enum kforge_compression c, int in_fd, int out_fd, uint64_t max);
 /*
  * A plain copy of a possibly compressed module, for libkmod (which may lack zlib): PATH
  * itself when it is not compressed, else NAME.ko in a new folder *TMPDIR. NULL on error

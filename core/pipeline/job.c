@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "pipeline/job.h"
+#include "source/source.h"
 
 static const char *const step_names[KFORGE_STEP_COUNT] = {
 	"locate source", "derive version", "configure", "prepare", "compile", "install", "refresh initramfs",
@@ -293,7 +294,21 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 			return -EINVAL;
 		}
 	}
-	if (opts->source) {
+	enum kf_source_kind skind = kf_source_kind_of(opts->source);
+	if (skind == KF_SOURCE_GIT) {
+		/* git+URL#tag=X: checked now, fetched by the locate source step */
+		char why[1024];
+		_cleanup_free_ char *url = NULL, *ref = NULL;
+		if (kf_source_git_split(opts->source, &url, &ref, NULL, why, sizeof(why)) < 0) {
+			*code = KFORGE_EXIT_USAGE;
+			kf_err(ctx, "--source %s", why);
+			kforge_job_unref(job);
+			return -EINVAL;
+		}
+	}
+	if (skind != KF_SOURCE_PATH) {
+		job->source = strdup(opts->source);
+	} else if (opts->source) {
 		char real[PATH_MAX];
 		if (!realpath(opts->source, real)) {
 			*code = KFORGE_EXIT_MISSING;
@@ -436,6 +451,7 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 		close(job->work_lock);
 	kf_strv_free(&job->changes);
 	kf_strv_free(&job->make_vars);
+	kf_strv_free(&job->facts);
 	kforge_ctx_unref(job->ctx);
 	free(job);
 	return NULL;
@@ -610,4 +626,37 @@ int kforge_job_add_built_module(struct kforge_job *job, const char *p)
 int kforge_job_add_config_change(struct kforge_job *job, const char *change)
 {
 	return kf_strv_contains(&job->changes, change) ? 0 : kf_strv_push(&job->changes, change);
+}
+
+int kforge_job_add_fact(struct kforge_job *job, const char *key, const char *value)
+{
+	if (!key || !key[0] || !value)
+		return -EINVAL;
+	for (size_t i = 0; i + 1 < job->facts.n; i += 2)
+		if (strcmp(job->facts.v[i], key) == 0) {
+			char *v = strdup(value);
+			if (!v)
+				return -ENOMEM;
+			free(job->facts.v[i + 1]);
+			job->facts.v[i + 1] = v;
+			return 0;
+		}
+	if (kf_strv_push(&job->facts, key) < 0)
+		return -ENOMEM;
+	if (kf_strv_push(&job->facts, value) < 0) {
+		/* never a key without its value */
+		free(job->facts.v[--job->facts.n]);
+		job->facts.v[job->facts.n] = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+bool kforge_job_fact(const struct kforge_job *job, unsigned int i, const char **key, const char **value)
+{
+	if ((size_t)i * 2 + 1 >= job->facts.n)
+		return false;
+	*key = job->facts.v[i * 2];
+	*value = job->facts.v[i * 2 + 1];
+	return true;
 }

@@ -37,6 +37,7 @@ struct kforge_job {
 	struct kf_strv user_extra_symbols; /* --extra-symbols as given, for the record */
 	char *sign_key, *sign_cert, *sign_hash; /* host paths and hash when modules are signed */
 	bool sign_checked;
+	struct kf_strv facts; /* what plugins found about the target: key, value, key, value, ... */
 };
 
 /* job-state.c: the state of the job's root (or --install-mod-path), opened and locked once */

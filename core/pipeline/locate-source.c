@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "pipeline/steps.h"
+#include "source/source.h"
 
 /* Finds NAME's in-tree directory in the target's module indexes. */
 static int resolve_module_dir(struct kforge_job *job)
@@ -90,6 +91,46 @@ static int check_option(struct kforge_job *job)
 	return change ? kforge_job_add_config_change(job, change) : -ENOMEM;
 }
 
+/*
+ * The headers strategy needs only the module's folder of the source: a tarball or a git
+ * source then gives only that subtree, never the whole tree. NULL: the whole tree.
+ */
+static const char *subtree_wanted(const struct kforge_job *job)
+{
+	if (job->kind == KFORGE_MODULE_EXTERNAL || !job->module_subdir)
+		return NULL;
+	if (job->strategy == KFORGE_STRATEGY_HEADERS)
+		return job->module_subdir;
+	/* auto picks headers unless the config changes (a --set, or the option unset: decided later) */
+	return job->strategy == KFORGE_STRATEGY_AUTO && job->changes.n == 0 ? job->module_subdir : NULL;
+}
+
+/* The source tree of --source (a folder, a tarball, git+URL, a URL), or only SUBDIR of it (*PARTIAL). */
+static int source_tree(struct kforge_job *job, const char *subdir, bool *partial)
+{
+	*partial = false;
+	switch (kf_source_kind_of(job->source)) {
+	case KF_SOURCE_GIT:
+		return kf_git_source(job, job->source, subdir, partial);
+	case KF_SOURCE_URL: {
+		/* a tarball by URL: fetched once into the cache (kept by its URL: --source has no
+		 * checksum to give), then unpacked like a tarball on disk */
+		_cleanup_free_ char *path = NULL;
+		int r = kforge_fetch(job, job->source, NULL, NULL, &path);
+		if (r < 0)
+			return r;
+		return kf_unpack_cached(job, path, subdir, partial);
+	}
+	case KF_SOURCE_PATH:
+		break;
+	}
+	if (kf_is_dir(job->source)) {
+		kforge_plan_note(job, "kernel source tree %s", job->source);
+		return kforge_job_set_source_dir(job, job->source);
+	}
+	return kf_unpack_cached(job, job->source, subdir, partial);
+}
+
 int kforge_default_locate_source(struct kforge_job *job)
 {
 	if (job->kind == KFORGE_MODULE_EXTERNAL) {
@@ -104,24 +145,28 @@ int kforge_default_locate_source(struct kforge_job *job)
 					       job->module_spec, job->kernel.release);
 		resolve_module_dir(job);
 	}
+	bool partial = false;
 	if (!job->source_dir) {
 		if (!job->source)
 			return kforge_job_fail(job, KFORGE_EXIT_MISSING,
 					       "no kernel source for %s: pass --source PATH, a tree or tarball of the source "
-					       "this kernel was built from",
+					       "this kernel was built from (or git+URL#tag=NAME)",
 					       job->kernel.release);
-		int r = kf_is_dir(job->source) ? kforge_job_set_source_dir(job, job->source)
-					       : kf_unpack_cached(job, job->source);
+		int r = source_tree(job, subtree_wanted(job), &partial);
 		if (r < 0)
 			return r;
-		if (kf_is_dir(job->source))
-			kforge_plan_note(job, "kernel source tree %s", job->source);
 	}
 	if (job->kind == KFORGE_MODULE_NAME) {
 		int r = find_in_source(job);
+		if (r == 0)
+			r = check_option(job);
 		if (r < 0)
 			return r;
-		return check_option(job);
+	}
+	/* the option turned out unset: the full strategy rebuilds with it, from the whole tree */
+	if (partial && job->changes.n && job->strategy != KFORGE_STRATEGY_HEADERS) {
+		kforge_plan_note(job, "the full strategy needs the whole source tree, not only %s", job->module_subdir);
+		return source_tree(job, NULL, &partial);
 	}
 	return 0;
 }

@@ -7,7 +7,26 @@
 size_t kf_add_make_vars(const struct kforge_job *job, const char **argv, size_t n, size_t max);
 /* configure.c: the prepared full tree (job->objdir) is there and made for this release. */
 bool kf_objdir_ready(const struct kforge_job *job);
-/* cache.c: a source tarball unpacked once into the cache, under a lock; sets the job's source dir. */
-int kf_unpack_cached(struct kforge_job *job, const char *tarball);
+/*
+ * cache.c: a source tarball unpacked once into the cache, under a lock; sets the job's source
+ * dir. Only SUBDIR when not NULL (*PARTIAL then says the tree is not whole).
+ */
+int kf_unpack_cached(struct kforge_job *job, const char *tarball, const char *subdir, bool *partial);
+/* CACHE/src/KEY (malloc'd) */
+char *kf_cache_src_path(const struct kforge_job *job, const char *key);
+/* KEY-SUBDIR-HASH: the key of only SUBDIR of KEY's tree (malloc'd) */
+char *kf_cache_subtree_key(const char *key, const char *subdir);
+/* Fills DIR (the temporary folder) or fails the job. */
+typedef int (*kf_cache_fill_fn)(struct kforge_job *job, const char *dir, void *data);
+/*
+ * CACHE/src/KEY made once by FILL, under a lock (DOING says what a second kforge waits for),
+ * in a temporary folder renamed when complete; sets the job's source dir.
+ */
+int kf_cache_tree(struct kforge_job *job, const char *key, const char *doing, kf_cache_fill_fn fill, void *data);
+/*
+ * sources.c: a git --source ("git+URL#tag=X"): fetched into the store, its tree (or only
+ * SUBDIR, *PARTIAL then true) exported once into the cache; sets the job's source dir.
+ */
+int kf_git_source(struct kforge_job *job, const char *source, const char *subdir, bool *partial);
 /* cache.c: the lock of the folder a build writes into, held to the end of the job. */
 int kf_lock_work(struct kforge_job *job, const char *dir);

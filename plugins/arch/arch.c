@@ -1,9 +1,19 @@
-/* arch: Arch Linux and derivatives: PKGBUILD sources, .ko.zst, mkinitcpio presets or booster. */
+/*
+ * arch: Arch Linux and derivatives: the plugin's descriptor, its settings, and what it knows of
+ * installing (.ko.zst, updates/, mkinitcpio presets or booster). The sources (ABS: the packaging
+ * repository, .SRCINFO, the PKGBUILD's sources) are source.c's; the release is version.c's.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <ctype.h>
+#include <errno.h>
+
 #include <kforge/kforge.h>
+
+#include "arch.h"
+#include "source.h"
 
 static int arch_probe(const struct kforge_probe_info *info)
 {
@@ -14,26 +24,12 @@ static int arch_probe(const struct kforge_probe_info *info)
 	return KFORGE_SCORE_NONE;
 }
 
-/* The first line of the host file PATH into BUF; 0, or -1 when it is missing or empty. */
-static int read_line(const char *path, char *buf, size_t size)
-{
-	FILE *f = path ? fopen(path, "re") : NULL;
-	if (!f)
-		return -1;
-	bool ok = fgets(buf, (int)size, f) != NULL;
-	fclose(f);
-	if (!ok)
-		return -1;
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf[0] ? 0 : -1;
-}
-
 /* The package a kernel came from (linux, linux-lts, linux-zen): MODULES_DIR/pkgbase. */
 static int read_pkgbase(struct kforge_job *job, char *buf, size_t size)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/pkgbase", kforge_job_modules_dir(job));
-	return read_line(path, buf, size);
+	return arch_read_line(path, buf, size) < 0 || !arch_pkgname_valid(buf) ? -1 : 0;
 }
 
 /*
@@ -81,7 +77,7 @@ static int arch_build_dir_hint(const struct kforge_probe_info *info, char *hint,
 	char pkgbase[128], *path = NULL, rel[256];
 	snprintf(rel, sizeof(rel), "/usr/lib/modules/%s/pkgbase", info->release);
 	path = kforge_path_find(info->root, rel);
-	if (read_line(path, pkgbase, sizeof(pkgbase)) == 0)
+	if (arch_read_line(path, pkgbase, sizeof(pkgbase)) == 0 && arch_pkgname_valid(pkgbase))
 		snprintf(hint, size, "install %s-headers (the headers of the %s package)", pkgbase, pkgbase);
 	else
 		snprintf(hint, size, "install the headers package of this kernel (linux-headers for linux)");
@@ -122,11 +118,58 @@ static int arch_refresh_initramfs(struct kforge_job *job)
 	return 0;
 }
 
+/* [plugin.arch] in kforge.conf */
+static const struct kforge_setting arch_settings[] = {
+	{ "packaging_url", ARCH_DEFAULT_URL,
+	  "the packaging repository of a kernel package, %s its pkgbase; on a Manjaro kernel (-MANJARO) this "
+	  "default means Manjaro's https://gitlab.manjaro.org/packages/core/%s.git" },
+	{ "packaging_ref", "",
+	  "the commit of it to read: empty for the installed version's tag (PKGVER-PKGREL, EPOCH-PKGVER-PKGREL), "
+	  "or tag=, branch=, commit= (Manjaro's repositories may not tag every version: not verified)" },
+	{ "build_user", "nobody",
+	  "the unprivileged user a PKGBUILD is evaluated as (bubblewrap, no network) when there is no .SRCINFO" },
+	{ "keyring", "",
+	  "a gpgv keyring (a path under the root) with the keys validpgpkeys names; empty: [sources] keyring, "
+	  "else signatures are not checked (the plan says so)" },
+	{ NULL, NULL, NULL },
+};
+
+static int arch_check_setting(const char *key, const char *value, char *why, size_t whysize)
+{
+	if (strcmp(key, "packaging_url") == 0)
+		return arch_check_url_format(value, why, whysize);
+	if (strcmp(key, "packaging_ref") == 0)
+		return arch_check_ref(value, why, whysize);
+	if (strcmp(key, "build_user") == 0) {
+		bool ok = value[0] && strcmp(value, "root") != 0 && strlen(value) < 64;
+		for (const char *p = value; ok && *p; p++)
+			ok = isalnum((unsigned char)*p) || strchr("._-", *p);
+		if (!ok) {
+			snprintf(why, whysize, "plugin.arch.build_user must name an unprivileged user (letters, digits, . _ "
+					       "-; not root), not \"%s\"",
+				 value);
+			return -EINVAL;
+		}
+	}
+	if (strcmp(key, "keyring") == 0 && value[0] && value[0] != '/') {
+		snprintf(why, whysize, "plugin.arch.keyring must be an absolute path (under the root), not \"%s\"",
+			 value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 KFORGE_PLUGIN_DEFINE(
 	.name = "arch",
 	.description = "Arch Linux and derivatives: ABS/PKGBUILD, .ko.zst, mkinitcpio or booster",
 	.probe = arch_probe,
+	.setup = arch_setup,
+	.locate_source = arch_locate_source,
+	.derive_version = arch_derive_version,
+	.configure = arch_configure,
 	.refresh_initramfs = arch_refresh_initramfs,
+	.settings = arch_settings,
+	.check_setting = arch_check_setting,
 	.sign_keys = arch_sign_keys,
 	.initramfs = arch_initramfs,
 	.depmod_search = arch_depmod_search,

@@ -123,6 +123,37 @@ static void test_malformed_line(void **state)
 	expect_error(*state, "[build]\njobs = 2\nthis is not ini\n", 3, "not a line of an INI file");
 }
 
+/* inih cuts a line at 198 characters without a word: kforge refuses it, naming the fix */
+static void test_long_line_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *text = kf_strdup_printf("[sources]\nrewrite = https://a.example/ https://%0190d/\n", 0);
+	expect_error(f, text, 2, "longer than the 198 the INI reader takes (fix: continue a long value on the next line");
+	free(text);
+	assert_string_equal(kforge_config_get(f->ctx, "sources.rewrite"), "");
+	/* 198 characters are taken whole */
+	text = kf_strdup_printf("[sources]\nrewrite = https://a.example/ https://%0160d/\n", 0);
+	assert_int_equal(strlen(strchr(text, '\n') + 1), 199);
+	unit_write(f->dir, "etc/kforge/kforge.conf", text);
+	assert_int_equal(kforge_config_load(f->ctx, f->sys, f->usr), 0);
+	assert_int_equal(strlen(kforge_config_get(f->ctx, "sources.rewrite")), 198 - strlen("rewrite = "));
+	free(text);
+}
+
+/* each line of a list of pairs adds to it: repeated keys and indented continuation lines */
+static void test_rewrite_lines_add(void **state)
+{
+	struct fixture *f = *state;
+	unit_write(f->dir, "etc/kforge/kforge.conf",
+		   "[sources]\nrewrite = https://a/ file:///a/\n  https://b/ file:///b/\nrewrite = https://c/ file:///c/\n"
+		   "timeout = 5\n");
+	assert_int_equal(kforge_config_load(f->ctx, f->sys, f->usr), 0);
+	assert_string_equal(kforge_config_get(f->ctx, "sources.rewrite"),
+			    "https://a/ file:///a/ https://b/ file:///b/ https://c/ file:///c/");
+	/* each line is checked on its own: an odd one is named */
+	expect_error(f, "[sources]\nrewrite = https://a/ file:///a/\n  https://b/\n", 3, "pairs");
+}
+
 static void test_bad_command_line(void **state)
 {
 	struct fixture *f = *state;
@@ -195,6 +226,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outside_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_line_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_lines_add, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_command_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folder_and_damage_refused, setup, teardown),

@@ -1,7 +1,8 @@
 /*
  * kforge/frontend.h: the front-end API, what the kforge command uses and plugins do not: the
  * context and its configuration, loading and listing plugins, making and running jobs, plans,
- * and (records.h) what kforge installed: status, uninstall, autoinstall, keygen. It includes
+ * (records.h) what kforge installed: status, uninstall, autoinstall, keygen, and (cache.h)
+ * what the cache keeps: kforge cache list|prune. It includes
  * the plugin API, <kforge/kforge.h>.
  */
 #pragma once
@@ -9,6 +10,7 @@
 #include <stdbool.h>
 #include <kforge/kforge.h>
 #include <kforge/records.h>
+#include <kforge/cache.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -116,6 +118,8 @@ struct kforge_plan_item {
 };
 unsigned int kforge_job_plan_count(const struct kforge_job *job);
 const struct kforge_plan_item *kforge_job_plan_get(const struct kforge_job *job, unsigned int i);
+/* The facts plugins added (kforge_job_add_fact), in order; false past the end. Since 0.2. */
+bool kforge_job_fact(const struct kforge_job *job, unsigned int i, const char **key, const char **value);
 /* Which plugin implements STEP for this job ("core" for the default). */
 const char *kforge_job_step_owner(const struct kforge_job *job, enum kforge_step step);
 

@@ -156,6 +156,13 @@ bool kforge_job_initramfs_needed(struct kforge_job *job, const char *const liste
  */
 int kforge_initramfs_failed(struct kforge_job *job, const char *const argv[]);
 
+/*
+ * Since 0.2: a fact the plugin found about the target ("arch.package" = "linux 6.6.1.arch1-1"),
+ * which `kforge info` shows after the core's own (--json: in "facts"). KEY: the plugin's name, a
+ * dot, a word. A second value for a KEY replaces the first. 0, -EINVAL or -ENOMEM.
+ */
+int kforge_job_add_fact(struct kforge_job *job, const char *key, const char *value);
+
 /* The core's default for each step; a plugin's hook may call it and then adjust. */
 int kforge_default_locate_source(struct kforge_job *job);
 int kforge_default_derive_version(struct kforge_job *job);

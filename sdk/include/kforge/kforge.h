@@ -1,6 +1,6 @@
 /*
  * kforge/kforge.h: the plugin API, what a plugin includes: the descriptor, the job and its
- * steps, the runner, paths under the root, releases, logging, and these. A front end (the
+ * steps, the runner, paths under the root, releases, logging, fetching sources (downloads, git, tarballs), and these. A front end (the
  * kforge command) includes <kforge/frontend.h>, which has this and the rest.
  */
 #pragma once
@@ -13,6 +13,7 @@
 #include <kforge/job.h>
 #include <kforge/runner.h>
 #include <kforge/plugin.h>
+#include <kforge/fetch.h>
 
 #ifdef __cplusplus
 extern "C" {

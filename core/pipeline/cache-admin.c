@@ -1,0 +1,335 @@
+/* cache-admin.c: `kforge cache list|prune`: what build.cache_dir keeps of sources, and freeing it under its lock. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "pipeline/job.h"
+#include "source/source.h"
+
+const char *kforge_cache_kind_name(enum kforge_cache_kind kind)
+{
+	static const char *const names[] = { "download", "partial", "git", "src" };
+	return kind <= KFORGE_CACHE_SOURCE ? names[kind] : "?";
+}
+
+void kforge_cache_size_text(unsigned long long bytes, char *buf, size_t size)
+{
+	if (buf && size)
+		kf_human_size(bytes, buf, size);
+}
+
+void kforge_cache_entries_free(struct kforge_cache_entry *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].path);
+		free(v[i].key);
+		free(v[i].name);
+		free(v[i].url);
+	}
+	free(v);
+}
+
+struct entries {
+	struct kforge_cache_entry *v;
+	size_t n;
+};
+
+static unsigned long long tree_bytes;
+static int add_size(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)p;
+	(void)ftw;
+	if (flag == FTW_F && S_ISREG(st->st_mode))
+		tree_bytes += (unsigned long long)st->st_size;
+	return 0;
+}
+
+/* The bytes of every file below PATH (links not followed). */
+static unsigned long long size_of(const char *path, const struct stat *st)
+{
+	if (!S_ISDIR(st->st_mode))
+		return S_ISREG(st->st_mode) ? (unsigned long long)st->st_size : 0;
+	tree_bytes = 0;
+	nftw(path, add_size, 32, FTW_PHYS);
+	return tree_bytes;
+}
+
+static int add(struct entries *l, enum kforge_cache_kind kind, const char *cache, const char *key,
+	       const struct kf_store_name *known)
+{
+	_cleanup_free_ char *path = kforge_path_join(cache, key, NULL);
+	struct stat st;
+	if (!path)
+		return -ENOMEM;
+	if (lstat(path, &st) < 0)
+		return 0; /* gone meanwhile */
+	struct kforge_cache_entry *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	struct kforge_cache_entry *e = &v[l->n];
+	*e = (struct kforge_cache_entry){
+		.kind = kind,
+		.path = path,
+		.key = strdup(key),
+		.name = known ? strdup(known->name) : NULL,
+		.url = known ? strdup(known->url) : NULL,
+		.size = size_of(path, &st),
+		.mtime = (long long)st.st_mtime,
+	};
+	path = NULL;
+	l->n++;
+	if (!e->key || (known && (!e->name || !e->url)))
+		return -ENOMEM;
+	return 0;
+}
+
+/* A folder of the cache, when it is one (a link there is never followed): its DIR*, or NULL. */
+static DIR *open_cache_dir(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return NULL;
+	return opendir(path);
+}
+
+static bool is_hex(const char *s, size_t len)
+{
+	return strlen(s) >= len && strspn(s, "0123456789abcdef") == len;
+}
+
+static int list_downloads(struct entries *l, const char *cache)
+{
+	struct kf_store_name *names = NULL;
+	size_t n_names = 0;
+	if (kf_store_names_read(cache, &names, &n_names) == -ENOMEM)
+		return -ENOMEM;
+	static const struct {
+		const char *dir;
+		size_t hex_len;
+	} algos[] = { { "sha256", 64 }, { "b2", 128 }, { "url", 64 } };
+	int r = 0;
+	for (size_t a = 0; r == 0 && a < ARRAY_SIZE(algos); a++) {
+		_cleanup_free_ char *dir = kforge_path_join(cache, KF_STORE_DIR, algos[a].dir, NULL);
+		DIR *d = dir ? open_cache_dir(dir) : NULL;
+		for (struct dirent *de; r == 0 && d && (de = readdir(d));) {
+			const char *hex = de->d_name;
+			size_t len = algos[a].hex_len;
+			if (!is_hex(hex, len))
+				continue;
+			bool partial = strcmp(hex + len, ".partial") == 0;
+			if (hex[len] && !partial)
+				continue; /* not kforge's */
+			char key[256];
+			snprintf(key, sizeof(key), "%s/%.*s", algos[a].dir, (int)len, hex);
+			const struct kf_store_name *known = NULL;
+			for (size_t i = 0; i < n_names; i++)
+				if (strcmp(names[i].key, key) == 0)
+					known = &names[i];
+			_cleanup_free_ char *rel = kf_strdup_printf(KF_STORE_DIR "/%s/%s", algos[a].dir, hex);
+			r = rel ? add(l, partial ? KFORGE_CACHE_PARTIAL : KFORGE_CACHE_DOWNLOAD, cache, rel, known) : -ENOMEM;
+		}
+		if (d)
+			closedir(d);
+	}
+	kf_store_names_free(names, n_names);
+	return r;
+}
+
+static int list_sources(struct entries *l, const char *cache)
+{
+	_cleanup_free_ char *dir = kforge_path_join(cache, "src", NULL);
+	DIR *d = dir ? open_cache_dir(dir) : NULL;
+	int r = 0;
+	for (struct dirent *de; r == 0 && d && (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue; /* ., .., and the trees' lock files */
+		_cleanup_free_ char *rel = kf_strdup_printf("src/%s", de->d_name);
+		_cleanup_free_ char *full = kforge_path_join(dir, de->d_name, NULL);
+		struct stat st;
+		if (!rel || !full) {
+			r = -ENOMEM;
+			break;
+		}
+		if (lstat(full, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		/* cache.c unpacks into KEY.partial-PID and renames it when complete */
+		r = add(l, strstr(de->d_name, ".partial-") ? KFORGE_CACHE_PARTIAL : KFORGE_CACHE_SOURCE, cache, rel, NULL);
+	}
+	if (d)
+		closedir(d);
+	return r;
+}
+
+static int by_kind_and_key(const void *a, const void *b)
+{
+	const struct kforge_cache_entry *x = a, *y = b;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* The cache folder, when it is one kforge may list and prune: never the root itself. */
+static int check_cache_dir(struct kforge_job *job)
+{
+	const char *cache = job->cache_dir;
+	if (!cache)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "no cache folder (set build.cache_dir in kforge.conf)");
+	char real[4096];
+	const char *root = kforge_ctx_root(job->ctx);
+	if (cache[0] != '/' || strcmp(cache, "/") == 0 || (realpath(cache, real) && strcmp(real, "/") == 0) ||
+	    strcmp(cache, root) == 0)
+		return kforge_job_fail(job, KFORGE_EXIT_USAGE,
+				       "build.cache_dir is %s: kforge keeps its cache in a folder of its own, never the root "
+				       "(fix: set build.cache_dir in kforge.conf, e.g. /var/cache/kforge)",
+				       cache);
+	return 0;
+}
+
+static int collect(struct kforge_job *job, struct entries *l)
+{
+	int r = list_downloads(l, job->cache_dir);
+	if (r == 0) {
+		_cleanup_free_ char *git = kforge_path_join(job->cache_dir, KF_CACHE_GIT_STORE, NULL);
+		struct stat st;
+		if (!git)
+			r = -ENOMEM;
+		else if (lstat(git, &st) == 0 && S_ISDIR(st.st_mode))
+			r = add(l, KFORGE_CACHE_GIT, job->cache_dir, KF_CACHE_GIT_STORE, NULL);
+	}
+	if (r == 0)
+		r = list_sources(l, job->cache_dir);
+	if (r == 0 && l->n)
+		qsort(l->v, l->n, sizeof(*l->v), by_kind_and_key);
+	return r;
+}
+
+int kforge_cache_list(struct kforge_job *job, struct kforge_cache_entry **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	int r = check_cache_dir(job);
+	if (r < 0)
+		return r;
+	struct entries l = { 0 };
+	r = collect(job, &l);
+	if (r < 0) {
+		kforge_cache_entries_free(l.v, l.n);
+		return r;
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
+}
+
+/* The lock that whoever writes entry E holds (a download, its .partial, a tree, the git store). */
+static char *entry_lock(const char *cache, const struct kforge_cache_entry *e)
+{
+	if (e->kind == KFORGE_CACHE_GIT)
+		return kforge_path_join(cache, KF_CACHE_GIT_LOCK, NULL);
+	if (strncmp(e->key, KF_STORE_DIR "/", strlen(KF_STORE_DIR) + 1) == 0) {
+		/* store.c's lock of the download, which its .partial shares */
+		_cleanup_free_ char *key = strdup(e->key + strlen(KF_STORE_DIR) + 1);
+		char *dot = key ? strstr(key, ".partial") : NULL;
+		if (dot)
+			*dot = '\0';
+		return key ? kf_store_lock_path(cache, key) : NULL;
+	}
+	/* cache.c's lock of a tree and of its interrupted unpack: src/.KEY.lock */
+	_cleanup_free_ char *key = strdup(e->key + strlen("src/"));
+	char *dot = key ? strstr(key, ".partial-") : NULL;
+	if (dot)
+		*dot = '\0';
+	return key ? kf_strdup_printf("%s/src/.%s.lock", cache, key) : NULL;
+}
+
+int kforge_cache_prune(struct kforge_job *job, bool all, unsigned int older_than_days,
+		       struct kforge_cache_entry **removed, size_t *n_removed)
+{
+	if (removed)
+		*removed = NULL;
+	if (n_removed)
+		*n_removed = 0;
+	int r = check_cache_dir(job);
+	if (r < 0)
+		return r;
+	const char *cache = job->cache_dir;
+	if (!kf_is_dir(cache))
+		return 0;
+	_cleanup_free_ char *lockp = kforge_path_join(cache, KF_CACHE_LOCK, NULL);
+	if (!lockp)
+		return -ENOMEM;
+	_cleanup_close_ int lock = -1;
+	if (!job->plan) {
+		if ((r = kf_mkdir_parent(lockp)) < 0)
+			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot create the folder of %s: %s", lockp,
+					       strerror(-r));
+		lock = kf_lock_file(job->ctx, lockp, true, "pruning the cache", NULL);
+		if (lock < 0)
+			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot lock %s: %s", lockp, strerror(-lock));
+	}
+	struct entries l = { 0 }, gone = { 0 };
+	r = collect(job, &l);
+	long long cutoff = (long long)time(NULL) - (long long)older_than_days * 86400;
+	for (size_t i = 0; r == 0 && i < l.n; i++) {
+		struct kforge_cache_entry *e = &l.v[i];
+		/* the git store is shared by every version: only --all drops it */
+		if (!all && (e->kind == KFORGE_CACHE_GIT || e->mtime > cutoff))
+			continue;
+		if (job->plan) {
+			kforge_plan_note(job, "remove %s (%llu bytes)", e->path, e->size);
+		} else {
+			_cleanup_free_ char *elock = entry_lock(cache, e);
+			_cleanup_free_ char *holder = NULL;
+			if (!elock) {
+				r = -ENOMEM;
+				break;
+			}
+			_cleanup_close_ int fd = kf_lock_file(job->ctx, elock, false, NULL, &holder);
+			if (fd == -EWOULDBLOCK) {
+				kf_notice(job->ctx, "%s is in use by %s: kept", e->path, holder ? holder : "another kforge");
+				continue;
+			}
+			if (fd < 0) {
+				kf_warn(job->ctx, "%s: cannot lock %s (%s): kept", e->path, elock, strerror(-fd));
+				continue;
+			}
+			int rr = kf_rm_rf(e->path);
+			if (rr < 0) {
+				kf_warn(job->ctx, "cannot remove %s: %s", e->path, strerror(-rr));
+				continue;
+			}
+			if (e->kind == KFORGE_CACHE_DOWNLOAD && strncmp(e->key, KF_STORE_DIR "/", strlen(KF_STORE_DIR) + 1) == 0 &&
+			    (rr = kf_store_names_forget(job->ctx, cache, e->key + strlen(KF_STORE_DIR) + 1)) < 0)
+				kf_warn(job->ctx, "cannot update %s/%s: %s", cache, KF_STORE_INDEX, strerror(-rr));
+			kf_log_to_file(job, "removed %s (%llu bytes)\n", e->path, e->size);
+		}
+		/* moved into GONE: L keeps an empty slot */
+		struct kforge_cache_entry *v = realloc(gone.v, (gone.n + 1) * sizeof(*v));
+		if (!v) {
+			r = -ENOMEM;
+			break;
+		}
+		gone.v = v;
+		gone.v[gone.n++] = *e;
+		memset(e, 0, sizeof(*e));
+	}
+	kforge_cache_entries_free(l.v, l.n);
+	if (r < 0) {
+		kforge_cache_entries_free(gone.v, gone.n);
+		return r;
+	}
+	if (removed) {
+		*removed = gone.v;
+		if (n_removed)
+			*n_removed = gone.n;
+	} else {
+		kforge_cache_entries_free(gone.v, gone.n);
+	}
+	return 0;
+}

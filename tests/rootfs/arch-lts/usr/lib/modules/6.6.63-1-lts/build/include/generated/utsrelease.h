@@ -1,0 +1,1 @@
+#define UTS_RELEASE "6.6.63-1-lts"
