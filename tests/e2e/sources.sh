@@ -160,25 +160,19 @@ check "custom-git: one bare store in the root's cache holds the tag's commit; no
 
 # --- with KFORGE_E2E_KERNELS="git gitauto": 6.1.192 from the tag (no local version), and
 # 6.1.192-00001-gHASH (LOCALVERSION_AUTO) from a commit after it, the build dir a git checkout
-if [ -n "${RELEASE_git:-}" ]; then
-	K=$RELEASE_git
-	vanilla_root "$work/git" "$K" "$MODULES_git" "$BUILD_git"
+prove_git_kernel() { # case ref: both strategies on kernel CASE, its source git+STABLE#REF
+	eval "pg_k=\${RELEASE_$1:-} pg_mods=\${MODULES_$1:-} pg_build=\${BUILD_$1:-} pg_img=\${KERNEL_$1:-}"
+	[ -n "$pg_k" ] || { echo "# $1: not built (KFORGE_E2E_KERNELS)"; return 1; }
+	vanilla_root "$work/$1" "$pg_k" "$pg_mods" "$pg_build"
 	for s in headers full; do
-		prove "git-$s" "$work/git" "$K" "$KERNEL_git" "$s" --source "git+$STABLE#tag=$GIT_TAG"
+		prove "$1-$s" "$work/$1" "$pg_k" "$pg_img" "$s" --source "git+$STABLE#$2"
 	done
-else
-	echo "# git: not built (KFORGE_E2E_KERNELS)"
-fi
-if [ -n "${RELEASE_gitauto:-}" ]; then
-	K=$RELEASE_gitauto
-	vanilla_root "$work/gitauto" "$K" "$MODULES_gitauto" "$BUILD_gitauto"
-	for s in headers full; do
-		prove "gitauto-$s" "$work/gitauto" "$K" "$KERNEL_gitauto" "$s" --source "git+$STABLE#commit=$GIT_COMMIT"
-	done
+	return 0
+}
+prove_git_kernel git "tag=$GIT_TAG"
+if prove_git_kernel gitauto "commit=$GIT_COMMIT"; then
 	check "gitauto: the module is the commit's code (its modinfo)" sh -c '[ "$(modinfo -F gitcommit "$1")" = "linux-6.1.y +1" ]' \
 		_ "$work/gitauto-full.ko"
-else
-	echo "# gitauto: not built (KFORGE_E2E_KERNELS)"
 fi
 
 tap_done
