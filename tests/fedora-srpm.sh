@@ -6,7 +6,10 @@
 # [sources] rewrite. kforge plan says what would be fetched and fetches nothing; kforge install
 # fetches it, reads it with libarchive, prepares the tree with rpmbuild -bp (unprivileged, no
 # network) and with the spec's lines read as data, sets EXTRAVERSION as the spec's InitBuildVars
-# does, and installs dummy.ko.xz (the patched code) whose vermagic is exactly the release. A
+# does, and installs dummy.ko.xz (the patched code) whose vermagic is exactly the release. Also
+# prep = rpmspec (rpm's rpmspec -P in the sandbox, its patches applied as data), dnf download
+# --source as nobody where the root has dnf (and the URL when dnf has no such package), and
+# source = ark (the kernel-ark tag through libgit2 from a file:// stand-in). A
 # corrupt SRPM and a file that is no rpm are refused naming the file; an unreachable server is
 # named with the rewrite.
 set -u
@@ -172,6 +175,104 @@ check "full: derive version reads release $K from the prepared tree (no KERNELRE
 	[ "$1" -eq 4 ] && grep -q "release $3: 6.1.192 + EXTRAVERSION \"-300.fc39.x86_64\" (the Makefile, as InitBuildVars sets it)" "$2" &&
 	! grep -q "KERNELRELEASE=" "$2"' _ $rc "${log:-/dev/null}" "$K"
 [ $rc -eq 4 ] || sed 's/^/# /' "$tmp/err"
+
+# prep = rpmspec (rpm's own rpmspec -P expands the spec's macros, in the sandbox): the patches of
+# the expanded %prep are applied as data; rpmbuild never runs
+conf spec good rpmspec
+mkroot spec
+kf spec "$tmp/spec" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
+rc=$?
+log=$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)
+if [ $rc -eq 0 ] && vermagic_ok "$(ko spec)"; then ok "prep = rpmspec: installed, the patched code, vermagic exactly $K"; else
+	not_ok "prep = rpmspec: installed, the patched code, vermagic exactly $K"; fi
+[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
+check "prep = rpmspec: rpmspec -P ran unprivileged without network, no rpmbuild; the expanded patch-6.1-redhat.patch applied" sh -c '
+	grep -q "^\$ .*setpriv --reuid=[0-9]* .*-- .*rpmspec -P --define .\?_topdir " "$1" &&
+	grep -q "^\$ .*\(bwrap --unshare-all\|unshare --net\)" "$1" && ! grep -q "rpmbuild -bp" "$1" &&
+	grep -q "^\$ patch -N -p1 .*patch-6.1-redhat.patch" "$1" || { grep "^\\$" "$1" | sed "s/^/# /"; false; }' _ "${log:-/dev/null}"
+
+# dnf download --source where the root has dnf: a stand-in dnf (on kforge's PATH, which the build
+# user's sandbox keeps) records who ran it with what, and writes the SRPM where --destdir says.
+# Koji's URL is unreachable here: the SRPM can only have come from dnf
+dnf=$(mktemp -d /tmp/kforge-fedora-srpm-dnf-XXXXXX)
+chmod 755 "$dnf"
+cp "$srpm" "$dnf/srpm"
+: >"$dnf/calls"
+chmod 644 "$dnf/srpm"
+chmod 666 "$dnf/calls"
+cat >"$dnf/dnf" <<EOF
+#!/bin/sh
+echo "\$(id -un) dnf \$*" >>$dnf/calls
+[ -e $dnf/fail ] && { echo "No package \${*##* } available." >&2; exit 1; }
+dest=.
+for a; do case \$a in --destdir=*) dest=\${a#--destdir=} ;; esac; done
+for a; do pkg=\$a; done
+cp $dnf/srpm "\$dest/\$pkg.src.rpm"
+EOF
+chmod 755 "$dnf/dnf"
+printf '[sources]\nrewrite = %s http://127.0.0.1:1/\n[install]\ninitramfs = never\n[plugin.fedora]\nprep = data\n' "$KOJI" \
+	>"$tmp/dnf.conf"
+conf dnfgood good data
+for v in dnf dnffail; do
+	mkroot $v
+	mkdir -p "$tmp/$v/usr/bin"
+	printf '#!/bin/sh\nexit 1\n' >"$tmp/$v/usr/bin/dnf"
+	chmod 755 "$tmp/$v/usr/bin/dnf"
+done
+ls -d /tmp/kforge-dnf-* 2>/dev/null | sort >"$tmp/dnf-before"
+: >"$tmp/requests"
+PATH="$dnf:$PATH" kf dnf "$tmp/dnf" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && vermagic_ok "$(ko dnf)"; then ok "dnf: installed from the SRPM dnf download --source gave, vermagic exactly $K"; else
+	not_ok "dnf: installed from the SRPM dnf download --source gave, vermagic exactly $K"; fi
+[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
+check "dnf: run once as nobody: download --source, its cache and destdir in a folder of its own, --installroot the root, kernel-6.1.192-300.fc39" sh -c '
+	[ "$(wc -l <"$1")" -eq 1 ] &&
+	grep -qx "nobody dnf download --source --setopt=cachedir=/tmp/kforge-dnf-[A-Za-z0-9]*/cache --destdir=/tmp/kforge-dnf-[A-Za-z0-9]* --installroot=$2 kernel-6.1.192-300.fc39" "$1" ||
+	{ cat "$1"; false; }' _ "$dnf/calls" "$tmp/dnf"
+ls -d /tmp/kforge-dnf-* 2>/dev/null | sort >"$tmp/dnf-after"
+check "dnf: its folder is removed after use" cmp -s "$tmp/dnf-before" "$tmp/dnf-after"
+# dnf has no such package: the URL (the stand-in Koji) instead, and the plan said so
+touch "$dnf/fail"
+: >"$dnf/calls"
+out=$(PATH="$dnf:$PATH" kf dnfgood "$tmp/dnffail" plan dummy --strategy headers 2>&1)
+check "dnf: plan says dnf download --source runs first, then the URL if that fails; nothing run" sh -c '
+	printf "%s" "$1" | grep -q "dnf download --source kernel-6.1.192-300.fc39 as nobody into a temporary folder" &&
+	[ ! -s "$2" ]' _ "$out" "$dnf/calls"
+PATH="$dnf:$PATH" kf dnfgood "$tmp/dnffail" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "dnf: no such package: kforge says so, fetches Koji's URL through the rewrite, installs" sh -c '
+	[ "$1" -eq 0 ] && grep -q "nobody dnf download" "$2" && grep -q "$3" "$4" &&
+	grep -q "gave no kernel-6.1.192-300.fc39.src.rpm: the URL instead" "$5"' _ $rc "$dnf/calls" "$SRPM_PATH" "$tmp/requests" \
+	"$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)"
+[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
+rm -rf "$dnf"
+
+# source = ark: the kernel-ark git tag kernel-VER-REL (its tree is the patched one) through
+# libgit2, the repository a file:// stand-in through the rewrite; no SRPM, nothing over HTTP
+ark=$tmp/ark-git
+git init -q -b os-build "$ark/work"
+cp -a "$tmp/patched/." "$ark/work/"
+(cd "$ark/work" && git add -A && git -c user.name=t -c user.email=t@t commit -qm "kernel-6.1.192-300.fc39" &&
+	git tag kernel-6.1.192-300.fc39 && git clone -q --bare . "$ark/kernel-ark.git")
+printf '[sources]\nrewrite = https://gitlab.com/cki-project/kernel-ark.git file://%s/kernel-ark.git\n[install]\ninitramfs = never\n[plugin.fedora]\nsource = ark\n' \
+	"$ark" >"$tmp/ark.conf"
+mkroot ark
+out=$(kf ark "$tmp/ark" plan dummy --strategy headers 2>&1)
+check "ark: plan names kernel-ark's URL, its rewrite and the tag kernel-6.1.192-300.fc39; fetches nothing" sh -c '
+	printf "%s" "$1" | grep -q "kernel-ark https://gitlab.com/cki-project/kernel-ark.git at tag=kernel-6.1.192-300.fc39" &&
+	! ls -d "$2"/git 2>/dev/null | grep -q .' _ "$out" "$tmp/ark/$cache"
+[ $? -eq 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
+: >"$tmp/requests"
+kf ark "$tmp/ark" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && vermagic_ok "$(ko ark)"; then ok "ark: installed from the tag's tree, the patched code, vermagic exactly $K"; else
+	not_ok "ark: installed from the tag's tree, the patched code, vermagic exactly $K"; fi
+[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
+tree=$(ls -d "$tmp/ark/$cache/src/fedora-$K-ark"* 2>/dev/null | head -n 1)
+check "ark: the tree is the tag's, EXTRAVERSION set to -300.fc39.x86_64; no SRPM fetched, nothing over HTTP" sh -c '
+	[ -n "$1" ] && grep -qx "EXTRAVERSION = -300.fc39.x86_64" "$1/Makefile" && [ ! -s "$2" ] &&
+	! grep -q "src.rpm" "$3"' _ "$tree" "$tmp/requests" "$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)"
 
 # bad input: a corrupt SRPM, a file that is no rpm, a server that cannot be reached
 for v in corrupt norpm; do
