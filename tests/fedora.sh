@@ -182,6 +182,12 @@ got=$(modprobe --dump-modversions "$root9/usr/lib/modules/$K9/updates/dummy.ko.x
 check "rocky9: no Module.symvers in kernel-devel: built and checked with symvers.xz's CRCs (_printk $want)" sh -c '
 	[ $1 -eq 0 ] && [ -n "$2" ] && [ $(($2)) -eq $(($3)) ] && grep -q "validated dummy.ko.*symbol CRCs match" "$4" || { cat "$4"; false; }' \
 	_ $rc "$want" "${got:-0}" "$tmp/out"
+# the full strategy, kernel-devel without Module.symvers: modules_prepare's tree gets symvers.xz's
+mini_tree "$tmp/el9" 5.14.0 "rhel dummy"
+sed -i 's/^EXTRAVERSION =.*/EXTRAVERSION = -427.13.1.el9_4.x86_64/' "$tmp/el9/Makefile"
+out=$(kf "$root9" $K9 plan dummy --source "$tmp/el9" --strategy full 2>&1)
+check "rocky9 full strategy, no Module.symvers in kernel-devel: the plan decompresses /boot/symvers-KVER.xz for modpost" sh -c '
+	printf "%s" "$1" | grep -q "Module.symvers: /boot/symvers-$2.xz decompressed" || { printf "%s\n" "$1"; false; }' _ "$out" $K9
 # a damaged symvers.xz: refused naming it and the package
 head -c 40 "$root9/boot/symvers-$K9.xz" >"$tmp/cut.xz" && cp "$tmp/cut.xz" "$root9/boot/symvers-$K9.xz"
 kf "$root9" $K9 install dummy --source "$tmp/src" --strategy headers >"$tmp/out" 2>"$tmp/err"
