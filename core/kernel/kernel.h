@@ -76,6 +76,12 @@ bool kf_module_builtin(const char *modules_dir, const char *name);
 /* NAME's path as modules.dep lists it (libkmod's indexes, else the text file), malloc'd, or NULL. */
 char *kf_module_path(const char *modules_dir, const char *name);
 /*
+ * NAME's path in the kernel's own tree ("kernel/fs/btrfs/btrfs.ko.zst"): from modules.dep, or
+ * modules.order (the kernel build's list) when another copy (updates/) is the one depmod lists;
+ * malloc'd, or NULL.
+ */
+char *kf_module_tree_path(const char *modules_dir, const char *name);
+/*
  * The symbolic links in any kernel's weak-updates/ under BASE (lib/modules/KVER/weak-updates, where
  * RHEL's weak-modules links a module into the other kernels whose symbols agree) that resolve to
  * TARGET (a path as the target sees it, present or gone): pushed into LINKS as the target sees

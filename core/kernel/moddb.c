@@ -105,6 +105,20 @@ char *kf_module_path(const char *modules_dir, const char *name)
 	return path;
 }
 
+char *kf_module_tree_path(const char *modules_dir, const char *name)
+{
+	char *path = kf_module_path(modules_dir, name);
+	if (path && strncmp(path, "kernel/", 7) == 0)
+		return path;
+	free(path);
+	/* installed elsewhere (updates/ wins in depmod's order): where the kernel's build put it */
+	path = find_module_line(modules_dir, "modules.order", name);
+	if (path && strncmp(path, "kernel/", 7) == 0)
+		return path;
+	free(path);
+	return NULL;
+}
+
 char *kf_module_name_of(const char *path)
 {
 	const char *leaf = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;

@@ -194,8 +194,6 @@ extern const char arch_pkgbuild_driver[];
 
 /* The first line of a host file (without the newline); -ENOENT, -EINVAL when empty or too long. */
 int arch_read_line(const char *path, char *buf, size_t size);
-/* The folder of module NAME in a modules.dep TEXT ("kernel/fs/btrfs/btrfs.ko.zst:" -> "fs/btrfs"). */
-int arch_dep_subdir(const char *text, const char *name, char *out, size_t size);
 /* Gunzips SRC (/proc/config.gz) into DST, written under a temporary name and renamed (zlib). */
 int arch_gunzip(const char *src, const char *dst);
 /*

@@ -553,25 +553,6 @@ static char *tree_path(struct kforge_job *job, const struct arch_pkg *pkg, const
 	return kforge_strdup_printf("%s/src/arch-%s-%s%s", kforge_job_cache_dir(job), pkg->pkgbase, pkg->tag, sub);
 }
 
-/* For --strategy headers: the module's folder, which is all the tree needs to hold. */
-static int headers_subdir(struct kforge_job *job, char *buf, size_t size)
-{
-	if (kforge_job_strategy(job) != KFORGE_STRATEGY_HEADERS || kforge_job_config_change(job, 0))
-		return -ENOENT;
-	const char *sub = kforge_job_module_subdir(job);
-	if (sub) {
-		snprintf(buf, size, "%s", sub);
-		return 0;
-	}
-	if (kforge_job_module_kind(job) != KFORGE_MODULE_NAME)
-		return -ENOENT;
-	_arch_cleanup_free_ char *dep = kforge_path_join(kforge_job_modules_dir(job), "modules.dep", NULL);
-	_arch_cleanup_free_ char *text = NULL;
-	if (!dep || kforge_read_file(dep, &text) < 0)
-		return -ENOENT;
-	return arch_dep_subdir(text, kforge_job_module_spec(job), buf, size);
-}
-
 static int read_srcinfo(struct kforge_job *job, const struct arch_pkg *pkg, const char *oid, struct arch_srcinfo *si)
 {
 	_arch_cleanup_free_ char *text = NULL;
@@ -661,7 +642,7 @@ int arch_locate_source(struct kforge_job *job)
 				       "[plugin.arch] packaging_ref = branch=master reads its newest)"
 				     : "");
 	char sub[256];
-	const char *subdir = headers_subdir(job, sub, sizeof(sub)) == 0 ? sub : NULL;
+	const char *subdir = kforge_job_headers_subdir(job, sub, sizeof(sub)) == 0 ? sub : NULL;
 	_arch_cleanup_free_ char *final = tree_path(job, &pkg, subdir);
 	_arch_cleanup_free_ char *stamp = final ? kforge_path_join(final, ARCH_TREE_STAMP, NULL) : NULL;
 	if (!stamp) {

@@ -93,42 +93,6 @@ static const char *srpm_url_format(struct kforge_job *job, const struct fedora_r
 	return NULL;
 }
 
-/* For --strategy headers: the module's folder ("drivers/net"), from modules.dep; -ENOENT when not known. */
-static int headers_subdir(struct kforge_job *job, char *buf, size_t size)
-{
-	if (kforge_job_strategy(job) != KFORGE_STRATEGY_HEADERS || kforge_job_config_change(job, 0))
-		return -ENOENT;
-	const char *sub = kforge_job_module_subdir(job);
-	if (sub) {
-		snprintf(buf, size, "%s", sub);
-		return 0;
-	}
-	if (kforge_job_module_kind(job) != KFORGE_MODULE_NAME)
-		return -ENOENT;
-	_fedora_cleanup_free_ char *dep = kforge_path_join(kforge_job_modules_dir(job), "modules.dep", NULL);
-	_fedora_cleanup_free_ char *text = NULL;
-	if (!dep || kforge_read_file(dep, &text) < 0)
-		return -ENOENT;
-	/* "kernel/drivers/net/dummy.ko.xz:" -> "drivers/net" */
-	const char *want = kforge_job_module_spec(job);
-	for (const char *p = text; p && *p;) {
-		size_t n = strcspn(p, ":\n");
-		const char *slash = memrchr(p, '/', n);
-		const char *leaf = slash ? slash + 1 : p;
-		size_t ln = strcspn(leaf, ".:\n");
-		bool same = ln == strlen(want);
-		for (size_t i = 0; same && i < ln; i++)
-			same = (leaf[i] == '-' ? '_' : leaf[i]) == (want[i] == '-' ? '_' : want[i]);
-		if (same && slash && strncmp(p, "kernel/", 7) == 0 && slash > p + 7) {
-			snprintf(buf, size, "%.*s", (int)(slash - p - 7), p + 7);
-			return 0;
-		}
-		p = strchr(p, '\n');
-		p = p ? p + 1 : NULL;
-	}
-	return -ENOENT;
-}
-
 /* ---- the source package ---- */
 
 /*
@@ -690,7 +654,7 @@ int fedora_locate_source(struct kforge_job *job)
 	bool ark = source && strcmp(source, "ark") == 0;
 	const char *method = ark ? "ark" : prep_method(job);
 	char sub[256];
-	const char *subdir = !ark && headers_subdir(job, sub, sizeof(sub)) == 0 ? sub : NULL;
+	const char *subdir = !ark && kforge_job_headers_subdir(job, sub, sizeof(sub)) == 0 ? sub : NULL;
 	char key[400];
 	snprintf(key, sizeof(key), "fedora-%s-%s%s%s", fr.release, method, subdir ? "-only-" : "", subdir ? subdir : "");
 	for (char *c = key; *c; c++)

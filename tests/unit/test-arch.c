@@ -654,22 +654,6 @@ static void test_pkgbuild_driver(void **state)
 
 /* ---- small readers ---- */
 
-static void test_dep_subdir(void **state)
-{
-	(void)state;
-	const char dep[] = "kernel/drivers/net/dummy.ko.zst:\n"
-			   "updates/btrfs.ko.zst:\n"
-			   "kernel/fs/btrfs/btrfs.ko.zst: kernel/lib/raid6/raid6_pq.ko.zst\n"
-			   "kernel/drivers/hid/hid-generic.ko.zst:\n";
-	char sub[64];
-	assert_int_equal(arch_dep_subdir(dep, "btrfs", sub, sizeof(sub)), 0);
-	assert_string_equal(sub, "fs/btrfs");
-	assert_int_equal(arch_dep_subdir(dep, "hid_generic", sub, sizeof(sub)), 0);
-	assert_string_equal(sub, "drivers/hid");
-	assert_int_equal(arch_dep_subdir(dep, "raid6_pq", sub, sizeof(sub)), -ENOENT);
-	assert_int_equal(arch_dep_subdir(dep, "btrfs", sub, 4), -ENAMETOOLONG);
-}
-
 static void test_read_line(void **state)
 {
 	(void)state;
@@ -770,7 +754,6 @@ int main(void)
 		cmocka_unit_test(test_makefile_version),
 		cmocka_unit_test(test_patch_filter),
 		cmocka_unit_test(test_pkgbuild_driver),
-		cmocka_unit_test(test_dep_subdir),
 		cmocka_unit_test(test_read_line),
 		cmocka_unit_test(test_gunzip),
 		cmocka_unit_test(test_gpgv_check),

@@ -121,6 +121,27 @@ static void test_proc_file_without_size(void **state)
 	assert_int_equal(kf_read_file_max("/proc/self/status", 8, &text, NULL), -EFBIG);
 }
 
+/* A module's place in the kernel's own tree: modules.dep, else modules.order when updates/ wins. */
+static void test_module_tree_path(void **state)
+{
+	struct fixture *f = *state;
+	unit_write(f->dir, "modules.dep", "updates/btrfs.ko.zst: kernel/lib/libcrc32c.ko.zst\n"
+					  "kernel/drivers/hid/hid-generic.ko.zst:\nextra/vendor.ko:\n");
+	unit_write(f->dir, "modules.order", "kernel/lib/libcrc32c.ko\nkernel/fs/btrfs/btrfs.ko\n"
+					    "kernel/drivers/hid/hid-generic.ko\n");
+	char *path = kf_module_tree_path(f->dir, "btrfs");
+	assert_non_null(path);
+	assert_string_equal(path, "kernel/fs/btrfs/btrfs.ko");
+	free(path);
+	path = kf_module_tree_path(f->dir, "hid_generic");
+	assert_non_null(path);
+	assert_string_equal(path, "kernel/drivers/hid/hid-generic.ko.zst");
+	free(path);
+	/* not the kernel's: no folder of its tree */
+	assert_null(kf_module_tree_path(f->dir, "vendor"));
+	assert_null(kf_module_tree_path(f->dir, "nosuch"));
+}
+
 /* The module indexes and files handed to libkmod: it opens them plainly, so a FIFO never reaches it. */
 static void test_module_files_for_libkmod(void **state)
 {
@@ -333,6 +354,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_file_without_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_module_files_for_libkmod, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_module_tree_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plugin_helpers, setup, teardown),
 		cmocka_unit_test(test_sandbox_argv),
 	};
