@@ -111,6 +111,18 @@ vermagic_ok() { # KO.XZ: the patched code, vermagic exactly $K
 		modinfo -F vermagic "$tmp/dummy.ko" | grep -q "^$K "
 }
 
+# installs CONF NAME WHAT: kforge install dummy (headers) on the root NAME; the test WHAT passes when
+# it exits 0 and dummy.ko.xz is the patched code, vermagic exactly $K. Sets rc and log (the job's)
+installs() {
+	kf "$1" "$tmp/$2" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	log=$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)
+	if [ $rc -eq 0 ] && vermagic_ok "$(ko "$2")"; then ok "$3"; else
+		not_ok "$3"
+		sed 's/^/# /' "$tmp/err"
+	fi
+}
+
 # plan: names Koji's URL and the stand-in after the rewrite, fetches nothing
 mkroot plan
 : >"$tmp/requests"
@@ -155,12 +167,7 @@ check "the next run finds the tree ready and fetches nothing" sh -c '
 
 # the spec's lines read as data: no rpmbuild runs; the empty optional patch is left out
 mkroot data
-kf data "$tmp/data" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
-rc=$?
-log=$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)
-if [ $rc -eq 0 ] && vermagic_ok "$(ko data)"; then ok "prep = data: installed, the patched code, vermagic exactly $K"; else
-	not_ok "prep = data: installed, the patched code, vermagic exactly $K"; fi
-[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
+installs data data "prep = data: installed, the patched code, vermagic exactly $K"
 check "prep = data: no rpmbuild ran; patch-6.1-redhat.patch applied with patch -p1, the empty linux-kernel-test.patch left out" sh -c '
 	! grep -q "rpmbuild" "$1" && grep -q "^\$ patch -N -p1 .*patch-6.1-redhat.patch" "$1" &&
 	grep -q "linux-kernel-test.patch is empty (ApplyOptionalPatch, line 22): not applied" "$1"' _ "${log:-/dev/null}"
@@ -180,12 +187,7 @@ check "full: derive version reads release $K from the prepared tree (no KERNELRE
 # the expanded %prep are applied as data; rpmbuild never runs
 conf spec good rpmspec
 mkroot spec
-kf spec "$tmp/spec" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
-rc=$?
-log=$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)
-if [ $rc -eq 0 ] && vermagic_ok "$(ko spec)"; then ok "prep = rpmspec: installed, the patched code, vermagic exactly $K"; else
-	not_ok "prep = rpmspec: installed, the patched code, vermagic exactly $K"; fi
-[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
+installs spec spec "prep = rpmspec: installed, the patched code, vermagic exactly $K"
 check "prep = rpmspec: rpmspec -P ran unprivileged without network, no rpmbuild; the expanded patch-6.1-redhat.patch applied" sh -c '
 	grep -q "^\$ .*setpriv --reuid=[0-9]* .*-- .*rpmspec -P --define .\?_topdir " "$1" &&
 	grep -q "^\$ .*\(bwrap --unshare-all\|unshare --net\)" "$1" && ! grep -q "rpmbuild -bp" "$1" &&
@@ -221,11 +223,9 @@ for v in dnf dnffail; do
 done
 ls -d /tmp/kforge-dnf-* 2>/dev/null | sort >"$tmp/dnf-before"
 : >"$tmp/requests"
-PATH="$dnf:$PATH" kf dnf "$tmp/dnf" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
-rc=$?
-if [ $rc -eq 0 ] && vermagic_ok "$(ko dnf)"; then ok "dnf: installed from the SRPM dnf download --source gave, vermagic exactly $K"; else
-	not_ok "dnf: installed from the SRPM dnf download --source gave, vermagic exactly $K"; fi
-[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
+PATH="$dnf:$PATH"
+installs dnf dnf "dnf: installed from the SRPM dnf download --source gave, vermagic exactly $K"
+PATH=${PATH#"$dnf:"}
 check "dnf: run once as nobody: download --source, its cache and destdir in a folder of its own, --installroot the root, kernel-6.1.192-300.fc39" sh -c '
 	[ "$(wc -l <"$1")" -eq 1 ] &&
 	grep -qx "nobody dnf download --source --setopt=cachedir=/tmp/kforge-dnf-[A-Za-z0-9]*/cache --destdir=/tmp/kforge-dnf-[A-Za-z0-9]* --installroot=$2 kernel-6.1.192-300.fc39" "$1" ||
@@ -264,11 +264,7 @@ check "ark: plan names kernel-ark's URL, its rewrite and the tag kernel-6.1.192-
 	! ls -d "$2"/git 2>/dev/null | grep -q .' _ "$out" "$tmp/ark/$cache"
 [ $? -eq 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
 : >"$tmp/requests"
-kf ark "$tmp/ark" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
-rc=$?
-if [ $rc -eq 0 ] && vermagic_ok "$(ko ark)"; then ok "ark: installed from the tag's tree, the patched code, vermagic exactly $K"; else
-	not_ok "ark: installed from the tag's tree, the patched code, vermagic exactly $K"; fi
-[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
+installs ark ark "ark: installed from the tag's tree, the patched code, vermagic exactly $K"
 tree=$(ls -d "$tmp/ark/$cache/src/fedora-$K-ark"* 2>/dev/null | head -n 1)
 check "ark: the tree is the tag's, EXTRAVERSION set to -300.fc39.x86_64; no SRPM fetched, nothing over HTTP" sh -c '
 	[ -n "$1" ] && grep -qx "EXTRAVERSION = -300.fc39.x86_64" "$1/Makefile" && [ ! -s "$2" ] &&
