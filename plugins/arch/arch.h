@@ -163,8 +163,6 @@ struct arch_release {
  */
 int arch_release_expect(const char *pkgbase, const struct arch_pkgver *v, const char *config_lv,
 			struct arch_release *out, char *why, size_t whysize);
-/* VERSION.PATCHLEVEL.SUBLEVEL and EXTRAVERSION from a kernel Makefile's TEXT; -EINVAL if absent. */
-int arch_makefile_version(const char *text, char *version, size_t vsize, char *extra, size_t esize);
 /*
  * What scripts/setlocalversion makes of a tree without git: VERSION EXTRAVERSION, the
  * localversion* files' contents (LOCALVERSIONS, concatenated in name order), CONFIG_LV.

@@ -821,7 +821,7 @@ int arch_derive_version(struct kforge_job *job)
 	if (mk && access(mk, F_OK) == 0) {
 		char version[64], extra[80], lvs[256], model[128];
 		if (kforge_read_file(mk, &text) < 0 ||
-		    arch_makefile_version(text, version, sizeof(version), extra, sizeof(extra)) < 0)
+		    kforge_makefile_version(text, version, sizeof(version), extra, sizeof(extra)) < 0)
 			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "%s has no VERSION, PATCHLEVEL and SUBLEVEL: is %s "
 									 "a kernel source tree?",
 					       mk, tree);

@@ -56,8 +56,6 @@ int fedora_url_format(const char *format, const struct fedora_release *fr, char 
 int fedora_devel_package(const char *release, char *buf, size_t size);
 /* Checks [plugin.fedora] srpm_url: only the conversions above, no space, http(s):// or file://. */
 int fedora_check_url_format(const char *format, char *why, size_t whysize);
-/* VERSION.PATCHLEVEL.SUBLEVEL and EXTRAVERSION of a kernel Makefile's TEXT; -EINVAL if absent. */
-int fedora_makefile_version(const char *text, char *version, size_t vsize, char *extra, size_t esize);
 /*
  * TEXT (a kernel Makefile) with its EXTRAVERSION line set to EXTRA and PATCHLEVEL to the
  * one of VERSION ("6.13.0": 13), as the spec's InitBuildVars does; malloc'd into *OUT.

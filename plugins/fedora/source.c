@@ -315,7 +315,7 @@ static char *find_kernel_tree(const char *dir, int depth)
 	_fedora_cleanup_free_ char *text = NULL;
 	char v[32], e[80];
 	if (depth < 3 && mk && kforge_read_file(mk, &text) == 0 &&
-	    fedora_makefile_version(text, v, sizeof(v), e, sizeof(e)) == 0 && kforge_is_dir(dir))
+	    kforge_makefile_version(text, v, sizeof(v), e, sizeof(e)) == 0 && kforge_is_dir(dir))
 		return strdup(dir);
 	if (depth >= 3)
 		return NULL;
@@ -449,7 +449,7 @@ static int set_extraversion(struct kforge_job *job, const struct fedora_release 
 	_fedora_cleanup_free_ char *text = NULL, *out = NULL;
 	char version[32], extra[80];
 	if (!mk || kforge_read_file(mk, &text) < 0 ||
-	    fedora_makefile_version(text, version, sizeof(version), extra, sizeof(extra)) < 0)
+	    kforge_makefile_version(text, version, sizeof(version), extra, sizeof(extra)) < 0)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "%s has no VERSION, PATCHLEVEL and SUBLEVEL: the source "
 								 "package's tree is no kernel tree",
 				       mk ? mk : tree);
@@ -731,7 +731,7 @@ int fedora_derive_version(struct kforge_job *job)
 		return 0;
 	}
 	char version[32], extra[80];
-	if (kforge_read_file(mk, &text) < 0 || fedora_makefile_version(text, version, sizeof(version), extra,
+	if (kforge_read_file(mk, &text) < 0 || kforge_makefile_version(text, version, sizeof(version), extra,
 								       sizeof(extra)) < 0)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "%s has no VERSION, PATCHLEVEL and SUBLEVEL: is %s a "
 								 "kernel source tree?",

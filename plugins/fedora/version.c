@@ -215,44 +215,6 @@ int fedora_url_format(const char *format, const struct fedora_release *fr, char 
 	return 0;
 }
 
-/* The value of a Makefile line "NAME = value" (at the start of a line), or NULL. */
-static const char *makefile_var(const char *text, const char *name, size_t *len)
-{
-	size_t nl = strlen(name);
-	for (const char *p = text; p && *p;) {
-		if (strncmp(p, name, nl) == 0 && (p[nl] == ' ' || p[nl] == '\t' || p[nl] == '=')) {
-			const char *v = p + nl;
-			while (*v == ' ' || *v == '\t')
-				v++;
-			if (*v == '=') {
-				v++;
-				while (*v == ' ' || *v == '\t')
-					v++;
-				size_t n = strcspn(v, "\n");
-				while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r'))
-					n--;
-				*len = n;
-				return v;
-			}
-		}
-		p = strchr(p, '\n');
-		p = p ? p + 1 : NULL;
-	}
-	return NULL;
-}
-
-int fedora_makefile_version(const char *text, char *version, size_t vsize, char *extra, size_t esize)
-{
-	size_t a, b, c, e;
-	const char *v = makefile_var(text, "VERSION", &a), *p = makefile_var(text, "PATCHLEVEL", &b);
-	const char *s = makefile_var(text, "SUBLEVEL", &c), *x = makefile_var(text, "EXTRAVERSION", &e);
-	if (!v || !p || !s || !a || !b || !c)
-		return -EINVAL;
-	snprintf(version, vsize, "%.*s.%.*s.%.*s", (int)a, v, (int)b, p, (int)c, s);
-	snprintf(extra, esize, "%.*s", x ? (int)e : 0, x ? x : "");
-	return upstream_version(version, strlen(version)) ? 0 : -EINVAL;
-}
-
 int fedora_makefile_set(const char *text, const char *version, const char *extra, char **out)
 {
 	*out = NULL;

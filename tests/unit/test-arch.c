@@ -536,23 +536,6 @@ static void test_release_bad(void **state)
 	assert_int_equal(arch_scheme_of("linux-lts"), ARCH_SCHEME_ARCH);
 }
 
-static void test_makefile_version(void **state)
-{
-	(void)state;
-	char v[32], e[64];
-	const char mk[] = "# SPDX-License-Identifier: GPL-2.0\nVERSION = 6\nPATCHLEVEL = 6\nSUBLEVEL = 1\n"
-			  "EXTRAVERSION = -arch1\nNAME = Hurr durr I'ma ninja sloth\n\nEXTRAVERSION = -later\n";
-	assert_int_equal(arch_makefile_version(mk, v, sizeof(v), e, sizeof(e)), 0);
-	assert_string_equal(v, "6.6.1");
-	assert_string_equal(e, "-arch1");
-	const char lts[] = "VERSION = 6\nPATCHLEVEL = 6\nSUBLEVEL = 63\nEXTRAVERSION =\n";
-	assert_int_equal(arch_makefile_version(lts, v, sizeof(v), e, sizeof(e)), 0);
-	assert_string_equal(e, "");
-	assert_int_equal(arch_makefile_version("VERSION = 6\nPATCHLEVEL = 6\n", v, sizeof(v), e, sizeof(e)), -EINVAL);
-	assert_int_equal(arch_makefile_version("VERSION = x\nPATCHLEVEL = 6\nSUBLEVEL = 1\n", v, sizeof(v), e, sizeof(e)),
-			 -EINVAL);
-}
-
 /* ---- a patch cut down to one folder ---- */
 
 static const char series[] =
@@ -751,7 +734,6 @@ int main(void)
 		cmocka_unit_test(test_srcinfo_long_line_and_nul),
 		cmocka_unit_test(test_source_kinds),
 		cmocka_unit_test(test_release_bad),
-		cmocka_unit_test(test_makefile_version),
 		cmocka_unit_test(test_patch_filter),
 		cmocka_unit_test(test_pkgbuild_driver),
 		cmocka_unit_test(test_read_line),
