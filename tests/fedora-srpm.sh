@@ -276,13 +276,13 @@ for v in corrupt norpm; do
 	kf $v "$tmp/$v" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	case $v in
-	corrupt) what="a damaged SRPM is refused naming the file (exit 5), nothing installed" needle="is damaged" ;;
+	corrupt) what="a damaged SRPM is refused before it is read: rpm's digests, naming the file (exit 5), nothing installed"
+		needle="kernel-6.1.192-300.fc39.src.rpm (.*) is damaged: its digests do not match" ;;
 	norpm) what="a file that is no rpm is refused naming the file (exit 5), nothing installed" needle="is no" ;;
 	esac
 	check "$what" sh -c '[ "$1" -eq 5 ] && grep -q "kernel-6.1.192-300.fc39.src.rpm" "$2" && grep -q "$3" "$2" &&
-		[ ! -e "$4" ] && ! ls -d "$5"/fedora-* 2>/dev/null | grep -q .' _ $rc "$tmp/err" "$needle" "$(ko $v)" \
-		"$tmp/$v/$cache/src"
-	[ $rc -eq 5 ] || sed 's/^/# /' "$tmp/err"
+		[ ! -e "$4" ] && ! ls -d "$5"/fedora-* 2>/dev/null | grep -q . || { echo "exit $1"; cat "$2"; false; }' \
+		_ $rc "$tmp/err" "$needle" "$(ko $v)" "$tmp/$v/$cache/src"
 done
 mkroot down
 expect_fail "an unreachable server: exit 3 naming Koji's URL and the rewrite to 127.0.0.1:1" 3 "http://127.0.0.1:1/$SRPM_PATH" \

@@ -476,6 +476,28 @@ static int set_extraversion(struct kforge_job *job, const struct fedora_release 
 static int open_srpm(struct kforge_job *job, struct prep *p, const char *files_dir)
 {
 	char why[1024];
+	/* checked before anything is read from it: libarchive reads past the rpm header without its
+	 * digests, and a damaged payload may decompress into garbage before its compressor's check
+	 * fails (gzip's trailer is not checked at all); rpm's own check sees every change */
+	_fedora_cleanup_free_ char *rpmkeys = kforge_find_program("rpmkeys");
+	int checked = -1; /* 1: digests OK; 0: rpm could not read it (libarchive says what it is) */
+	if (rpmkeys) {
+		const char *argv[] = { "rpmkeys", "--checksig", "--nosignature", "--", p->srpm, NULL };
+		_fedora_cleanup_free_ char *out = NULL;
+		int r = kforge_run_capture(job, NULL, argv, &out);
+		if (r == -ENOMEM)
+			return r;
+		if (r != 0 && out && strstr(out, "NOT OK"))
+			return kforge_job_fail(job, KFORGE_EXIT_REFUSED,
+					       "kernel-%s-%s.src.rpm (%s) is damaged: its digests do not match (rpmkeys "
+					       "--checksig, see %s): fetch it again or check where it came from",
+					       p->fr->version, p->fr->rel, p->srpm, kforge_job_log_path(job));
+		checked = r == 0;
+	} else {
+		kforge_plan_note(job, "%s: its rpm digests are not checked (no rpmkeys: install rpm); its payload is "
+				      "checked as it decompresses",
+				 p->srpm);
+	}
 	if (mkdir(files_dir, 0755) < 0)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot make %s: %s", files_dir, strerror(errno));
 	int r = fedora_srpm_extract(p->srpm, files_dir, &p->files, &p->n_files, why, sizeof(why));
@@ -483,24 +505,12 @@ static int open_srpm(struct kforge_job *job, struct prep *p, const char *files_d
 		return r;
 	if (r < 0)
 		return kforge_job_fail(job, r == -EBADMSG || r == -EINVAL ? KFORGE_EXIT_REFUSED : KFORGE_EXIT_FAILURE,
-				       "%s", why);
-	/* libarchive reads past the rpm header without its digests, and a change the payload's
-	 * compressor does not see (gzip's trailer is not checked) would pass: rpm's own check does */
-	_fedora_cleanup_free_ char *rpmkeys = kforge_find_program("rpmkeys");
-	if (rpmkeys) {
-		const char *argv[] = { "rpmkeys", "--checksig", "--nosignature", "--", p->srpm, NULL };
-		int status = 0;
-		r = kforge_run_status(job, NULL, argv, &status);
-		if (r < 0 || status != 0)
-			return kforge_job_fail(job, KFORGE_EXIT_REFUSED,
-					       "%s is damaged: its digests do not match (rpmkeys --checksig, see %s): fetch it "
-					       "again or check where it came from",
-					       p->srpm, kforge_job_log_path(job));
-	} else {
-		kforge_plan_note(job, "%s: its rpm digests are not checked (no rpmkeys: install rpm); its payload is "
-				      "checked as it decompresses",
-				 p->srpm);
-	}
+				       "kernel-%s-%s.src.rpm: %s", p->fr->version, p->fr->rel, why);
+	if (checked == 0)
+		return kforge_job_fail(job, KFORGE_EXIT_REFUSED,
+				       "rpm cannot check kernel-%s-%s.src.rpm (%s: rpmkeys --checksig failed, see %s): "
+				       "fetch it again or check where it came from",
+				       p->fr->version, p->fr->rel, p->srpm, kforge_job_log_path(job));
 	for (size_t i = 0; i < p->n_files; i++) {
 		size_t n = strlen(p->files[i]);
 		if (n > 5 && strcmp(p->files[i] + n - 5, ".spec") == 0) {
