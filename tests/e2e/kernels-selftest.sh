@@ -10,9 +10,7 @@
 # shellcheck disable=SC1090,SC2154 # kernels.sh's paths.sh, and the variables an eval sets from it
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/tap.sh"
-work=$(mktemp -d /tmp/kforge-kernels-selftest-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+e2e_name=kernels-selftest
 . "$top/tests/e2e/lib.sh"
 
 e2e_kernels details

@@ -1,11 +1,15 @@
-# e2e/lib.sh: the boot harness the e2e cases share (sourced, after tests/tap.sh).
+# e2e/lib.sh: the boot harness the e2e cases share (sourced; it sources tests/tap.sh).
 # A busybox initramfs holding kmod's modprobe and the modules asked for, a kernel booted with it
 # under qemu (TCG: on this project's machines /dev/kvm exists but a guest spins in it; TCG boots in
 # ~10 s), and the assertion that the kernel loaded the very file that was installed.
-# The caller sets `work` (a temporary folder it removes) and may set E (the e2e cache,
-# default $KFORGE_E2E_CACHE or /var/cache/kforge-e2e).
-# shellcheck shell=sh disable=SC2154 # work and top: the caller's
-E=${E:-${KFORGE_E2E_CACHE:-/var/cache/kforge-e2e}}
+# The caller sets `top` (the source tree) and `e2e_name`; lib.sh makes `work`, a scratch folder
+# /tmp/kforge-e2e-NAME-XXXXXX removed at exit (with the stand-in server stopped). E is the e2e
+# cache: $KFORGE_E2E_CACHE, else /var/cache/kforge-e2e.
+# shellcheck shell=sh disable=SC2154 # top and e2e_name: the caller's
+. "$top/tests/tap.sh"
+E=${KFORGE_E2E_CACHE:-/var/cache/kforge-e2e}
+work=$(mktemp -d "/tmp/kforge-e2e-$e2e_name-XXXXXX")
+trap 'stop_server; rm -rf "$work"' EXIT
 
 # the kforge under test and its plugins (the build tree's, unless the caller names others)
 KFORGE=${KFORGE:-$top/_build/kforge}

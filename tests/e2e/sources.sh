@@ -18,9 +18,7 @@
 # shellcheck disable=SC1091,SC2154 # kernels.sh's paths.sh, the variables arch-root.sh prints
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/tap.sh"
-work=$(mktemp -d /tmp/kforge-e2e-sources-XXXXXX)
-trap 'stop_server; rm -rf "$work"' EXIT
+e2e_name=sources
 . "$top/tests/e2e/lib.sh"
 
 e2e_kernels
