@@ -182,6 +182,11 @@ check "full: derive version reads release $K from the prepared tree (no KERNELRE
 	[ "$1" -eq 4 ] && grep -q "release $3: 6.1.192 + EXTRAVERSION \"-300.fc39.x86_64\" (the Makefile, as InitBuildVars sets it)" "$2" &&
 	! grep -q "KERNELRELEASE=" "$2"' _ $rc "${log:-/dev/null}" "$K"
 [ $rc -eq 4 ] || sed 's/^/# /' "$tmp/err"
+# the whole tree it prepared serves the headers strategy next: nothing fetched or prepared again
+out=$(kf data "$tmp/full" plan dummy --strategy headers 2>&1)
+check "the headers strategy takes the whole tree the full strategy prepared, ready from the earlier run" sh -c '
+	printf "%s" "$1" | grep -q "tree .*/src/fedora-$2-data is ready from an earlier run" &&
+	! printf "%s" "$1" | grep -q "fetch\|rpmbuild -bp" || { printf "%s\n" "$1"; false; }' _ "$out" "$K"
 
 # prep = rpmspec (rpm's own rpmspec -P expands the spec's macros, in the sandbox): the patches of
 # the expanded %prep are applied as data; rpmbuild never runs

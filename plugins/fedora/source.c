@@ -649,6 +649,29 @@ static int ark_tree(struct kforge_job *job, const struct fedora_release *fr, con
 	return r;
 }
 
+/*
+ * The cache's tree of the release prepared by METHOD (SUBDIR only, or whole when NULL), malloc'd;
+ * WANT is the first line of its stamp when complete, GOT the stamp's line there now ("" if none).
+ */
+static char *tree_path(const char *srcdir, const struct fedora_release *fr, const char *method, const char *subdir,
+		       char *want, size_t wsize, char *got, size_t gsize)
+{
+	char key[400];
+	snprintf(key, sizeof(key), "fedora-%s-%s%s%s", fr->release, method, subdir ? "-only-" : "", subdir ? subdir : "");
+	for (char *c = key; *c; c++)
+		if (*c == '/')
+			*c = '_';
+	char *final = kforge_path_join(srcdir, key, NULL);
+	_fedora_cleanup_free_ char *stamp = final ? kforge_path_join(final, TREE_STAMP, NULL) : NULL;
+	if (!stamp) {
+		free(final);
+		return NULL;
+	}
+	snprintf(want, wsize, "kernel-%s-%s %s %s %s", fr->version, fr->rel, fr->release, method, subdir ? subdir : "(all)");
+	read_stamp(stamp, got, gsize);
+	return final;
+}
+
 int fedora_locate_source(struct kforge_job *job)
 {
 	if (kforge_job_module_kind(job) == KFORGE_MODULE_EXTERNAL || kforge_job_source(job))
@@ -665,20 +688,19 @@ int fedora_locate_source(struct kforge_job *job)
 	const char *method = ark ? "ark" : prep_method(job);
 	char sub[256];
 	const char *subdir = !ark && kforge_job_headers_subdir(job, sub, sizeof(sub)) == 0 ? sub : NULL;
-	char key[400];
-	snprintf(key, sizeof(key), "fedora-%s-%s%s%s", fr.release, method, subdir ? "-only-" : "", subdir ? subdir : "");
-	for (char *c = key; *c; c++)
-		if (*c == '/')
-			*c = '_';
 	_fedora_cleanup_free_ char *srcdir = kforge_strdup_printf("%s/src", kforge_job_cache_dir(job));
-	_fedora_cleanup_free_ char *final = srcdir ? kforge_path_join(srcdir, key, NULL) : NULL;
-	_fedora_cleanup_free_ char *stamp = final ? kforge_path_join(final, TREE_STAMP, NULL) : NULL;
-	if (!stamp)
+	if (!srcdir)
 		return -ENOMEM;
 	char want[600], got[600];
-	snprintf(want, sizeof(want), "kernel-%s-%s %s %s %s", fr.version, fr.rel, fr.release, method,
-		 subdir ? subdir : "(all)");
-	read_stamp(stamp, got, sizeof(got));
+	_fedora_cleanup_free_ char *whole = tree_path(srcdir, &fr, method, NULL, want, sizeof(want), got, sizeof(got));
+	if (!whole)
+		return -ENOMEM;
+	/* a whole tree an earlier run made (the full strategy's) serves the headers strategy too */
+	if (subdir && strcmp(got, want) == 0)
+		subdir = NULL;
+	_fedora_cleanup_free_ char *final = tree_path(srcdir, &fr, method, subdir, want, sizeof(want), got, sizeof(got));
+	if (!final)
+		return -ENOMEM;
 	int r;
 	if (strcmp(got, want) == 0) {
 		kforge_plan_note(job, "the kernel-%s-%s tree %s is ready from an earlier run", fr.version, fr.rel, final);

@@ -17,9 +17,7 @@
 # shellcheck disable=SC1091,SC2154 # kernels.sh's paths.sh, the variables fedora-root.sh prints
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/tap.sh"
-work=$(mktemp -d /tmp/kforge-e2e-fedora-XXXXXX)
-trap 'stop_server; rm -rf "$work"' EXIT
+e2e_name=fedora
 . "$top/tests/e2e/lib.sh"
 
 e2e_kernels
@@ -103,9 +101,14 @@ check "plan: names the fedora plugin, the Koji URL of kernel-$V-$R.src.rpm and i
 check "plan: says dracut -f --kver $K will refresh the image" grep -qF "dracut -f --kver $K" "$work/plan.out"
 check "plan: prepares the tree with rpmbuild -bp (rpmbuild is installed here: scripts/deps.sh)" \
 	grep -q "rpmbuild -bp" "$work/plan.out"
-for s in headers full; do
+# full first: the whole tree it prepares serves the headers strategy after it (one rpmbuild -bp)
+for s in full headers; do
 	prove "koji-$s" "$root" "$work/kforge.conf" "$s"
 done
+check "koji: rpmbuild -bp ran once, for the full strategy; the headers strategy took that tree" sh -c '
+	[ "$(cat "$1"/var/log/kforge/*.log | grep -c "rpmbuild -bp --nodeps")" -eq 1 ] &&
+	grep -q "tree .*/src/fedora-$2-rpmbuild is ready from an earlier run" "$1"/var/log/kforge/*.log ||
+	{ grep -h "rpmbuild -bp --nodeps\|ready from" "$1"/var/log/kforge/*.log; exit 1; }' _ "$root" "$K"
 check "koji: the SRPM was fetched from the stand-in once, over both strategies; nothing from kernel.org" sh -c '
 	[ "$(grep -c "^GET /$2 " "$1")" -eq 1 ] && ! grep -q "^GET /not-koji/" "$1" || { cat "$1"; exit 1; }' \
 	_ "$work/requests" "$SRPM_PATH"
@@ -150,7 +153,9 @@ eval "$("$top/tests/e2e/fedora-root.sh" --root "$root" --build-link abs \
 	sed 's/^/# /' "$work/fedora-local.err"
 mkdir -p "$root/var/tmp"
 cp "$FEDORA_SRPM" "$root/var/tmp/kernel-$V-$R.src.rpm"
-printf '[sources]\n%s\n[plugin.fedora]\nsrpm = /var/tmp/kernel-%s-%s.src.rpm\n' "$REWRITE" "$V" "$R" >"$work/local.conf"
+# prep = data: the headers strategy then unpacks drivers/net/ alone (what the SRPM is read from is
+# the point here; rpmbuild -bp is proved above)
+printf '[sources]\n%s\n[plugin.fedora]\nsrpm = /var/tmp/kernel-%s-%s.src.rpm\nprep = data\n' "$REWRITE" "$V" "$R" >"$work/local.conf"
 if prove "local-headers" "$root" "$work/local.conf" headers; then
 	check "local: [plugin.fedora] srpm under the root (its build link absolute, as Fedora's): nothing fetched" \
 		sh -c '! [ -s "$1" ] || { cat "$1"; exit 1; }' _ "$work/requests"

@@ -548,8 +548,9 @@ if [ ! -f "$FS/done" ]; then
 	: >"$t/SOURCES/linux-kernel-test.patch"
 	cp "$FSPEC" "$t/SPECS/kernel.spec"
 	unpriv_dir "$t"
-	# Fedora's payload: zstd, level 19
-	rpmb "$t" -bs --define '_source_payload w19.zstdio' "$t/SPECS/kernel.spec" >"$p/rpmbuild.log" 2>&1 ||
+	# Fedora's payload is zstd (level 19 there: the level changes nothing a reader sees, and 19
+	# takes 77 s on the 138 MB tarball here, 3 under a second)
+	rpmb "$t" -bs --define '_source_payload w3.zstdio' "$t/SPECS/kernel.spec" >"$p/rpmbuild.log" 2>&1 ||
 		{ cat "$p/rpmbuild.log" >&2; die "rpmbuild -bs of $FSPEC failed"; }
 	mkdir -p "$p/$(dirname "${FEDORA_SRPM#"$FS"/}")"
 	mv "$t/SRPMS/kernel-$V-$FREL.src.rpm" "$p/${FEDORA_SRPM#"$FS"/}" ||
