@@ -115,7 +115,7 @@ fi
 # a build user that is root is refused before anything runs
 printf 'pkgbase=linux\npkgver=1\npkgrel=1\ntouch %s/ran\n' "$tmp" >"$tmp/PKGBUILD"
 if run_eval --user root; then not_ok "build_user root is refused"; else
-	check "build_user root is refused, and nothing ran" sh -c 'grep -q "is root: a PKGBUILD never runs as root" "$1" && [ ! -e "$2/ran" ]' \
+	check "build_user root is refused, and nothing ran" sh -c 'grep -q "\[plugin.arch\] build_user root is root: a recipe.s code never runs as root" "$1" && [ ! -e "$2/ran" ]' \
 		_ "$tmp/err" "$tmp"
 fi
 tap_done

@@ -12,10 +12,24 @@ expect_fail "debian: linux-headers-KVER" 3 "no build directory for 6.1.0-57-amd6
 	"$KFORGE" --root "$R/debian" -k 6.1.0-57-amd64 info
 expect_fail "ubuntu: linux-headers-KVER" 3 "install linux-headers-6.8.0-52-generic;" \
 	"$KFORGE" --root "$R/ubuntu" -k 6.8.0-52-generic info
-expect_fail "fedora: kernel-devel-KVER" 3 "install kernel-devel-6.5.7-300.fc39.x86_64;" \
+expect_fail "fedora: kernel-devel-KVER and the dnf line" 3 \
+	"install kernel-devel-6.5.7-300.fc39.x86_64, which provides /usr/src/kernels/6.5.7-300.fc39.x86_64 (dnf install kernel-devel-6.5.7-300.fc39.x86_64);" \
 	"$KFORGE" --root "$R/fedora" -k 6.5.7-300.fc39.x86_64 info
-expect_fail "fedora +debug: kernel-debug-devel-KVER" 3 "install kernel-debug-devel-6.5.7-300.fc39.x86_64;" \
+expect_fail "fedora +debug: kernel-debug-devel-VER-REL.ARCH" 3 \
+	"install kernel-debug-devel-6.5.7-300.fc39.x86_64, which provides /usr/src/kernels/6.5.7-300.fc39.x86_64+debug (dnf install kernel-debug-devel-6.5.7-300.fc39.x86_64);" \
 	"$KFORGE" --root "$R/fedora" -k 6.5.7-300.fc39.x86_64+debug info
+expect_fail "rocky 8: kernel-devel-VER-REL.ARCH and the dnf line" 3 \
+	"install kernel-devel-4.18.0-513.9.1.el8_9.x86_64, which provides /usr/src/kernels/4.18.0-513.9.1.el8_9.x86_64 (dnf install kernel-devel-4.18.0-513.9.1.el8_9.x86_64);" \
+	"$KFORGE" --root "$R/rocky" -k 4.18.0-513.9.1.el8_9.x86_64 info
+# kernel-devel's folder there but damaged (its Makefile gone): the package is reinstalled, not installed
+cp -a "$R/fedora" "$tmp/fedora-damaged"
+rm "$tmp/fedora-damaged/usr/src/kernels/6.5.6-300.fc39.x86_64/Makefile"
+expect_fail "fedora: /usr/src/kernels/KVER there but without its Makefile: dnf reinstall" 3 \
+	"/usr/src/kernels/6.5.6-300.fc39.x86_64 is there but incomplete (no Makefile): reinstall kernel-devel-6.5.6-300.fc39.x86_64 (dnf reinstall kernel-devel-6.5.6-300.fc39.x86_64);" \
+	"$KFORGE" --root "$tmp/fedora-damaged" -k 6.5.6-300.fc39.x86_64 info
+expect_fail "fedora, a custom kernel no package builds: the core's general words" 3 \
+	"no build directory for 6.6.2-custom: install this kernel's headers, or point --kernel at a kernel that has them;" \
+	"$KFORGE" --root "$R/fedora" -k 6.6.2-custom info
 cp -a "$R/arch" "$tmp/arch-lts"
 mkdir -p "$tmp/arch-lts/usr/lib/modules/6.6.63-1-lts"
 echo linux-lts >"$tmp/arch-lts/usr/lib/modules/6.6.63-1-lts/pkgbase"

@@ -50,3 +50,15 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("$3");
 EOF
 }
+
+# serve DIR: tests/lib/httpd.py serves DIR on 127.0.0.1 (the requests logged in $tmp/requests), its
+# port in $port; stopped at exit (stop_server stops it earlier), the scratch folder removed then
+srv_pid=
+stop_server() { [ -z "$srv_pid" ] || { kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=; }; }
+serve() {
+	trap 'stop_server; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+	python3 "$srcdir/tests/lib/httpd.py" "$1" --log "$tmp/requests" >"$tmp/port" &
+	srv_pid=$!
+	wait_until 60 test -s "$tmp/port" || { echo "Bail out! tests/lib/httpd.py did not start"; exit 1; }
+	port=$(cat "$tmp/port")
+}

@@ -33,13 +33,7 @@ sums "$wrong" >"$srv/bad/sha256sums.asc"
 cp "$srv/good/linux-6.1.192.tar.xz" "$srv/unlisted/"
 sums "$sum" linux-6.1.191.tar.xz >"$srv/unlisted/sha256sums.asc"
 
-srv_pid=
-stop_server() { [ -z "$srv_pid" ] || { kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=; }; }
-trap 'stop_server; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-python3 "$srcdir/tests/lib/httpd.py" "$srv" --log "$tmp/requests" >"$tmp/port" &
-srv_pid=$!
-wait_until 60 test -s "$tmp/port" || { echo "Bail out! tests/lib/httpd.py did not start"; exit 1; }
-port=$(cat "$tmp/port")
+serve "$srv"
 conf() { # FOLDER: kernel.org's v6.x is the stand-in's FOLDER
 	printf '[sources]\nrewrite = https://cdn.kernel.org/pub/linux/kernel/v6.x/ http://127.0.0.1:%s/%s/\n[install]\ninitramfs = never\n' \
 		"$port" "$1" >"$tmp/$1.conf"

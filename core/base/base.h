@@ -73,7 +73,8 @@ int kf_write_all(int fd, const void *buf, size_t len);
 void kf_human_size(unsigned long long n, char *buf, size_t size);
 /* kf_read_file()'s error as words: "not a regular file", "larger than ...", strerror. */
 const char *kf_read_strerror(int err);
-char *kf_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The core's name of the SDK's kforge_strdup_printf (kforge/kforge.h): one implementation. */
+#define kf_strdup_printf kforge_strdup_printf
 /* Strips surrounding whitespace in place; returns S. */
 char *kf_strstrip(char *s);
 bool kf_str_endswith(const char *s, const char *suffix);
@@ -94,6 +95,22 @@ int kf_open_regular(const char *path, struct stat *st);
 char *kf_argv_quote(const char *const argv[]);
 /* Removes DIR and everything below it, links not followed; a missing DIR is fine. */
 int kf_rm_rf(const char *dir);
+/* NAME's host path as execvp would find it in PATH (NULL: execvp's default), malloc'd; NULL if none. */
+char *kf_find_program(const char *name, const char *path);
+
+/*
+ * sandbox.c: the command line kforge_run_sandboxed runs (kforge/runner.h tells what it does),
+ * from the host's facts: kforge is root (then setpriv drops to UID:GID), bubblewrap is used,
+ * PATH is the environment's. ARGV gets the whole command line, CMD at its end; 0 or -ENOMEM.
+ */
+struct kf_sandbox_host {
+	bool as_root;
+	bool bwrap;
+	unsigned int uid, gid;
+	const char *path;
+};
+int kf_sandbox_argv(const struct kforge_sandbox *opts, const struct kf_sandbox_host *host, const char *cwd,
+		    const char *const cmd[], struct kf_strv *argv);
 /*
  * Opens PATH (created 0644, never through a link) and takes an exclusive flock(2) on it, then
  * writes our pid into it. When another process holds it: with WAIT, says so (DOING: what the

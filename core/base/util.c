@@ -224,16 +224,6 @@ int kforge_read_file(const char *path, char **out)
 	return kf_read_file(path, out, NULL);
 }
 
-char *kf_strdup_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	va_start(ap, fmt);
-	int r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	return r < 0 ? NULL : s;
-}
-
 char *kf_strstrip(char *s)
 {
 	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
@@ -403,4 +393,59 @@ void kf_human_size(unsigned long long n, char *buf, size_t size)
 		snprintf(buf, size, "%llu B", n);
 	else
 		snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+/* ---- the SDK's small helpers for plugins (kforge/kforge.h, kforge/path.h, kforge/runner.h) ---- */
+
+char *kforge_strdup_printf(const char *format, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, format);
+	int r = vasprintf(&s, format, ap);
+	va_end(ap);
+	return r < 0 ? NULL : s;
+}
+
+bool kforge_is_dir(const char *path)
+{
+	return kf_is_dir(path);
+}
+
+int kforge_mkdir_p(const char *dir)
+{
+	return dir ? kf_mkdir_p(dir) : -EINVAL;
+}
+
+int kforge_remove_tree(const char *dir)
+{
+	return dir ? kf_rm_rf(dir) : 0;
+}
+
+char *kf_find_program(const char *name, const char *path)
+{
+	if (!name || !name[0])
+		return NULL;
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0 && !kf_is_dir(name) ? strdup(name) : NULL;
+	/* execvp's default when PATH is unset */
+	for (const char *p = path ? path : "/usr/bin:/bin"; p;) {
+		size_t n = strcspn(p, ":");
+		/* an empty entry is the current folder for execvp; kforge never runs from there */
+		if (n) {
+			char *full = kf_strdup_printf("%.*s/%s", (int)n, p, name);
+			if (!full)
+				return NULL;
+			if (access(full, X_OK) == 0 && !kf_is_dir(full))
+				return full;
+			free(full);
+		}
+		p = p[n] ? p + n + 1 : NULL;
+	}
+	return NULL;
+}
+
+char *kforge_find_program(const char *name)
+{
+	return kf_find_program(name, getenv("PATH"));
 }

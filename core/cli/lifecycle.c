@@ -24,7 +24,7 @@ int cmd_uninstall(struct kforge_ctx *ctx, struct opts *o)
 	return code;
 }
 
-static void json_record(const struct kforge_record *r, const char *state)
+static void json_record(const struct kforge_record *r, const char *state, struct kforge_job *job)
 {
 	fputs("{", stdout);
 	json_kv("module", r->module, true);
@@ -52,6 +52,14 @@ static void json_record(const struct kforge_record *r, const char *state)
 		json_kv("backup", r->replaced[i].backup, false);
 		fputs("}", stdout);
 	}
+	fputs("], \"weak_links\": [", stdout);
+	char **links = kforge_record_weak_links(job, r);
+	for (size_t i = 0; links && links[i]; i++) {
+		fputs(i ? ", " : "", stdout);
+		json_str(links[i]);
+		free(links[i]);
+	}
+	free(links);
 	fputs("]}", stdout);
 }
 
@@ -83,7 +91,7 @@ int cmd_status(struct kforge_ctx *ctx, struct opts *o)
 		const char *state = kforge_record_state_name(kforge_record_check(job, recs[i]));
 		if (o->json) {
 			fputs(i ? ", " : "", stdout);
-			json_record(recs[i], state);
+			json_record(recs[i], state, job);
 			continue;
 		}
 		printf("%-24s %-20s %-10s %-20s %s\n", recs[i]->kernel, recs[i]->module, state, recs[i]->time,
@@ -91,6 +99,13 @@ int cmd_status(struct kforge_ctx *ctx, struct opts *o)
 		for (size_t j = 0; j < recs[i]->n_replaced; j++)
 			printf("%-24s %-20s %-10s %-20s   replaced %s (kept in %s)\n", "", "", "", "", recs[i]->replaced[j].path,
 			       recs[i]->replaced[j].backup);
+		/* weak-modules' links of other kernels to this file: it loads there too */
+		char **links = kforge_record_weak_links(job, recs[i]);
+		for (size_t j = 0; links && links[j]; j++) {
+			printf("%-24s %-20s %-10s %-20s   linked from %s\n", "", "", "", "", links[j]);
+			free(links[j]);
+		}
+		free(links);
 	}
 	if (o->json)
 		fputs("]}\n", stdout);

@@ -206,6 +206,28 @@ const char *kf_kernel_kconfig(const struct kf_kernel *k, const char *option)
 	return lo < k->n_kconfig && strcmp(k->kconfig[lo].name, option) == 0 ? k->kconfig[lo].value : NULL;
 }
 
+/*
+ * The kernel package's own compressed copy of its Module.symvers, where the RHEL family keeps
+ * it (kernel-core: /boot/symvers-KVER.xz, lib/modules/KVER/symvers.xz; .gz up to RHEL 8), or NULL.
+ */
+static char *find_packaged_symvers(const char *root, const char *release, const char *modules_dir)
+{
+	static const char *const exts[] = { "xz", "gz" };
+	for (size_t i = 0; i < ARRAY_SIZE(exts); i++) {
+		_cleanup_free_ char *boot = kf_strdup_printf("/boot/symvers-%s.%s", release, exts[i]);
+		char *host = boot ? kforge_path_find(root, boot) : NULL;
+		if (host && kf_is_file(host))
+			return host;
+		free(host);
+		_cleanup_free_ char *leaf = kf_strdup_printf("symvers.%s", exts[i]);
+		host = leaf ? kforge_path_join(modules_dir, leaf, NULL) : NULL;
+		if (host && kf_is_file(host))
+			return host;
+		free(host);
+	}
+	return NULL;
+}
+
 int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel *k)
 {
 	const char *root = kforge_ctx_root(ctx);
@@ -228,8 +250,11 @@ int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel
 	if (r < 0)
 		return r;
 
+	/* the build dir's, then the one the kernel package keeps beside its modules (Fedora, RHEL:
+	 * lib/modules/KVER/config), then /boot's */
 	_cleanup_free_ char *boot = kf_strdup_printf("/boot/config-%s", release);
 	char *candidates[] = { k->build_dir ? kforge_path_join(k->build_dir, ".config", NULL) : NULL,
+			       kforge_path_join(k->modules_dir, "config", NULL),
 			       boot ? kforge_path_find(root, boot) : NULL };
 	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++) {
 		if (!k->config_file && candidates[i] && kf_is_file(candidates[i]) &&
@@ -242,6 +267,7 @@ int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel
 	if ((r = parse_kconfig(k)) < 0)
 		return r;
 	k->compression = detect_compression(k->modules_dir, k->config_text);
+	k->symvers_packaged = find_packaged_symvers(root, release, k->modules_dir);
 	return 0;
 }
 
@@ -252,6 +278,7 @@ void kf_kernel_free(struct kf_kernel *k)
 	free(k->build_dir);
 	free(k->config_file);
 	free(k->config_text);
+	free(k->symvers_packaged);
 	for (size_t i = 0; i < k->n_kconfig; i++) {
 		free(k->kconfig[i].name);
 		free(k->kconfig[i].value);

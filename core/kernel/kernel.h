@@ -20,6 +20,8 @@ struct kf_kernel {
 	size_t n_kconfig;
 	struct kforge_release rel;
 	enum kforge_compression compression;
+	/* host path of the package's compressed Module.symvers (symvers-KVER.xz), or NULL */
+	char *symvers_packaged;
 };
 int kf_kernel_load(struct kforge_ctx *ctx, const char *release, struct kf_kernel *k);
 void kf_kernel_free(struct kf_kernel *k);
@@ -73,6 +75,19 @@ void kf_module_plain_release(char *path, char *tmpdir);
 bool kf_module_builtin(const char *modules_dir, const char *name);
 /* NAME's path as modules.dep lists it (libkmod's indexes, else the text file), malloc'd, or NULL. */
 char *kf_module_path(const char *modules_dir, const char *name);
+/*
+ * NAME's path in the kernel's own tree ("kernel/fs/btrfs/btrfs.ko.zst"): from modules.dep, or
+ * modules.order (the kernel build's list) when another copy (updates/) is the one depmod lists;
+ * malloc'd, or NULL.
+ */
+char *kf_module_tree_path(const char *modules_dir, const char *name);
+/*
+ * The symbolic links in any kernel's weak-updates/ under BASE (lib/modules/KVER/weak-updates, where
+ * RHEL's weak-modules links a module into the other kernels whose symbols agree) that resolve to
+ * TARGET (a path as the target sees it, present or gone): pushed into LINKS as the target sees
+ * them, their kernels into KERNELS (may be NULL). 0 or a negative errno.
+ */
+int kf_weak_links(const char *base, const char *target, struct kf_strv *links, struct kf_strv *kernels);
 /* "kernel/fs/btrfs/btrfs.ko.zst" -> "fs/btrfs"; NULL when not under kernel/. */
 char *kf_module_subdir_of(const char *path);
 /* "kforge-exporter.ko.zst" -> "kforge_exporter": the name modprobe and depmod use. */

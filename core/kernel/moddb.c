@@ -105,6 +105,20 @@ char *kf_module_path(const char *modules_dir, const char *name)
 	return path;
 }
 
+char *kf_module_tree_path(const char *modules_dir, const char *name)
+{
+	char *path = kf_module_path(modules_dir, name);
+	if (path && strncmp(path, "kernel/", 7) == 0)
+		return path;
+	free(path);
+	/* installed elsewhere (updates/ wins in depmod's order): where the kernel's build put it */
+	path = find_module_line(modules_dir, "modules.order", name);
+	if (path && strncmp(path, "kernel/", 7) == 0)
+		return path;
+	free(path);
+	return NULL;
+}
+
 char *kf_module_name_of(const char *path)
 {
 	const char *leaf = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -213,4 +227,69 @@ char *kf_depmod_command(const char *base, const char *kernel)
 	const char *argv[5];
 	kf_depmod_argv(base, kernel, argv);
 	return kf_argv_quote(argv);
+}
+
+/* Walks DIR (a host path under BASE) for symbolic links resolving to TARGET_HOST. */
+static void weak_walk(const char *base, size_t baselen, const char *dir, const char *target_host, int depth,
+		      struct kf_strv *links)
+{
+	DIR *d = depth < 8 ? opendir(dir) : NULL;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		_cleanup_free_ char *p = kforge_path_join(dir, e->d_name, NULL);
+		struct stat st;
+		if (!p || lstat(p, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			weak_walk(base, baselen, p, target_host, depth + 1, links);
+			continue;
+		}
+		char to[4096];
+		ssize_t n = S_ISLNK(st.st_mode) ? readlink(p, to, sizeof(to) - 1) : -1;
+		if (n <= 0)
+			continue;
+		to[n] = '\0';
+		/* the link as the target system reads it: relative to its folder there, absolute from BASE */
+		_cleanup_free_ char *abs = to[0] == '/' ? strdup(to) : kf_strdup_printf("%s/%s", dir + baselen, to);
+		_cleanup_free_ char *host = NULL;
+		if (abs && kforge_path_resolve(base, abs, &host) == 0 && strcmp(host, target_host) == 0)
+			kf_strv_push(links, p + baselen);
+	}
+	if (d)
+		closedir(d);
+}
+
+int kf_weak_links(const char *base, const char *target, struct kf_strv *links, struct kf_strv *kernels)
+{
+	_cleanup_free_ char *target_host = NULL;
+	int r = kforge_path_resolve(base, target, &target_host);
+	if (r < 0)
+		return r;
+	size_t baselen = strlen(base);
+	while (baselen > 0 && base[baselen - 1] == '/')
+		baselen--;
+	struct kf_strv seen = { 0 };
+	static const char *const roots[] = { "/lib/modules", "/usr/lib/modules" };
+	for (size_t i = 0; i < ARRAY_SIZE(roots); i++) {
+		_cleanup_free_ char *top = kforge_path_find(base, roots[i]);
+		if (!top || kf_strv_contains(&seen, top))
+			continue;
+		kf_strv_push(&seen, top);
+		DIR *d = opendir(top);
+		for (struct dirent *e; d && (e = readdir(d));) {
+			if (e->d_name[0] == '.')
+				continue;
+			_cleanup_free_ char *weak = kforge_path_join(top, e->d_name, "weak-updates", NULL);
+			size_t before = links->n;
+			if (weak && kf_is_dir(weak))
+				weak_walk(base, baselen, weak, target_host, 0, links);
+			if (kernels && links->n > before && !kf_strv_contains(kernels, e->d_name))
+				kf_strv_push(kernels, e->d_name);
+		}
+		if (d)
+			closedir(d);
+	}
+	kf_strv_free(&seen);
+	return 0;
 }

@@ -24,6 +24,42 @@ static void copy_str(char *dst, const char *src, size_t n)
 	dst[len] = '\0';
 }
 
+/*
+ * One Makefile line (LEN bytes, no newline): "VERSION = 6" and the like fill MV, the first of
+ * each only (a later assignment is a recipe's, not the release). A number that is no number:
+ * -EINVAL.
+ */
+static int makefile_line(const char *line, size_t len, struct makefile_version *mv)
+{
+	static const char *const keys[] = { "VERSION", "PATCHLEVEL", "SUBLEVEL", "EXTRAVERSION" };
+	for (int i = 0; i < 4; i++) {
+		size_t k = strlen(keys[i]);
+		if (len < k || memcmp(line, keys[i], k) != 0 || (mv->found & (1 << i)))
+			continue;
+		const char *p = line + k, *end = line + len;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p >= end || *p != '=')
+			return 0; /* VERSION := or VERSIONX = */
+		for (p++; p < end && (*p == ' ' || *p == '\t'); p++)
+			;
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+			end--;
+		size_t n = (size_t)(end - p);
+		mv->found |= 1 << i;
+		if (i == 3) {
+			copy_str(mv->extra, p, n);
+			return 0;
+		}
+		if (n == 0 || n > 9 || strspn(p, "0123456789") < n)
+			return -EINVAL;
+		unsigned int *num[] = { &mv->v, &mv->p, &mv->s };
+		*num[i] = (unsigned int)strtoul(p, NULL, 10);
+		return 0;
+	}
+	return 0;
+}
+
 /* Reads VERSION/PATCHLEVEL/SUBLEVEL/EXTRAVERSION, following `include` lines (depth 4). */
 static int read_makefile(const char *root, const char *path, struct makefile_version *mv, int depth)
 {
@@ -44,29 +80,26 @@ static int read_makefile(const char *root, const char *path, struct makefile_ver
 				read_makefile(root, host, mv, depth + 1);
 			continue;
 		}
-		char *eq = strchr(line, '=');
-		if (!eq)
-			continue;
-		*eq = '\0';
-		char *key = kf_strstrip(line);
-		char *val = kf_strstrip(eq + 1);
-		if (key[0] && (key[strlen(key) - 1] == ':' || key[strlen(key) - 1] == '?'))
-			continue;
-		if (strcmp(key, "VERSION") == 0 && !(mv->found & 1)) {
-			mv->v = (unsigned)strtoul(val, NULL, 10);
-			mv->found |= 1;
-		} else if (strcmp(key, "PATCHLEVEL") == 0 && !(mv->found & 2)) {
-			mv->p = (unsigned)strtoul(val, NULL, 10);
-			mv->found |= 2;
-		} else if (strcmp(key, "SUBLEVEL") == 0 && !(mv->found & 4)) {
-			mv->s = (unsigned)strtoul(val, NULL, 10);
-			mv->found |= 4;
-		} else if (strcmp(key, "EXTRAVERSION") == 0 && !(mv->found & 8)) {
-			copy_str(mv->extra, val, KFORGE_RELEASE_MAX);
-			mv->found |= 8;
-		}
+		if ((r = makefile_line(line, strlen(line), mv)) < 0)
+			return r;
 	}
 	return (mv->found & 7) == 7 ? 0 : -ENOENT;
+}
+
+int kforge_makefile_version(const char *text, char *version, size_t vsize, char *extra, size_t esize)
+{
+	struct makefile_version mv = { 0 };
+	for (const char *p = text; p && *p;) {
+		size_t n = strcspn(p, "\n");
+		if (makefile_line(p, n, &mv) < 0)
+			return -EINVAL;
+		p = p[n] ? p + n + 1 : NULL;
+	}
+	if ((mv.found & 7) != 7)
+		return -EINVAL;
+	int a = snprintf(version, vsize, "%u.%u.%u", mv.v, mv.p, mv.s);
+	int b = snprintf(extra, esize, "%s", mv.extra);
+	return a < 0 || (size_t)a >= vsize || b < 0 || (size_t)b >= esize ? -ENAMETOOLONG : 0;
 }
 
 /* Parses "V.P[.S]" at the start of S; returns the length consumed, 0 if none. */

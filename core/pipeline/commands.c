@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <string.h>
 #include <time.h>
 
@@ -41,6 +42,52 @@ int kforge_runl(struct kforge_job *job, const char *cwd, const char *arg0, ...)
 	va_end(ap);
 	argv[n] = NULL;
 	return kforge_run(job, cwd, argv);
+}
+
+int kforge_run_sandboxed(struct kforge_job *job, const char *cwd, const char *const argv[],
+			 const struct kforge_sandbox *opts, char **out)
+{
+	static const struct kforge_sandbox none;
+	const struct kforge_sandbox *o = opts ? opts : &none;
+	const char *user = o->user && o->user[0] ? o->user : "nobody";
+	const char *setting = o->user_setting ? o->user_setting : "the build user setting";
+	if (out)
+		*out = NULL;
+	struct passwd *pw = getpwnam(user);
+	if (!pw)
+		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+				       "the build user %s does not exist: set %s to an unprivileged user, or create it", user,
+				       setting);
+	if (pw->pw_uid == 0)
+		return kforge_job_fail(job, KFORGE_EXIT_USAGE,
+				       "%s %s is root: a recipe's code never runs as root; name an unprivileged user",
+				       setting, user);
+	_cleanup_free_ char *bwrap = o->no_bwrap ? NULL : kforge_find_program("bwrap");
+	struct kf_sandbox_host host = {
+		.as_root = geteuid() == 0,
+		.bwrap = bwrap != NULL,
+		.uid = (unsigned int)pw->pw_uid,
+		.gid = (unsigned int)pw->pw_gid,
+		.path = getenv("PATH"),
+	};
+	/* the build user owns what it writes; nothing of root's is writable for it */
+	if (host.as_root)
+		for (size_t i = 0; o->writable && o->writable[i]; i++) {
+			char owner[64];
+			snprintf(owner, sizeof(owner), "%u:%u", host.uid, host.gid);
+			if (kforge_runl(job, NULL, "chown", "-R", owner, "--", o->writable[i], NULL) != 0)
+				return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
+						       "cannot hand %s to the build user %s (chown: see the log)",
+						       o->writable[i], user);
+		}
+	struct kf_strv full = { 0 };
+	int r = kf_sandbox_argv(o, &host, cwd, argv, &full);
+	if (r < 0)
+		return r;
+	r = out ? kforge_run_capture(job, cwd, (const char *const *)full.v, out)
+		: kforge_run(job, cwd, (const char *const *)full.v);
+	kf_strv_free(&full);
+	return r;
 }
 
 void kforge_plan_note(struct kforge_job *job, const char *format, ...)

@@ -85,6 +85,13 @@ static int merge_extra_symbols(struct kforge_job *job)
 	return r;
 }
 
+/* A CONFIG_MODVERSIONS build dir without Module.symvers, whose kernel package ships one (RHEL). */
+static bool packaged_symvers_needed(const struct kforge_job *job)
+{
+	_cleanup_free_ char *own = kforge_path_join(job->kbuild_dir, "Module.symvers", NULL);
+	return own && !kf_is_file(own) && job->kernel.symvers_packaged && kforge_job_modversions(job);
+}
+
 static int compile_once(struct kforge_job *job)
 {
 	_cleanup_free_ char *m = kf_strdup_printf("M=%s", job->module_dir);
@@ -110,6 +117,13 @@ static int compile_once(struct kforge_job *job)
 			kf_strbuf_appendf(&extra, "%s%s", extra.len ? " " : "KBUILD_EXTRA_SYMBOLS=", job->extra_symbols.v[i]);
 		}
 	}
+	/* a build dir without Module.symvers (the headers strategy): the kernel package's own, so
+	 * that modpost writes the CRCs of the symbols the module imports */
+	if (job->packaged_symvers)
+		kf_strbuf_appendf(&extra, "%s%s", extra.len ? " " : "KBUILD_EXTRA_SYMBOLS=", job->packaged_symvers);
+	else if (job->plan && packaged_symvers_needed(job))
+		kf_strbuf_appendf(&extra, "%s%s", extra.len ? " " : "KBUILD_EXTRA_SYMBOLS=",
+				  kforge_job_display_path(job, job->kernel.symvers_packaged));
 	const char *argv[20] = { "make", "-C", job->kbuild_dir, m, jobs };
 	size_t n = kf_add_make_vars(job, argv, 5, ARRAY_SIZE(argv));
 	if (extra.len)
@@ -183,6 +197,11 @@ int kforge_default_compile(struct kforge_job *job)
 	if (job->kind == KFORGE_MODULE_EXTERNAL && clean_if_other_kernel(job) < 0)
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make clean in %s failed: see %s", job->module_dir,
 				       kf_job_log_name(job));
+	const char *packaged = NULL;
+	/* the headers strategy against a build dir without Module.symvers: the kernel package's
+	 * (decompressed once) is modpost's KBUILD_EXTRA_SYMBOLS, so the module carries CRCs */
+	if (!job->plan && packaged_symvers_needed(job) && kf_job_packaged_symvers(job, &packaged) < 0)
+		return -EIO;
 	int r = compile_once(job);
 	char header[256];
 	if (r != 0 && job->strategy_chosen && job->strategy == KFORGE_STRATEGY_HEADERS &&

@@ -95,9 +95,9 @@ int kforge_default_configure(struct kforge_job *job)
 	}
 	if (!job->kernel.config_file)
 		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
-				       "no configuration for %s (no build/.config, no /boot/config-%s): install its "
-				       "headers",
-				       job->kernel.release, job->kernel.release);
+				       "no configuration for %s (no build/.config, no lib/modules/%s/config, no "
+				       "/boot/config-%s): install its headers",
+				       job->kernel.release, job->kernel.release, job->kernel.release);
 	free(job->objdir);
 	job->objdir = objdir_for(job);
 	if (!job->objdir)

@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libkmod.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pipeline/job.h"
 
@@ -76,6 +78,43 @@ static const struct sym *symtab_find(const struct symtab *t, const char *name)
 	return bsearch(&key, t->v, t->n, sizeof(*t->v), cmp_sym);
 }
 
+int kf_job_packaged_symvers(struct kforge_job *job, const char **out)
+{
+	*out = job->packaged_symvers;
+	const char *packaged = job->kernel.symvers_packaged;
+	if (!packaged || job->packaged_symvers)
+		return 0;
+	_cleanup_free_ char *dir = kforge_path_join(job->cache_dir ? job->cache_dir : "/tmp", "work",
+						    job->kernel.release, NULL);
+	_cleanup_free_ char *dst = dir ? kforge_path_join(dir, "symvers", NULL) : NULL;
+	_cleanup_free_ char *tmp = dst ? kf_strdup_printf("%s.tmp%ld", dst, (long)getpid()) : NULL;
+	if (!tmp)
+		return -ENOMEM;
+	int r = kf_mkdir_p(dir);
+	if (r < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot make %s: %s", dir, strerror(-r));
+	/* decompressed anew each time: a copy kept from before could be damaged or another build's */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot write %s: %s", tmp, strerror(errno));
+	r = kf_decompress_file(packaged, fd);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, dst) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+				       "%s cannot be read (%s): the CRCs of %s cannot be checked; reinstall the kernel "
+				       "package that ships it (kernel-core-%s)",
+				       kforge_job_display_path(job, packaged), strerror(-r), job->kernel.release,
+				       job->kernel.release);
+	}
+	*out = job->packaged_symvers = dst;
+	dst = NULL;
+	return 0;
+}
+
 /* The release and flags the target's own modules carry, or NULL when none is there to ask. */
 static char *reference_vermagic(struct kforge_job *job, struct kmod_ctx *kctx)
 {
@@ -144,8 +183,27 @@ static bool flags_agree(struct kforge_job *job, const char *vermagic, char *why,
 	return true;
 }
 
+/*
+ * The package's own symvers (DIST, from DIST_NAME) and the build dir's Module.symvers must agree
+ * on the CRC of every symbol the module imports: a kernel-devel of another build of the same
+ * release would give a module the kernel refuses.
+ */
+static int cross_check(struct kforge_job *job, const char *leaf, const char *sym, unsigned long crc,
+		       const struct symtab *dist, const char *dist_name)
+{
+	const struct sym *d = dist && dist->n ? symtab_find(dist, sym) : NULL;
+	if (!d || d->crc == crc)
+		return 0;
+	_cleanup_free_ char *own = kforge_path_join(job->kernel.build_dir, "Module.symvers", NULL);
+	return kforge_job_fail(job, KFORGE_EXIT_REFUSED,
+			       "refused %s: symbol %s has CRC 0x%08lx in %s but 0x%08lx in %s, which the kernel "
+			       "package ships: the build dir is not this kernel's build; reinstall its headers "
+			       "(the kernel-devel of %s)",
+			       leaf, sym, crc, kforge_job_display_path(job, own), d->crc, dist_name, job->kernel.release);
+}
+
 static int check_module(struct kforge_job *job, struct kmod_ctx *kctx, const char *path, const char *ref,
-			const struct symtab *syms)
+			const struct symtab *syms, const struct symtab *dist, const char *dist_name)
 {
 	struct kmod_module *mod = NULL;
 	int r = kmod_module_new_from_path(kctx, path, &mod);
@@ -207,11 +265,14 @@ static int check_module(struct kforge_job *job, struct kmod_ctx *kctx, const cha
 							    leaf, sym, crc, s->crc, job->kernel.release);
 					break;
 				}
+				if ((r = cross_check(job, leaf, sym, crc, dist, dist_name)) < 0)
+					break;
 			}
 			kmod_module_versions_free_list(versions);
 			if (r == 0)
-				kf_info(job->ctx, "validated %s: vermagic %s, %d symbol CRCs match", leaf,
-					job->kernel.release, nv);
+				kf_info(job->ctx, "validated %s: vermagic %s, %d symbol CRCs match%s%s", leaf,
+					job->kernel.release, nv, dist_name ? " and agree with " : "",
+					dist_name ? dist_name : "");
 		}
 	} else {
 		kf_info(job->ctx, "validated %s: vermagic %s", leaf, job->kernel.release);
@@ -229,14 +290,31 @@ int kforge_validate(struct kforge_job *job)
 	if (!kctx)
 		return -ENOMEM;
 	kmod_set_log_priority(kctx, LOG_EMERG);
-	struct symtab syms = { 0 };
+	struct symtab syms = { 0 }, dist = { 0 };
 	int r = 0;
+	/* the package's symvers (RHEL family): the CRCs when the build dir has none, else a cross-check */
+	const char *packaged = NULL, *dist_name = NULL;
 	if (kforge_job_modversions(job)) {
 		_cleanup_free_ char *symvers = kforge_path_join(job->kernel.build_dir, "Module.symvers", NULL);
-		if ((r = symtab_add(&syms, symvers)) < 0)
+		bool has_own = symvers && kf_is_file(symvers);
+		r = kf_job_packaged_symvers(job, &packaged);
+		if (r == 0 && packaged) {
+			dist_name = kforge_job_display_path(job, job->kernel.symvers_packaged);
+			r = symtab_add(has_own ? &dist : &syms, packaged);
+			if (r < 0)
+				r = kforge_job_fail(job, KFORGE_EXIT_MISSING, "cannot read %s: %s", packaged,
+						    strerror(-r));
+			else if (dist.n)
+				qsort(dist.v, dist.n, sizeof(*dist.v), cmp_sym);
+			if (!has_own)
+				dist_name = NULL;
+		}
+		if (r == 0 && !packaged && (r = symtab_add(&syms, symvers)) < 0)
 			r = kforge_job_fail(job, KFORGE_EXIT_MISSING,
 					    "%s is missing: the CRCs cannot be checked; reinstall %s's headers", symvers,
 					    job->kernel.release);
+		else if (r == 0 && packaged && has_own && (r = symtab_add(&syms, symvers)) < 0)
+			r = kforge_job_fail(job, KFORGE_EXIT_MISSING, "cannot read %s: %s", symvers, strerror(-r));
 		for (size_t i = 0; r == 0 && i < job->extra_symbols.n; i++)
 			symtab_add(&syms, job->extra_symbols.v[i]);
 		/* modules built together export to each other */
@@ -254,8 +332,9 @@ int kforge_validate(struct kforge_job *job)
 	}
 	_cleanup_free_ char *ref = r == 0 ? reference_vermagic(job, kctx) : NULL;
 	for (size_t i = 0; r == 0 && i < job->built.n; i++)
-		r = check_module(job, kctx, job->built.v[i], ref, &syms);
+		r = check_module(job, kctx, job->built.v[i], ref, &syms, &dist, dist_name);
 	symtab_free(&syms);
+	symtab_free(&dist);
 	kmod_unref(kctx);
 	return r;
 }

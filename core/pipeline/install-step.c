@@ -154,8 +154,21 @@ int kforge_default_install(struct kforge_job *job)
 {
 	int r;
 	if (job->plan) {
-		kforge_plan_note(job, "validate: vermagic %s%s", job->kernel.release,
-				 kforge_job_modversions(job) ? ", every imported symbol's CRC against Module.symvers" : "");
+		_cleanup_free_ char *own = kforge_path_join(job->kernel.build_dir, "Module.symvers", NULL);
+		const char *packaged = kforge_job_display_path(job, job->kernel.symvers_packaged);
+		if (!kforge_job_modversions(job))
+			kforge_plan_note(job, "validate: vermagic %s", job->kernel.release);
+		else if (!packaged)
+			kforge_plan_note(job, "validate: vermagic %s, every imported symbol's CRC against Module.symvers",
+					 job->kernel.release);
+		else if (own && kf_is_file(own))
+			kforge_plan_note(job, "validate: vermagic %s, every imported symbol's CRC against Module.symvers "
+					      "and against %s (the kernel package's: they must agree)",
+					 job->kernel.release, packaged);
+		else
+			kforge_plan_note(job, "validate: vermagic %s, every imported symbol's CRC against %s (the build "
+					      "dir has no Module.symvers)",
+					 job->kernel.release, packaged);
 		if ((r = kf_sign_prepare(job)) < 0)
 			return r;
 		const char *leaf = strrchr(job->module_spec, '/') ? strrchr(job->module_spec, '/') + 1 : job->module_spec;

@@ -426,6 +426,7 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	free(job->source);
 	free(job->source_dir);
 	free(job->work_dir);
+	free(job->packaged_symvers);
 	free(job->cache_dir);
 	free(job->kbuild_dir);
 	free(job->install_subdir);

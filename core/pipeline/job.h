@@ -38,6 +38,7 @@ struct kforge_job {
 	char *sign_key, *sign_cert, *sign_hash; /* host paths and hash when modules are signed */
 	bool sign_checked;
 	struct kf_strv facts; /* what plugins found about the target: key, value, key, value, ... */
+	char *packaged_symvers; /* kernel.symvers_packaged decompressed (kf_job_packaged_symvers) */
 };
 
 /* job-state.c: the state of the job's root (or --install-mod-path), opened and locked once */
@@ -55,6 +56,13 @@ void kf_job_refresh_done(struct kforge_job *job);
 int kf_sign_prepare(struct kforge_job *job);
 /* Signs the module file at PATH in place when a key was found; 0 otherwise. */
 int kf_sign_module(struct kforge_job *job, const char *path);
+
+/*
+ * gate.c: the kernel package's compressed Module.symvers (kernel.symvers_packaged), decompressed
+ * into the work folder once per job: *OUT its host path (the job's), NULL when the package ships none. A damaged file fails
+ * the job naming it.
+ */
+int kf_job_packaged_symvers(struct kforge_job *job, const char **out);
 
 /* job.c: what plugin P's knowledge functions see of the job's kernel (the probe's view). */
 void kf_job_probe_info(const struct kforge_job *job, const struct kf_plugin *p, struct kforge_probe_info *info);

@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pipeline/job.h"
 #include "txn/record.h"
@@ -38,6 +40,63 @@ enum kforge_record_state kforge_record_check(struct kforge_job *job, const struc
 	return s;
 }
 
+/* The root (or --install-mod-path) the job's records are about, without a trailing slash. */
+static char *records_base(const struct kforge_job *job)
+{
+	char *base = strdup(job->install_mod_path ? job->install_mod_path : kforge_ctx_root(job->ctx));
+	size_t n = base ? strlen(base) : 0;
+	while (n > 0 && base[n - 1] == '/')
+		base[--n] = '\0';
+	return base;
+}
+
+char **kforge_record_weak_links(struct kforge_job *job, const struct kforge_record *rec)
+{
+	_cleanup_free_ char *base = records_base(job);
+	struct kf_strv links = { 0 };
+	/* a kf_strv is NULL-terminated: its array is the caller's */
+	if (!base || kf_weak_links(base[0] ? base : "/", rec->path, &links, NULL) < 0) {
+		kf_strv_free(&links);
+		return NULL;
+	}
+	return links.v ? links.v : calloc(1, sizeof(char *));
+}
+
+/*
+ * After an uninstall removed FILE (a host path): the weak-updates links of other kernels that
+ * pointed at it (weak-modules made them) now point at nothing: removed, and depmod run for each
+ * of those kernels. Links to other files are not touched.
+ */
+static int remove_dangling_weak_links(struct kforge_job *job, const char *file)
+{
+	_cleanup_free_ char *base = records_base(job);
+	if (!base)
+		return -ENOMEM;
+	const char *target = kf_state_path(job->state, file);
+	struct kf_strv links = { 0 }, kernels = { 0 };
+	int r = kf_weak_links(base[0] ? base : "/", target, &links, &kernels);
+	for (size_t i = 0; r == 0 && i < links.n; i++) {
+		_cleanup_free_ char *host = kforge_path_join(base, links.v[i], NULL);
+		if (!host || access(host, F_OK) == 0) /* it still leads to a file: not kforge's to remove */
+			continue;
+		if (unlink(host) < 0 && errno != ENOENT) {
+			kf_warn(job->ctx, "cannot remove %s, which pointed at %s: %s", links.v[i], target, strerror(errno));
+			continue;
+		}
+		kf_info(job->ctx, "removed %s, which pointed at %s (weak-modules had linked it)", links.v[i], target);
+	}
+	for (size_t i = 0; r == 0 && i < kernels.n; i++) {
+		const char *argv[5];
+		kf_depmod_argv(base, kernels.v[i], argv);
+		if (kforge_run(job, NULL, argv) != 0)
+			kf_warn(job->ctx, "depmod for %s failed after its weak-updates link was removed: run %s", kernels.v[i],
+				argv[0]);
+	}
+	kf_strv_free(&links);
+	kf_strv_free(&kernels);
+	return r;
+}
+
 /* The refresh-initramfs step for module NAME whose file FILE changed (an uninstall's). */
 static int refresh_initramfs(struct kforge_job *job, const char *name, const char *file)
 {
@@ -61,5 +120,7 @@ int kforge_job_uninstall(struct kforge_job *job, const char *module, bool force)
 	r = kf_txn_uninstall(job->state, job->kernel.release, name, force, kf_job_owes_refresh(job), &installed);
 	if (r < 0)
 		return kf_job_state_failed(job, r);
+	if (installed && remove_dangling_weak_links(job, installed) < 0)
+		kf_warn(job->ctx, "cannot look for weak-updates links to %s", installed);
 	return refresh_initramfs(job, name, installed);
 }

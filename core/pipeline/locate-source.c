@@ -15,12 +15,27 @@
 static int resolve_module_dir(struct kforge_job *job)
 {
 	const char *name = job->module_spec;
-	_cleanup_free_ char *path = kf_module_path(job->kernel.modules_dir, name);
+	_cleanup_free_ char *path = kf_module_tree_path(job->kernel.modules_dir, name);
 	_cleanup_free_ char *sub = path ? kf_module_subdir_of(path) : NULL;
 	if (!sub)
 		return -ENOENT;
-	kforge_plan_note(job, "%s is %s in the target's modules.dep: built from %s/", name, path, sub);
+	kforge_plan_note(job, "%s is %s in the target's module lists: built from %s/", name, path, sub);
 	return kforge_job_set_module_subdir(job, sub);
+}
+
+int kforge_job_headers_subdir(const struct kforge_job *job, char *buf, size_t size)
+{
+	if (job->strategy != KFORGE_STRATEGY_HEADERS || job->changes.n)
+		return -ENOENT;
+	_cleanup_free_ char *found = NULL;
+	if (!job->module_subdir && job->kind == KFORGE_MODULE_NAME) {
+		_cleanup_free_ char *path = kf_module_tree_path(job->kernel.modules_dir, job->module_spec);
+		found = path ? kf_module_subdir_of(path) : NULL;
+	}
+	const char *sub = job->module_subdir ? job->module_subdir : found;
+	if (!sub)
+		return -ENOENT;
+	return (size_t)snprintf(buf, size, "%s", sub) < size ? 0 : -ENAMETOOLONG;
 }
 
 /* The kernel architecture folder of the target (arch/x86 for x86_64). */

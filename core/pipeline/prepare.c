@@ -167,6 +167,17 @@ int kforge_default_prepare(struct kforge_job *job)
 				       kf_job_log_name(job));
 	_cleanup_free_ char *symvers = kforge_path_join(job->kernel.build_dir, "Module.symvers", NULL);
 	_cleanup_free_ char *dst = kforge_path_join(job->objdir, "Module.symvers", NULL);
+	/* no Module.symvers in the build dir: the kernel package's own (RHEL: symvers-KVER.xz) */
+	if (symvers && !kf_is_file(symvers) && job->kernel.symvers_packaged) {
+		const char *plain = job->kernel.symvers_packaged;
+		if (job->plan)
+			kforge_plan_note(job, "Module.symvers: %s decompressed",
+					 kforge_job_display_path(job, job->kernel.symvers_packaged));
+		else if ((r = kf_job_packaged_symvers(job, &plain)) < 0)
+			return r;
+		free(symvers);
+		symvers = strdup(plain);
+	}
 	if (kforge_runl(job, NULL, "cp", symvers, dst, NULL) != 0)
 		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
 				       "the target's Module.symvers (%s) cannot be copied: reinstall its headers", symvers);

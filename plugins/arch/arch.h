@@ -163,8 +163,6 @@ struct arch_release {
  */
 int arch_release_expect(const char *pkgbase, const struct arch_pkgver *v, const char *config_lv,
 			struct arch_release *out, char *why, size_t whysize);
-/* VERSION.PATCHLEVEL.SUBLEVEL and EXTRAVERSION from a kernel Makefile's TEXT; -EINVAL if absent. */
-int arch_makefile_version(const char *text, char *version, size_t vsize, char *extra, size_t esize);
 /*
  * What scripts/setlocalversion makes of a tree without git: VERSION EXTRAVERSION, the
  * localversion* files' contents (LOCALVERSIONS, concatenated in name order), CONFIG_LV.
@@ -184,29 +182,16 @@ int arch_release_check(const char *what, const char *derived, const char *other,
  */
 int arch_patch_filter(const char *patch, size_t len, const char *subdir, char **out, size_t *outlen);
 
-/* ---- sandbox.c: the PKGBUILD evaluated unprivileged, without network ---- */
+/* ---- sandbox.c: what evaluates a PKGBUILD (run by kforge_run_sandboxed: unprivileged, no network) ---- */
 
-struct arch_sandbox {
-	bool bwrap;	 /* bubblewrap is installed */
-	bool as_root;	 /* kforge runs as root: drop to UID:GID first */
-	unsigned int uid; /* the build user's */
-	unsigned int gid;
-	const char *dir;   /* the host folder holding PKGBUILD and the driver (readable by the build user) */
-	const char *carch; /* "x86_64" */
-};
 /* The bash script that sources ./PKGBUILD and prints what it set in .SRCINFO's form, and its file name. */
 extern const char arch_pkgbuild_driver[];
 #define ARCH_DRIVER_NAME "kforge-pkgbuild.sh"
-/* ARGV (room for MAX entries, NULL-terminated) that runs the driver in the sandbox; -E2BIG if short. */
-int arch_sandbox_argv(const struct arch_sandbox *sb, const char *argv[], size_t max, char *uidbuf, char *gidbuf,
-		      size_t idsize);
 
 /* ---- util.c: small readers ---- */
 
 /* The first line of a host file (without the newline); -ENOENT, -EINVAL when empty or too long. */
 int arch_read_line(const char *path, char *buf, size_t size);
-/* The folder of module NAME in a modules.dep TEXT ("kernel/fs/btrfs/btrfs.ko.zst:" -> "fs/btrfs"). */
-int arch_dep_subdir(const char *text, const char *name, char *out, size_t size);
 /* Gunzips SRC (/proc/config.gz) into DST, written under a temporary name and renamed (zlib). */
 int arch_gunzip(const char *src, const char *dst);
 /*

@@ -1,8 +1,7 @@
-/* sandbox.c: how a PKGBUILD is evaluated when there is no .SRCINFO: bash, unprivileged, no network. */
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-
+/*
+ * sandbox.c: how a PKGBUILD is evaluated when there is no .SRCINFO: this driver, run by bash through
+ * kforge_run_sandboxed (the SDK's: the build user, no network, bubblewrap where installed).
+ */
 #include "arch.h"
 
 /*
@@ -42,85 +41,3 @@ const char arch_pkgbuild_driver[] =
 	"\tunset -n _kf_a\n"
 	"done\n"
 	"emit validpgpkeys \"${validpgpkeys[@]}\"\n";
-
-int arch_sandbox_argv(const struct arch_sandbox *sb, const char *argv[], size_t max, char *uidbuf, char *gidbuf,
-		      size_t idsize)
-{
-	size_t n = 0;
-#define ADD(s)                             \
-	do {                               \
-		if (n + 1 >= max)          \
-			return -E2BIG;     \
-		argv[n++] = (s);           \
-	} while (0)
-	snprintf(uidbuf, idsize, "--reuid=%u", sb->uid);
-	snprintf(gidbuf, idsize, "--regid=%u", sb->gid);
-	/* the global scope of a PKGBUILD takes milliseconds: one that hangs is killed */
-	ADD("timeout");
-	ADD("-s");
-	ADD("KILL");
-	ADD("60");
-	if (!sb->bwrap) {
-		/* no bubblewrap: a network namespace of its own, the build user's rights (no folder
-		 * hidden: it reads what that user may read, writes where that user may write) */
-		ADD("unshare");
-		ADD("--net");
-		if (!sb->as_root)
-			ADD("--map-current-user");
-		ADD("--");
-	}
-	if (sb->as_root) {
-		/* bwrap's --uid needs a user namespace it would own as root: drop to the user first */
-		ADD("setpriv");
-		ADD(uidbuf);
-		ADD(gidbuf);
-		ADD("--clear-groups");
-		ADD("--no-new-privs");
-		ADD("--");
-	}
-	if (sb->bwrap) {
-		ADD("bwrap");
-		ADD("--unshare-all");
-		ADD("--die-with-parent");
-		ADD("--new-session");
-		ADD("--ro-bind");
-		ADD("/");
-		ADD("/");
-		ADD("--tmpfs");
-		ADD("/tmp");
-		ADD("--dev");
-		ADD("/dev");
-		ADD("--proc");
-		ADD("/proc");
-		ADD("--ro-bind");
-		ADD(sb->dir);
-		ADD("/tmp/pkgbuild"); /* in the sandbox's own /tmp: / is read-only, no folder can be made there */
-		ADD("--chdir");
-		ADD("/tmp/pkgbuild");
-		ADD("--clearenv");
-		ADD("--setenv");
-		ADD("PATH");
-		ADD("/usr/bin:/bin");
-		ADD("--setenv");
-		ADD("HOME");
-		ADD("/tmp");
-		ADD("--setenv");
-		ADD("LC_ALL");
-		ADD("C");
-		ADD("--");
-	} else {
-		ADD("env");
-		ADD("-i");
-		ADD("PATH=/usr/bin:/bin");
-		ADD("HOME=/tmp");
-		ADD("LC_ALL=C");
-	}
-	ADD("bash");
-	ADD("--noprofile");
-	ADD("--norc");
-	ADD("./" ARCH_DRIVER_NAME);
-	ADD(sb->carch);
-	argv[n] = NULL;
-#undef ADD
-	return 0;
-}

@@ -1,9 +1,7 @@
 /* source.c: the arch plugin's steps: installed package -> packaging repository -> verified sources -> a tree. */
 #include <dirent.h>
-#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,43 +18,6 @@
 #define ARCH_URL ARCH_DEFAULT_URL
 /* Manjaro keeps a repository per kernel series: gitlab.manjaro.org/packages/core/linux612 */
 #define MANJARO_URL "https://gitlab.manjaro.org/packages/core/%s.git"
-
-/* A malloc'd formatted string, NULL on ENOMEM (asprintf leaves its pointer undefined then). */
-static char *fmt(const char *format, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *format, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, format);
-	if (vasprintf(&s, format, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
-static bool is_dir(const char *path)
-{
-	struct stat st;
-	return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Makes DIR and its parents (0755); 0 or -errno. */
-static int mkdir_p(const char *dir)
-{
-	char buf[4096];
-	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		if (!(*p = c))
-			return 0;
-	}
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -174,20 +135,6 @@ int arch_setup(struct kforge_job *job)
 
 /* ---- the PKGBUILD, when the repository has no .SRCINFO ---- */
 
-static bool on_path(const char *cmd)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-	for (const char *p = path ? path : "/usr/bin:/bin"; p && *p;) {
-		size_t n = strcspn(p, ":");
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, cmd);
-		if (n && access(buf, X_OK) == 0)
-			return true;
-		p = p[n] ? p + n + 1 : NULL;
-	}
-	return false;
-}
-
 static int write_text(const char *path, const char *text, size_t len, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
@@ -215,23 +162,13 @@ int arch_pkgbuild_eval(struct kforge_job *job, const struct arch_eval *ev, const
 {
 	*out = NULL;
 	if (kforge_job_is_plan(job)) {
+		_arch_cleanup_free_ char *bwrap = ev->no_bwrap ? NULL : kforge_find_program("bwrap");
 		kforge_plan_note(job, "the repository has no .SRCINFO: its PKGBUILD is evaluated by bash as %s, %s, and "
 				      "its sources are listed then",
-				 ev->user, ev->bwrap ? "in bubblewrap without network, the system read-only"
-						     : "in a network namespace of its own (no bubblewrap)");
+				 ev->user, bwrap ? "in bubblewrap without network, the system read-only"
+						 : "in a network namespace of its own (no bubblewrap)");
 		return -EAGAIN;
 	}
-	struct passwd *pw = getpwnam(ev->user);
-	if (!pw)
-		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
-				       "the build user %s does not exist: set [plugin.arch] build_user to an unprivileged "
-				       "user, or create it",
-				       ev->user);
-	if (pw->pw_uid == 0)
-		return kforge_job_fail(job, KFORGE_EXIT_USAGE,
-				       "[plugin.arch] build_user %s is root: a PKGBUILD never runs as root; name an "
-				       "unprivileged user",
-				       ev->user);
 	char dir[] = "/tmp/kforge-pkgbuild-XXXXXX";
 	if (!mkdtemp(dir))
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot make a folder for the PKGBUILD in /tmp: %s",
@@ -247,19 +184,18 @@ int arch_pkgbuild_eval(struct kforge_job *job, const struct arch_eval *ev, const
 		r = -errno;
 	int status = -1;
 	if (r == 0) {
-		struct arch_sandbox sb = {
-			.bwrap = ev->bwrap,
-			.as_root = geteuid() == 0,
-			.uid = pw->pw_uid,
-			.gid = pw->pw_gid,
-			.dir = dir,
-			.carch = ev->carch,
+		/* the folder is its working directory, read-only; the global scope of a PKGBUILD takes
+		 * milliseconds: one that hangs is killed */
+		const char *const readable[] = { dir, NULL };
+		const char *const argv[] = { "bash", "--noprofile", "--norc", "./" ARCH_DRIVER_NAME, ev->carch, NULL };
+		struct kforge_sandbox sb = {
+			.user = ev->user,
+			.user_setting = "[plugin.arch] build_user",
+			.readable = readable,
+			.timeout = 60,
+			.no_bwrap = ev->no_bwrap,
 		};
-		const char *argv[64];
-		char ub[32], gb[32];
-		r = arch_sandbox_argv(&sb, argv, sizeof(argv) / sizeof(argv[0]), ub, gb, sizeof(ub));
-		if (r == 0)
-			status = kforge_run_capture(job, dir, argv, out);
+		status = kforge_run_sandboxed(job, dir, argv, &sb, out);
 	}
 	unlink(pb);
 	unlink(drv);
@@ -267,6 +203,8 @@ int arch_pkgbuild_eval(struct kforge_job *job, const struct arch_eval *ev, const
 	if (r < 0)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot set up the PKGBUILD's evaluation in %s: %s", dir,
 				       strerror(-r));
+	if (status == -ECANCELED) /* the build user: the job failed naming it */
+		return status;
 	if (status != 0) {
 		free(*out);
 		*out = NULL;
@@ -350,9 +288,9 @@ static int fetch_all(struct kforge_job *job, const struct arch_pkg *pkg, const s
 		if (s->kind == ARCH_SOURCE_LOCAL) {
 			/* a file of the packaging repository itself: taken from its commit, verified like any */
 			if (!pkgdir) {
-				if (!(pkgdir = fmt("%s/src/arch-packaging-%s", kforge_job_cache_dir(job), oid)))
+				if (!(pkgdir = kforge_strdup_printf("%s/src/arch-packaging-%s", kforge_job_cache_dir(job), oid)))
 					return -ENOMEM;
-				if (!is_dir(pkgdir) && !kforge_job_is_plan(job)) {
+				if (!kforge_is_dir(pkgdir) && !kforge_job_is_plan(job)) {
 					r = kforge_git_export(job, oid, NULL, pkgdir);
 					if (r < 0 && r != -ECANCELED)
 						return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
@@ -363,7 +301,7 @@ static int fetch_all(struct kforge_job *job, const struct arch_pkg *pkg, const s
 						return r;
 				}
 			}
-			if (!(url = fmt("file://%s/%s", pkgdir, s->name)))
+			if (!(url = kforge_strdup_printf("file://%s/%s", pkgdir, s->name)))
 				return -ENOMEM;
 		}
 		r = kforge_fetch(job, url ? url : s->url, s->name, checksum, &f->path[i]);
@@ -399,7 +337,7 @@ static int check_signatures(struct kforge_job *job, const struct arch_srcinfo *s
 		_arch_cleanup_free_ char *data = NULL;
 		if (dec) {
 			/* linux-6.6.1.tar.sign signs the .tar inside linux-6.6.1.tar.xz */
-			if (!(data = fmt("%s/%.*s", scratch, (int)(strlen(sig) - (ends_with(sig, ".sign") ? 5 : 4)), sig)))
+			if (!(data = kforge_strdup_printf("%s/%.*s", scratch, (int)(strlen(sig) - (ends_with(sig, ".sign") ? 5 : 4)), sig)))
 				return -ENOMEM;
 			int r = arch_decompress(job, f->path[t], data);
 			if (r < 0)
@@ -460,8 +398,8 @@ static int copy_file(const char *src, const char *dst)
 
 static int write_line(const char *dir, const char *name, const char *value)
 {
-	_arch_cleanup_free_ char *path = fmt("%s/%s", dir, name);
-	_arch_cleanup_free_ char *text = fmt("%s\n", value);
+	_arch_cleanup_free_ char *path = kforge_strdup_printf("%s/%s", dir, name);
+	_arch_cleanup_free_ char *text = kforge_strdup_printf("%s\n", value);
 	if (!path || !text)
 		return -ENOMEM;
 	unlink(path);
@@ -479,7 +417,7 @@ static int apply_patch(struct kforge_job *job, const struct arch_srcinfo *si, si
 	if (!f->path[i])
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "%s was not fetched", name);
 	if (arch_compression_suffix(name)) {
-		if (!(file = fmt("%s/%s", scratch, plain)))
+		if (!(file = kforge_strdup_printf("%s/%s", scratch, plain)))
 			return -ENOMEM;
 		int r = arch_decompress(job, f->path[i], file);
 		if (r < 0)
@@ -502,7 +440,7 @@ static int apply_patch(struct kforge_job *job, const struct arch_srcinfo *si, si
 			kforge_plan_note(job, "%s changes nothing in %s/", plain, subdir);
 			return 0;
 		}
-		if (!(only = fmt("%s/%s.only", scratch, plain)))
+		if (!(only = kforge_strdup_printf("%s/%s.only", scratch, plain)))
 			return -ENOMEM;
 		unlink(only);
 		if ((r = write_text(only, cut, cutlen, 0644)) < 0)
@@ -517,12 +455,6 @@ static int apply_patch(struct kforge_job *job, const struct arch_srcinfo *si, si
 				       "sources do not fit together",
 				       plain, si->pkgbase, si->pkgver);
 	return 0;
-}
-
-static void remove_tree(struct kforge_job *job, const char *dir)
-{
-	if (dir && is_dir(dir))
-		kforge_runl(job, NULL, "rm", "-rf", "--", dir, NULL);
 }
 
 /*
@@ -603,7 +535,7 @@ static int build_tree(struct kforge_job *job, const struct arch_pkg *pkg, const 
 			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot rename %s to %s: %s", tmp, final,
 					       strerror(errno));
 		/* another kforge finished the same tree first: its tree is as good as ours */
-		remove_tree(job, tmp);
+		kforge_remove_tree(tmp);
 	}
 	return 0;
 }
@@ -618,26 +550,7 @@ static char *tree_path(struct kforge_job *job, const struct arch_pkg *pkg, const
 			if (*c == '/')
 				*c = '_';
 	}
-	return fmt("%s/src/arch-%s-%s%s", kforge_job_cache_dir(job), pkg->pkgbase, pkg->tag, sub);
-}
-
-/* For --strategy headers: the module's folder, which is all the tree needs to hold. */
-static int headers_subdir(struct kforge_job *job, char *buf, size_t size)
-{
-	if (kforge_job_strategy(job) != KFORGE_STRATEGY_HEADERS || kforge_job_config_change(job, 0))
-		return -ENOENT;
-	const char *sub = kforge_job_module_subdir(job);
-	if (sub) {
-		snprintf(buf, size, "%s", sub);
-		return 0;
-	}
-	if (kforge_job_module_kind(job) != KFORGE_MODULE_NAME)
-		return -ENOENT;
-	_arch_cleanup_free_ char *dep = kforge_path_join(kforge_job_modules_dir(job), "modules.dep", NULL);
-	_arch_cleanup_free_ char *text = NULL;
-	if (!dep || kforge_read_file(dep, &text) < 0)
-		return -ENOENT;
-	return arch_dep_subdir(text, kforge_job_module_spec(job), buf, size);
+	return kforge_strdup_printf("%s/src/arch-%s-%s%s", kforge_job_cache_dir(job), pkg->pkgbase, pkg->tag, sub);
 }
 
 static int read_srcinfo(struct kforge_job *job, const struct arch_pkg *pkg, const char *oid, struct arch_srcinfo *si)
@@ -659,9 +572,7 @@ static int read_srcinfo(struct kforge_job *job, const struct arch_pkg *pkg, cons
 		if (r == 0) {
 			const char *user = kforge_plugin_config_get(job, "build_user");
 			/* issue 10 will bring a general build user; until then the plugin's own setting */
-			struct arch_eval ev = { .user = user && user[0] ? user : "nobody",
-						.bwrap = on_path("bwrap"),
-						.carch = pkg->carch };
+			struct arch_eval ev = { .user = user && user[0] ? user : "nobody", .carch = pkg->carch };
 			r = arch_pkgbuild_eval(job, &ev, pkgbuild, plen, &text);
 			if (r == -EAGAIN)
 				return r; /* plan mode: said in the plan */
@@ -731,7 +642,7 @@ int arch_locate_source(struct kforge_job *job)
 				       "[plugin.arch] packaging_ref = branch=master reads its newest)"
 				     : "");
 	char sub[256];
-	const char *subdir = headers_subdir(job, sub, sizeof(sub)) == 0 ? sub : NULL;
+	const char *subdir = kforge_job_headers_subdir(job, sub, sizeof(sub)) == 0 ? sub : NULL;
 	_arch_cleanup_free_ char *final = tree_path(job, &pkg, subdir);
 	_arch_cleanup_free_ char *stamp = final ? kforge_path_join(final, ARCH_TREE_STAMP, NULL) : NULL;
 	if (!stamp) {
@@ -746,10 +657,10 @@ int arch_locate_source(struct kforge_job *job)
 		r = kforge_job_set_source_dir(job, final);
 		return r < 0 ? r : kforge_default_locate_source(job);
 	}
-	if (is_dir(final) && !kforge_job_is_plan(job)) {
+	if (kforge_is_dir(final) && !kforge_job_is_plan(job)) {
 		/* a tree is renamed into place whole, stamp included: one without it was damaged since */
 		kforge_plan_note(job, "%s has no stamp saying it is complete: made again", final);
-		remove_tree(job, final);
+		kforge_remove_tree(final);
 	}
 	char oid[41] = "";
 	r = kforge_git_fetch(job, pkg.url, pkg.ref, oid);
@@ -803,10 +714,10 @@ int arch_locate_source(struct kforge_job *job)
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", final, (long)getpid());
 	snprintf(scratch, sizeof(scratch), "%s.work-%ld", final, (long)getpid());
 	struct fetched f = { NULL, NULL };
-	_arch_cleanup_free_ char *srcdir = fmt("%s/src", kforge_job_cache_dir(job));
+	_arch_cleanup_free_ char *srcdir = kforge_strdup_printf("%s/src", kforge_job_cache_dir(job));
 	if (!srcdir)
 		r = -ENOMEM;
-	else if (!kforge_job_is_plan(job) && (r = mkdir_p(srcdir)) < 0)
+	else if (!kforge_job_is_plan(job) && (r = kforge_mkdir_p(srcdir)) < 0)
 		r = kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot make %s: %s", srcdir, strerror(-r));
 	if (r == 0)
 		r = fetch_all(job, &pkg, &si, oid, checking, &f);
@@ -816,13 +727,13 @@ int arch_locate_source(struct kforge_job *job)
 		r = check_signatures(job, &si, &f, keyring_host, scratch);
 	if (r == 0) {
 		if (!kforge_job_is_plan(job))
-			remove_tree(job, tmp); /* a pid's leftover */
+			kforge_remove_tree(tmp); /* a pid's leftover */
 		r = build_tree(job, &pkg, &si, &rel, &f, final, subdir, tmp, scratch);
 	}
 	if (!kforge_job_is_plan(job)) {
-		remove_tree(job, scratch);
+		kforge_remove_tree(scratch);
 		if (r < 0)
-			remove_tree(job, tmp);
+			kforge_remove_tree(tmp);
 	}
 	fetched_free(&f, si.n_sources);
 	arch_srcinfo_free(&si);
@@ -910,7 +821,7 @@ int arch_derive_version(struct kforge_job *job)
 	if (mk && access(mk, F_OK) == 0) {
 		char version[64], extra[80], lvs[256], model[128];
 		if (kforge_read_file(mk, &text) < 0 ||
-		    arch_makefile_version(text, version, sizeof(version), extra, sizeof(extra)) < 0)
+		    kforge_makefile_version(text, version, sizeof(version), extra, sizeof(extra)) < 0)
 			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "%s has no VERSION, PATCHLEVEL and SUBLEVEL: is %s "
 									 "a kernel source tree?",
 					       mk, tree);
@@ -978,7 +889,7 @@ int arch_configure(struct kforge_job *job)
 				      "from it",
 				 pkgconfig);
 	} else if (target_is_running(job) && access("/proc/config.gz", R_OK) == 0) {
-		_arch_cleanup_free_ char *dst = fmt("%s/config-%s", kforge_job_cache_dir(job), kforge_job_kernel(job));
+		_arch_cleanup_free_ char *dst = kforge_strdup_printf("%s/config-%s", kforge_job_cache_dir(job), kforge_job_kernel(job));
 		if (!dst)
 			return -ENOMEM;
 		/* the host's /proc, not the root's: only a running target has one, and it is this one */

@@ -34,11 +34,11 @@ void arch_pkg_free(struct arch_pkg *pkg);
 /* How a PKGBUILD is evaluated. */
 struct arch_eval {
 	const char *user;  /* the build user ([plugin.arch] build_user) */
-	bool bwrap;	   /* bubblewrap is installed */
+	bool no_bwrap;	   /* never bubblewrap (a test of the other path): kforge_sandbox's no_bwrap */
 	const char *carch; /* "x86_64" */
 };
 /*
- * Evaluates PKGBUILD (its text) in the sandbox (sandbox.c) through the runner; *OUT gets what it
+ * Evaluates PKGBUILD (its text) with the driver (sandbox.c) through kforge_run_sandboxed; *OUT gets what it
  * set, in .SRCINFO's form. Fails the job with the reason; -EAGAIN in plan mode (noted, not run).
  */
 int arch_pkgbuild_eval(struct kforge_job *job, const struct arch_eval *ev, const char *pkgbuild, size_t len,

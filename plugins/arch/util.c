@@ -33,49 +33,6 @@ int arch_read_line(const char *path, char *buf, size_t size)
 	return buf[0] ? 0 : -EINVAL;
 }
 
-/* Module names compare with - and _ alike, as kmod does. */
-static bool same_name(const char *a, size_t alen, const char *b)
-{
-	size_t i = 0;
-	for (; i < alen && b[i]; i++) {
-		char x = a[i] == '-' ? '_' : a[i], y = b[i] == '-' ? '_' : b[i];
-		if (x != y)
-			return false;
-	}
-	return i == alen && !b[i];
-}
-
-int arch_dep_subdir(const char *text, const char *name, char *out, size_t size)
-{
-	for (const char *p = text; p && *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		const char *colon = memchr(p, ':', n);
-		size_t plen = colon ? (size_t)(colon - p) : n;
-		const char *slash = NULL;
-		for (size_t i = 0; i < plen; i++)
-			if (p[i] == '/')
-				slash = p + i;
-		const char *leaf = slash ? slash + 1 : p;
-		size_t llen = (size_t)(p + plen - leaf);
-		const char *ko = NULL;
-		for (size_t i = 0; i + 3 <= llen; i++)
-			if (memcmp(leaf + i, ".ko", 3) == 0 && (i + 3 == llen || leaf[i + 3] == '.'))
-				ko = leaf + i;
-		if (ko && slash && same_name(leaf, (size_t)(ko - leaf), name) && plen > 7 && memcmp(p, "kernel/", 7) == 0 &&
-		    slash > p + 7) {
-			size_t sl = (size_t)(slash - (p + 7));
-			if (sl >= size)
-				return -ENAMETOOLONG;
-			memcpy(out, p + 7, sl);
-			out[sl] = '\0';
-			return 0;
-		}
-		p = nl ? nl + 1 : NULL;
-	}
-	return -ENOENT;
-}
-
 int arch_gunzip(const char *src, const char *dst)
 {
 	gzFile in = gzopen(src, "rb");

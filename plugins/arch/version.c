@@ -86,47 +86,6 @@ int arch_release_expect(const char *pkgbase, const struct arch_pkgver *v, const 
 	return 0;
 }
 
-/* "NAME = value" at the start of a Makefile line: the value, trimmed, into BUF; false if not that line. */
-static bool makefile_var(const char *line, size_t n, const char *name, char *buf, size_t size)
-{
-	size_t k = strlen(name);
-	if (n < k || memcmp(line, name, k) != 0)
-		return false;
-	const char *p = line + k, *end = line + n;
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	if (p >= end || *p != '=')
-		return false;
-	p++;
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		end--;
-	snprintf(buf, size, "%.*s", (int)(end - p), p);
-	return true;
-}
-
-int arch_makefile_version(const char *text, char *version, size_t vsize, char *extra, size_t esize)
-{
-	char v[4][80] = { "", "", "", "" };
-	bool seen[4] = { false, false, false, false };
-	static const char *const names[4] = { "VERSION", "PATCHLEVEL", "SUBLEVEL", "EXTRAVERSION" };
-	for (const char *p = text; p && *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		for (int i = 0; i < 4; i++)
-			if (!seen[i] && makefile_var(p, n, names[i], v[i], sizeof(v[i])))
-				seen[i] = true;
-		p = nl ? nl + 1 : NULL;
-	}
-	for (int i = 0; i < 3; i++)
-		if (!seen[i] || !v[i][0] || strspn(v[i], "0123456789") != strlen(v[i]))
-			return -EINVAL;
-	snprintf(version, vsize, "%s.%s.%s", v[0], v[1], v[2]);
-	snprintf(extra, esize, "%s", seen[3] ? v[3] : "");
-	return 0;
-}
-
 int arch_setlocalversion(const char *version, const char *extraversion, const char *localversions,
 			 const char *config_lv, char *out, size_t size)
 {

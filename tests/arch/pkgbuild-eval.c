@@ -1,6 +1,6 @@
 /*
  * pkgbuild-eval.c: drives the arch plugin's PKGBUILD evaluation (plugins/arch/source.c,
- * sandbox.c) through a real job and runner, for tests/arch-sandbox.sh: prints what the sandbox
+ * sandbox.c, run by the SDK's kforge_run_sandboxed) through a real job and runner, for tests/arch-sandbox.sh: prints what the sandbox
  * handed back, as parsed by the .SRCINFO parser.
  *
  *   pkgbuild-eval ROOT KVER PKGBUILD [--no-bwrap] [--user USER]
@@ -21,10 +21,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s ROOT KVER PKGBUILD [--no-bwrap] [--user USER]\n", argv[0]);
 		return 2;
 	}
-	struct arch_eval ev = { .user = "nobody", .bwrap = true, .carch = "x86_64" };
+	struct arch_eval ev = { .user = "nobody", .carch = "x86_64" };
 	for (int i = 4; i < argc; i++) {
 		if (strcmp(argv[i], "--no-bwrap") == 0)
-			ev.bwrap = false;
+			ev.no_bwrap = true;
 		else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
 			ev.user = argv[++i];
 	}

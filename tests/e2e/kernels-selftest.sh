@@ -1,30 +1,19 @@
 #!/bin/sh
 # e2e/kernels-selftest.sh: the fixtures of kernels.sh and arch-root.sh, and the boot harness of
 # lib.sh, proved with no kforge involved (TAP). For each kernel kernels.sh built (arch
-# 6.1.192-arch1-1, custom 6.1.192-custom, git 6.1.192, gitauto 6.1.192-00001-gHASH): its release, its config, dummy built as an
-# external module against its build dir (`make -C BUILD M=DIR`), compressed with zstd into
-# updates/ beside the kernel's own modules, depmod, the kernel booted under qemu: it loads that
-# very file, whose vermagic is the release. Then the stand-ins (HTTP folder, packaging repository,
-# git repository) and the fixture Arch root, whose build dir builds the module too.
+# 6.1.192-arch1-1, custom 6.1.192-custom, git 6.1.192, gitauto 6.1.192-00001-gHASH, fedora
+# 6.1.192-300.fc39.x86_64): its release, its config, dummy built as an external module against its
+# build dir (`make -C BUILD M=DIR`), compressed as the kernel's own modules are (zstd; fedora: xz)
+# into updates/ beside them, depmod, the kernel booted under qemu: it loads that very file, whose
+# vermagic is the release. Then the stand-ins (HTTP folder, packaging repository, git repository,
+# the Fedora SRPM) and the fixture Arch and Fedora roots, whose build dirs build the module too.
 # shellcheck disable=SC1090,SC2154 # kernels.sh's paths.sh, and the variables an eval sets from it
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/tap.sh"
-work=$(mktemp -d /tmp/kforge-kernels-selftest-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+e2e_name=kernels-selftest
 . "$top/tests/e2e/lib.sh"
 
-t0=$(date +%s)
-if "$top/tests/e2e/kernels.sh" --paths-file "$work/paths.sh" >/dev/null 2>"$work/kernels.err"; then
-	ok "kernels.sh: the four kernels and the stand-ins are built or cached ($(($(date +%s) - t0)) s)"
-	sed 's/^/# /' "$work/kernels.err"
-else
-	not_ok "kernels.sh: the four kernels and the stand-ins are built or cached"
-	sed 's/^/# /' "$work/kernels.err"
-	echo "Bail out! kernels.sh failed"
-	exit 1
-fi
-. "$work/paths.sh"
+e2e_kernels details
 
 # dummy.c of TREE built against BUILD as an external module in DIR
 build_dummy() { # tree build dir
@@ -34,10 +23,11 @@ build_dummy() { # tree build dir
 	nice -n 5 make -C "$2" M="$3" -j"$(nproc)" modules >"$3/make.log" 2>&1
 }
 
-# case|release
-while IFS='|' read -r c want; do
+# case|release|compression
+while IFS='|' read -r c want z; do
 	[ -n "$c" ] || continue
 	case " $CASES " in *" $c "*) ;; *) echo "# $c: not built (KFORGE_E2E_KERNELS)"; continue ;; esac
+	case $z in zst) zcfg=ZSTD zcmd='zstd -q' ;; xz) zcfg=XZ zcmd='xz --check=crc32' ;; esac
 	eval "rel=\$RELEASE_$c kernel=\$KERNEL_$c mods=\$MODULES_$c build=\$BUILD_$c tree=\$TREE_$c"
 	uts=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$build/include/generated/utsrelease.h")
 	if [ "$rel" = "$want" ] && [ "$uts" = "$want" ] && [ "$(cat "$build/include/config/kernel.release")" = "$want" ] &&
@@ -47,10 +37,11 @@ while IFS='|' read -r c want; do
 		not_ok "$c: released as $want (kernel.release, utsrelease.h, lib/modules/$want)"
 		echo "# paths.sh says $rel, utsrelease.h $uts"
 	fi
-	check "$c: .config: no MODVERSIONS, no MODULE_SIG, zstd modules, dummy a module" sh -c '
+	check "$c: .config: no MODVERSIONS, no MODULE_SIG, $z modules, dummy a module" sh -c '
 		! grep -q "^CONFIG_MODVERSIONS=y" "$1" && ! grep -q "^CONFIG_MODULE_SIG=y" "$1" &&
-		grep -qx "CONFIG_MODULE_COMPRESS_ZSTD=y" "$1" && grep -qx "CONFIG_DUMMY=m" "$1" &&
-		[ -n "$(find "$2" -name "*.ko.zst")" ] && [ -z "$(find "$2" -name "*.ko")" ]' _ "$build/.config" "$mods"
+		grep -qx "CONFIG_MODULE_COMPRESS_$3=y" "$1" && grep -qx "CONFIG_DUMMY=m" "$1" &&
+		[ -n "$(find "$2" -name "*.ko.$4")" ] && [ -z "$(find "$2" -name "*.ko")" ] &&
+		[ -z "$(find "$2" -name "*.ko.*" ! -name "*.ko.$4")" ]' _ "$build/.config" "$mods" "$zcfg" "$z"
 	m=$work/dummy-$c
 	if build_dummy "$tree" "$build" "$m" && vm=$(modinfo -F vermagic "$m/dummy.ko") && [ "${vm%% *}" = "$want" ]; then
 		ok "$c: dummy built with make -C $build M=..., vermagic \"$vm\""
@@ -63,15 +54,16 @@ while IFS='|' read -r c want; do
 	d=$work/mods-$c
 	mkdir -p "$d/lib/modules/$want/updates"
 	cp -a "$mods/lib/modules/$want/." "$d/lib/modules/$want/"
-	zstd -q "$m/dummy.ko" -o "$d/lib/modules/$want/updates/dummy.ko.zst"
+	$zcmd -c "$m/dummy.ko" >"$d/lib/modules/$want/updates/dummy.ko.$z"
 	depmod -b "$d" "$want"
 	expect_loaded "$c" "$want" "$d" "$(boot_kernel "$kernel" "$want" "$d" dummy)" dummy \
-		"/lib/modules/$want/updates/dummy.ko.zst" "the module built against its build dir"
+		"/lib/modules/$want/updates/dummy.ko.$z" "the module built against its build dir"
 done <<CASES
-arch|6.1.192-arch1-1
-custom|6.1.192-custom
-git|6.1.192
-gitauto|6.1.192-00001-g$(echo "$GIT_COMMIT" | cut -c1-12)
+arch|6.1.192-arch1-1|zst
+custom|6.1.192-custom|zst
+git|6.1.192|zst
+gitauto|6.1.192-00001-g$(echo "$GIT_COMMIT" | cut -c1-12)|zst
+fedora|6.1.192-300.fc39.x86_64|xz
 CASES
 
 # without MODVERSIONS the release must match exactly: the module built for 6.1.192-custom, same
@@ -162,4 +154,52 @@ fi
 export KFORGE_SHIM_LOG=$work/shim.log
 check "arch root: the mkinitcpio shim beside it records its argv" sh -c '
 	PATH="$1.bin:$PATH" mkinitcpio -p linux >/dev/null && [ "$(cat "$2")" = "mkinitcpio -p linux" ]' _ "$root" "$KFORGE_SHIM_LOG"
+
+# fedora: the stand-in SRPM, the tree it prepared, the kernel-devel dir, the fixture Fedora root
+k=$RELEASE_fedora
+check "fedora SRPM: at its Koji path, zstd payload, holding kernel.spec, the tarball, the two patches" sh -c '
+	[ "$2" = "$1/packages/kernel/6.1.192/300.fc39/src/kernel-6.1.192-300.fc39.src.rpm" ] &&
+	[ "$(rpm -qp --qf "%{NAME} %{VERSION} %{RELEASE} %{PAYLOADCOMPRESSOR}" "$2")" = "kernel 6.1.192 300.fc39 zstd" ] &&
+	[ "$(rpm -qpl "$2" | sort | tr "\n" " ")" = "kernel.spec linux-6.1.192.tar.xz linux-kernel-test.patch patch-6.1-redhat.patch " ]' \
+	_ "$FEDORA_HTTP_DIR" "$FEDORA_SRPM"
+check "fedora: the module built from the tree rpmbuild -rp prepared carries the stand-in Fedora patch's modinfo" sh -c '
+	[ "$(modinfo -F fedorapatch "$1")" = 6.1.192-300.fc39 ]' _ "$work/dummy-fedora/dummy.ko"
+check "fedora: the tree says EXTRAVERSION = -300.fc39.x86_64, as the spec's %build sets it" \
+	grep -qx "EXTRAVERSION = -300.fc39.x86_64" "$TREE_fedora/Makefile"
+check "fedora: the kernel-devel dir is a real directory with what Fedora's kernel-devel holds, no vmlinux" sh -c '
+	b=$1; [ -d "$b" ] && [ ! -L "$b" ] && [ ! -e "$b/vmlinux" ] && for f in .config Makefile Module.symvers System.map \
+		kernel/Makefile arch/x86/Makefile scripts/mod/modpost include/generated/utsrelease.h \
+		include/config/kernel.release arch/x86/include/generated/uapi/asm/unistd_64.h Kconfig; do
+		[ -e "$b/$f" ] || { echo "no $f"; exit 1; }
+	done; [ "$(cat "$b/include/config/kernel.release")" = "$2" ]' _ "$BUILD_fedora" "$k"
+root=$work/fedoraroot
+if "$top/tests/e2e/fedora-root.sh" --root "$root" --image-holds "usr/lib/modules/$k/kernel/drivers/net/dummy.ko.xz" \
+	>"$work/fedoraroot.out" 2>&1; then
+	ok "fedora-root.sh: a Fedora root around $k"
+else
+	not_ok "fedora-root.sh: a Fedora root around $k"
+	sed 's/^/# /' "$work/fedoraroot.out"
+fi
+check "fedora root: os-release ID=fedora 39, build -> ../../../../usr/src/kernels/$k (resolved: its Makefile), .ko.xz modules, dracut, config, symvers.xz" sh -c '
+	r=$1 k=$2
+	grep -qx ID=fedora "$r/etc/os-release" && grep -qx VERSION_ID=39 "$r/etc/os-release" &&
+	[ "$(readlink "$r/lib/modules/$k/build")" = "../../../../usr/src/kernels/$k" ] &&
+	[ "$(readlink -f "$r/lib/modules/$k/build/Makefile")" = "$(readlink -f "$r/usr/src/kernels/$k/Makefile")" ] &&
+	[ -d "$r/usr/src/kernels/$k" ] && [ ! -L "$r/usr/src/kernels/$k" ] &&
+	[ -f "$r/lib/modules/$k/kernel/drivers/net/dummy.ko.xz" ] && [ -x "$r/usr/bin/dracut" ] &&
+	cmp -s "$r/boot/config-$k" "$r/usr/src/kernels/$k/.config" &&
+	xz -dc "$r/boot/symvers-$k.xz" | cmp -s - "$r/usr/src/kernels/$k/Module.symvers" &&
+	[ ! -e "$r/etc/kernel/install.conf" ] && [ ! -e "$r/boot/loader/entries" ]' _ "$root" "$k"
+if build_dummy "$TREE_fedora" "$root/lib/modules/$k/build" "$work/dummy-fedoraroot" &&
+	[ "$(modinfo -F vermagic "$work/dummy-fedoraroot/dummy.ko")" = "$k mod_unload " ]; then
+	ok "fedora root: make -C lib/modules/$k/build (the link into usr/src/kernels) M=... builds dummy for $k"
+else
+	not_ok "fedora root: make -C lib/modules/$k/build M=... builds dummy for $k"
+	tail -n 20 "$work/dummy-fedoraroot/make.log" | sed 's/^/# /'
+fi
+export KFORGE_SHIM_LOG=$work/fedora-shim.log
+check "fedora root: the dracut shim records its argv, the lsinitrd shim lists dummy.ko.xz in the image" sh -c '
+	PATH="$1.bin:$PATH" dracut -f --kver "$3" >/dev/null && [ "$(cat "$2")" = "dracut -f --kver $3" ] &&
+	PATH="$1.bin:$PATH" lsinitrd "$1/boot/initramfs-$3.img" | grep -q " usr/lib/modules/$3/kernel/drivers/net/dummy.ko.xz\$"' \
+	_ "$root" "$KFORGE_SHIM_LOG" "$k"
 tap_done

@@ -4,8 +4,9 @@
 #
 # From Debian's linux-source-6.1 (/usr/src/linux-source-6.1.tar.xz, upstream 6.1.192 with Debian's
 # patches), small x86_64 kernels that boot under qemu with a busybox initramfs (lib.sh), built
-# from tinyconfig plus tests/e2e/kernel.config: .ko.zst modules, no MODVERSIONS, no signing.
-# arch and custom are always built; git and gitauto when KFORGE_E2E_KERNELS names them.
+# from tinyconfig plus tests/e2e/kernel.config: .ko.zst modules (fedora: .ko.xz), no MODVERSIONS,
+# no signing. arch, custom and fedora are always built; git and gitauto when KFORGE_E2E_KERNELS
+# names them.
 #   arch    6.1.192-arch1-1  the stand-in Arch sources: the tarball, the stand-in Arch patch
 #                            (EXTRAVERSION = -arch1), localversion.10-pkgrel "-1" and
 #                            localversion.20-pkgname "" as Arch's PKGBUILD prepare() writes them
@@ -14,10 +15,17 @@
 #   gitauto 6.1.192-00001-gHASH  a checkout of the commit after that tag (branch linux-6.1.y) with
 #                            CONFIG_LOCALVERSION_AUTO=y (HASH: its first 12 hex digits); the
 #                            checkout is a `git clone --shared` of the repository (its objects)
+#   fedora  6.1.192-300.fc39.x86_64  the tree `rpmbuild -rp` prepares from the stand-in kernel
+#                            SRPM (below: the tarball and the stand-in Fedora patch, applied by
+#                            the spec's ApplyOptionalPatch), with EXTRAVERSION = -300.fc39.x86_64
+#                            set as Fedora's spec does in %build; CONFIG_MODULE_COMPRESS_XZ in its
+#                            own config lines (modules .ko.xz as Fedora's), the fragment unchanged
 # Each is built in its own tree (an in-tree build, as makepkg and a vanilla build do) and leaves:
 #   bzImage, modules/lib/modules/RELEASE (make modules_install: .ko.zst, modules.dep), and a build
-#   dir: for arch a real directory laid out like Arch's linux-headers package (headers/), for the
-#   vanilla ones the tree itself (a vanilla kernel's build dir is its tree).
+#   dir: for arch a real directory laid out like Arch's linux-headers package (headers/), for
+#   fedora one laid out like Fedora's kernel-devel package (devel/: what it installs as
+#   /usr/src/kernels/RELEASE; no vmlinux), for the vanilla ones the tree itself (a vanilla
+#   kernel's build dir is its tree).
 # And the stand-ins kforge reaches through its [sources] rewrite:
 #   standin-KEY/http/      served over HTTP by the tests: linux-6.1.192.tar.xz (a hard link to
 #                          Debian's tarball, or a symlink across file systems) and
@@ -28,6 +36,13 @@
 #   linux-KEY.git          the kernel's git repository (bare): one commit of the 6.1.192 tree,
 #                          annotated tag v6.1.192; branch linux-6.1.y one commit after it (dummy.c
 #                          gains MODULE_INFO(gitcommit, ...))
+#   standin-fedora-KEY/http/packages/kernel/6.1.192/300.fc39/src/kernel-6.1.192-300.fc39.src.rpm
+#                          the stand-in kernel source RPM at its Koji path, built with
+#                          `rpmbuild -bs` (zstd payload, as Fedora's) from tests/e2e/fedora-kernel.spec,
+#                          the tarball as linux-6.1.192.tar.xz, patch-6.1-redhat.patch (marks
+#                          dummy.c: MODULE_INFO(fedorapatch, ...)) and an empty
+#                          linux-kernel-test.patch, as Fedora's; as nobody (runuser) when run as
+#                          root, with no network (unshare -n) where it can
 # Serving Debian's tarball as linux-6.1.192.tar.xz is a stand-in: kernel.org's unpacks to
 # linux-6.1.192/, Debian's to linux-source-6.1/; kforge drops the first path component of a
 # tarball, so the name of that folder does not matter to it (makepkg's `cd linux-6.1.192` would
@@ -36,7 +51,8 @@
 # Cache keys: every product lives in a folder named after a hash of what it is made of: the
 # tarball's sha256, this script's format version (KERNELS_VERSION below: bump it when what the
 # script makes changes), the config fragment, and per kernel its release, its config lines beyond
-# the fragment (CONFIG_LOCALVERSION...), the Arch patch and pkgrel, the git repository and commit. A folder is complete when it holds the file `done`; an
+# the fragment (CONFIG_LOCALVERSION...), the Arch patch and pkgrel, the git repository and commit,
+# the Fedora spec and patch. A folder is complete when it holds the file `done`; an
 # unfinished one (a run killed half-way) is continued by the next run: make is incremental.
 # Other folders (src-KEY, *.partial-PID) are written under a temporary name and renamed.
 # Runs take a lock (flock on kernels/lock): two at once build once.
@@ -44,7 +60,8 @@
 # Output: the paths, as shell assignments, on stdout and in kernels/paths.sh (--paths-file FILE
 # writes a copy there too): KERNEL_<case> MODULES_<case> BUILD_<case> TREE_<case> RELEASE_<case>,
 # HEADERS_custom (the custom kernel's headers-only build dir, laid out as the arch one),
-# STANDIN_HTTP_DIR PACKAGING_REPO PACKAGING_TAG GIT_REPO GIT_TAG GIT_BRANCH GIT_COMMIT ARCH_CONFIG.
+# STANDIN_HTTP_DIR PACKAGING_REPO PACKAGING_TAG GIT_REPO GIT_TAG GIT_BRANCH GIT_COMMIT ARCH_CONFIG,
+# FEDORA_HTTP_DIR (the folder served as https://kojipkgs.fedoraproject.org/) FEDORA_SRPM.
 # Progress on stderr.
 #
 # Usage: tests/e2e/kernels.sh [--paths-file FILE]
@@ -64,13 +81,13 @@ FRAG=$top/tests/e2e/kernel.config
 V=6.1.192
 KERNELS_VERSION=1
 JOBS=${JOBS:-$(nproc)}
-# the kernels built: arch and custom always, git and gitauto when named here
-CASES="arch custom"
+# the kernels built: arch, custom and fedora always, git and gitauto when named here
+CASES="arch custom fedora"
 for c in ${KFORGE_E2E_KERNELS:-}; do
 	case $c in
-	arch | custom) ;;
+	arch | custom | fedora) ;;
 	git | gitauto) CASES="$CASES $c" ;;
-	*) echo "kernels.sh: KFORGE_E2E_KERNELS: no kernel $c (arch, custom, git, gitauto)" >&2; exit 2 ;;
+	*) echo "kernels.sh: KFORGE_E2E_KERNELS: no kernel $c (arch, custom, fedora, git, gitauto)" >&2; exit 2 ;;
 	esac
 done
 paths_copy=
@@ -171,7 +188,17 @@ configure() { # tree extra-config-lines
 	(cd "$1" && kmake -s tinyconfig &&
 		scripts/kconfig/merge_config.sh -m .config "$FRAG" "$work/extra.config" &&
 		kmake -s olddefconfig) >"$1/../config.log" 2>&1 || { cat "$1/../config.log" >&2; return 1; }
-	grep -hE '^(CONFIG_|# CONFIG_.* is not set$)' "$FRAG" "$work/extra.config" | while IFS= read -r line; do
+	# a symbol the extra lines set is checked as they set it (fedora's module compression)
+	own=$(sed -n 's/^\(CONFIG_[A-Za-z0-9_]*\)=.*$/\1/p; s/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1/p' "$work/extra.config")
+	{
+		for sym in $own; do printf '%s\n' "$sym"; done >"$work/extra.syms"
+		grep -hE '^(CONFIG_|# CONFIG_.* is not set$)' "$FRAG" | while IFS= read -r line; do
+			sym=${line#\# }
+			sym=${sym%%[= ]*}
+			grep -qxF "$sym" "$work/extra.syms" || printf '%s\n' "$line"
+		done
+		grep -hE '^(CONFIG_|# CONFIG_.* is not set$)' "$work/extra.config"
+	} | while IFS= read -r line; do
 		case $line in
 		'# '*) sym=${line#\# }; sym=${sym%% *}
 			! grep -q "^$sym=" "$1/.config" || { say "$1/.config: $sym is set, the fragment says not"; exit 1; } ;;
@@ -199,8 +226,8 @@ make_headers() { # tree dest
 }
 
 # one kernel: its tree prepared by PREP, configured, built, checked, its modules installed
-build_case() { # name key release prep extra-config
-	name=$1 release=$3 prep=$4 extra=$5
+build_case() { # name key release prep extra-config [module-extension]
+	name=$1 release=$3 prep=$4 extra=$5 ext=${6:-zst}
 	d=$K/$name-$(printf '%s\n' "$2" "$release" "$extra" | key)
 	eval "D_$name=\$d"
 	if [ -f "$d/done" ]; then
@@ -239,13 +266,18 @@ build_case() { # name key release prep extra-config
 		die "$name: make modules_install failed (log $d/build.log)"
 	# the links modules_install makes point into the cache: a --root must not follow them
 	rm -f "$d/modules/lib/modules/$release/build" "$d/modules/lib/modules/$release/source"
-	[ -f "$d/modules/lib/modules/$release/kernel/drivers/net/dummy.ko.zst" ] &&
-		grep -q '^kernel/drivers/net/dummy.ko.zst:' "$d/modules/lib/modules/$release/modules.dep" ||
-		die "$name: modules_install left no kernel/drivers/net/dummy.ko.zst in modules.dep"
+	[ -f "$d/modules/lib/modules/$release/kernel/drivers/net/dummy.ko.$ext" ] &&
+		grep -q "^kernel/drivers/net/dummy.ko.$ext:" "$d/modules/lib/modules/$release/modules.dep" ||
+		die "$name: modules_install left no kernel/drivers/net/dummy.ko.$ext in modules.dep"
 	cp "$d/tree/arch/x86/boot/bzImage" "$d/bzImage"
-	if [ "$name" = arch ]; then
-		make_headers "$d/tree" "$d/headers" || die "$name: copying the headers into $d/headers failed"
-	fi
+	case $name in
+	arch) make_headers "$d/tree" "$d/headers" || die "$name: copying the headers into $d/headers failed" ;;
+	fedora)
+		# Fedora's kernel-devel: no vmlinux (kernel-debuginfo has it), no `version` file
+		make_headers "$d/tree" "$d/devel" && rm -f "$d/devel/vmlinux" "$d/devel/version" ||
+			die "$name: copying the kernel-devel files into $d/devel failed"
+		;;
+	esac
 	echo $((t1 - t0)) >"$d/build-seconds"
 	: >"$d/done"
 	say "$name: $release built in $((t1 - t0)) s"
@@ -455,13 +487,105 @@ PKGBUILD
 	mv "$p" "$S"
 fi
 
+# --- fedora: the stand-in kernel source RPM and the kernel built from the tree it prepares
+FREL=300.fc39
+FKVER=$V-$FREL.x86_64
+FSPEC=$top/tests/e2e/fedora-kernel.spec
+# the stand-in Fedora patch (Fedora's patch-X.Y-redhat.patch): a modinfo field in dummy.c, so
+# that a test can tell a module built from the patched tree
+FPATCH=$work/patch-6.1-redhat.patch
+mkdir -p "$work/fa/drivers/net" "$work/fb/drivers/net"
+cp "$SRC/drivers/net/dummy.c" "$work/fa/drivers/net/dummy.c"
+sed "/^MODULE_LICENSE(\"GPL\");\$/a MODULE_INFO(fedorapatch, \"$V-$FREL\");" "$SRC/drivers/net/dummy.c" >"$work/fb/drivers/net/dummy.c"
+! cmp -s "$work/fa/drivers/net/dummy.c" "$work/fb/drivers/net/dummy.c" ||
+	die "the stand-in Fedora patch does not apply to $SRC (no MODULE_LICENSE in dummy.c)"
+{
+	printf 'From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n'
+	printf 'From: kforge e2e <kforge-e2e@localhost>\n'
+	printf 'Subject: [PATCH] Fedora kernel %s (kforge test stand-in)\n\n' "$V-$FREL"
+	printf 'Marks drivers/net/dummy.c, so that a module built from the patched tree says so.\n---\n'
+	printf 'diff --git a/drivers/net/dummy.c b/drivers/net/dummy.c\n'
+	(cd "$work/fa" && diff -u --label a/drivers/net/dummy.c --label b/drivers/net/dummy.c \
+		drivers/net/dummy.c "$work/fb/drivers/net/dummy.c") || [ $? -eq 1 ]
+} >"$FPATCH"
+
+# as an unprivileged user: rpmbuild evaluates the spec (shell in %prep). As root: nobody, with no
+# network where unshare can make a namespace; otherwise the caller itself (already unprivileged)
+if [ "$(id -u)" -eq 0 ]; then
+	if unshare -n true 2>/dev/null; then
+		unpriv() { unshare -n runuser -u nobody -- "$@"; }
+	else
+		unpriv() { runuser -u nobody -- "$@"; }
+	fi
+	unpriv_dir() { chown -R nobody: "$1"; }
+else
+	unpriv() { "$@"; }
+	unpriv_dir() { :; }
+fi
+# rpmbuild ARGS... with TOPDIR as its _topdir and HOME (nothing read from a real home)
+rpmb() { # topdir args...
+	tt=$1
+	shift
+	unpriv env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$tt" LC_ALL=C.UTF-8 \
+		rpmbuild --define "_topdir $tt" "$@"
+}
+command -v rpmbuild >/dev/null || {
+	say "installing rpm (rpmbuild: scripts/deps.sh)"
+	"$top/scripts/deps.sh" >/dev/null
+	command -v rpmbuild >/dev/null || die "scripts/deps.sh did not install rpmbuild"
+}
+
+FS=$K/standin-fedora-$(printf '%s\n' standin-fedora "$KERNELS_VERSION" "$tsha" "$(cat "$FSPEC")" "$(cat "$FPATCH")" | key)
+FEDORA_SRPM=$FS/http/packages/kernel/$V/$FREL/src/kernel-$V-$FREL.src.rpm
+if [ ! -f "$FS/done" ]; then
+	say "building the stand-in kernel SRPM into $FS (rpmbuild -bs)"
+	p=$FS.partial-$$
+	t=$p/rpmbuild
+	mkdir -p "$t/SOURCES" "$t/SPECS"
+	chmod 755 "$p"
+	ln "$TARBALL" "$t/SOURCES/linux-$V.tar.xz" 2>/dev/null || cp "$TARBALL" "$t/SOURCES/linux-$V.tar.xz"
+	cp "$FPATCH" "$t/SOURCES/patch-6.1-redhat.patch"
+	: >"$t/SOURCES/linux-kernel-test.patch"
+	cp "$FSPEC" "$t/SPECS/kernel.spec"
+	unpriv_dir "$t"
+	# Fedora's payload is zstd (level 19 there: the level changes nothing a reader sees, and 19
+	# takes 77 s on the 138 MB tarball here, 3 under a second)
+	rpmb "$t" -bs --define '_source_payload w3.zstdio' "$t/SPECS/kernel.spec" >"$p/rpmbuild.log" 2>&1 ||
+		{ cat "$p/rpmbuild.log" >&2; die "rpmbuild -bs of $FSPEC failed"; }
+	mkdir -p "$p/$(dirname "${FEDORA_SRPM#"$FS"/}")"
+	mv "$t/SRPMS/kernel-$V-$FREL.src.rpm" "$p/${FEDORA_SRPM#"$FS"/}" ||
+		die "rpmbuild -bs wrote no SRPMS/kernel-$V-$FREL.src.rpm (log $p/rpmbuild.log)"
+	rm -rf "$t"
+	: >"$p/done"
+	mv "$p" "$FS"
+fi
+
+# the tree Fedora's %prep makes: `rpmbuild -rp` of the SRPM (as the unprivileged user; --nodeps:
+# the build requirements are Fedora packages this machine's rpm database does not list), then
+# EXTRAVERSION as the spec's %build sets it
+prep_fedora() {
+	rm -rf "$1" "$1.rpm"
+	mkdir -p "$1.rpm"
+	unpriv_dir "$1.rpm"
+	rpmb "$1.rpm" -rp --nodeps "$FEDORA_SRPM" >"$1.rpm.log" 2>&1 || { cat "$1.rpm.log" >&2; return 1; }
+	mv "$1.rpm/BUILD/kernel-$V/linux-$FKVER" "$1" || return 1
+	[ "$(id -u)" -ne 0 ] || chown -R 0:0 "$1"
+	rm -rf "$1.rpm"
+	sed -i "s/^EXTRAVERSION.*/EXTRAVERSION = -$FREL.x86_64/" "$1/Makefile"
+	grep -qx "EXTRAVERSION = -$FREL.x86_64" "$1/Makefile"
+}
+build_case fedora "$(printf '%s\n' "$common" fedora "$(cat "$FSPEC")" "$(cat "$FPATCH")" | key)" "$FKVER" prep_fedora \
+	'CONFIG_LOCALVERSION=""
+# CONFIG_MODULE_COMPRESS_ZSTD is not set
+CONFIG_MODULE_COMPRESS_XZ=y' xz
+
 paths=$work/paths.sh
 {
 	echo "# written by tests/e2e/kernels.sh (KERNELS_VERSION $KERNELS_VERSION)"
 	echo "CASES='$CASES'"
 	for c in $CASES; do
 		eval "d=\$D_$c"
-		case $c in arch) build=$d/headers ;; *) build=$d/tree ;; esac
+		case $c in arch) build=$d/headers ;; fedora) build=$d/devel ;; *) build=$d/tree ;; esac
 		echo "RELEASE_$c=$(cat "$d/tree/version")"
 		echo "KERNEL_$c=$d/bzImage"
 		echo "MODULES_$c=$d/modules"
@@ -477,6 +601,8 @@ paths=$work/paths.sh
 	echo "GIT_TAG=$GIT_TAG"
 	echo "GIT_BRANCH=$GIT_BRANCH"
 	echo "GIT_COMMIT=$GIT_COMMIT"
+	echo "FEDORA_HTTP_DIR=$FS/http"
+	echo "FEDORA_SRPM=$FEDORA_SRPM"
 } >"$paths"
 cp "$paths" "$K/paths.sh.partial-$$" && mv "$K/paths.sh.partial-$$" "$K/paths.sh"
 [ -z "$paths_copy" ] || cp "$paths" "$paths_copy"

@@ -1,11 +1,50 @@
-# e2e/lib.sh: the boot harness the e2e cases share (sourced, after tests/tap.sh).
+# e2e/lib.sh: the boot harness the e2e cases share (sourced; it sources tests/tap.sh).
 # A busybox initramfs holding kmod's modprobe and the modules asked for, a kernel booted with it
 # under qemu (TCG: on this project's machines /dev/kvm exists but a guest spins in it; TCG boots in
 # ~10 s), and the assertion that the kernel loaded the very file that was installed.
-# The caller sets `work` (a temporary folder it removes) and may set E (the e2e cache,
-# default $KFORGE_E2E_CACHE or /var/cache/kforge-e2e).
-# shellcheck shell=sh disable=SC2154 # work: the caller's
-E=${E:-${KFORGE_E2E_CACHE:-/var/cache/kforge-e2e}}
+# The caller sets `top` (the source tree) and `e2e_name`; lib.sh makes `work`, a scratch folder
+# /tmp/kforge-e2e-NAME-XXXXXX removed at exit (with the stand-in server stopped). E is the e2e
+# cache: $KFORGE_E2E_CACHE, else /var/cache/kforge-e2e.
+# shellcheck shell=sh disable=SC2154 # top and e2e_name: the caller's
+. "$top/tests/tap.sh"
+E=${KFORGE_E2E_CACHE:-/var/cache/kforge-e2e}
+work=$(mktemp -d "/tmp/kforge-e2e-$e2e_name-XXXXXX")
+trap 'stop_server; rm -rf "$work"' EXIT
+
+# the kforge under test and its plugins (the build tree's, unless the caller names others)
+KFORGE=${KFORGE:-$top/_build/kforge}
+export KFORGE_PLUGIN_PATH=${KFORGE_PLUGIN_PATH:-$top/_build/plugins/arch/.libs:$top/_build/plugins/debian/.libs:$top/_build/plugins/fedora/.libs:$top/_build/plugins/vanilla/.libs}
+export NO_COLOR=1
+
+# the small kernels and stand-ins of kernels.sh, built or cached; their paths sourced (a TAP line;
+# bails out when they cannot be had). DETAILS shows kernels.sh's progress as diagnostics.
+e2e_kernels() { # [details]
+	ek_t0=$(date +%s)
+	if "$top/tests/e2e/kernels.sh" --paths-file "$work/paths.sh" >/dev/null 2>"$work/kernels.err"; then
+		ok "kernels.sh: the kernels and the stand-ins are built or cached ($(($(date +%s) - ek_t0)) s)"
+		[ -z "${1:-}" ] || sed 's/^/# /' "$work/kernels.err"
+	else
+		not_ok "kernels.sh: the kernels and the stand-ins are built or cached"
+		sed 's/^/# /' "$work/kernels.err"
+		echo "Bail out! kernels.sh failed"
+		exit 1
+	fi
+	# shellcheck disable=SC1091 # kernels.sh's output
+	. "$work/paths.sh"
+}
+
+# a stand-in server (tests/lib/httpd.py) for DIR on 127.0.0.1: its port in $port, each request
+# logged in $work/requests; stop_server ends it (the caller's trap calls it)
+srv_pid=
+stop_server() { [ -z "$srv_pid" ] || { kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=; }; }
+serve_standin() { # dir
+	: >"$work/requests"
+	rm -f "$work/port"
+	python3 "$top/tests/lib/httpd.py" "$1" --log "$work/requests" >"$work/port" &
+	srv_pid=$!
+	wait_until 60 test -s "$work/port" || { echo "Bail out! tests/lib/httpd.py did not start"; exit 1; }
+	port=$(cat "$work/port")
+}
 
 # an initramfs at OUT for kernel K with modules from D: busybox, kmod's modprobe, each of MODS and
 # what modules.dep says it needs; its init modprobes them and reports what the kernel did

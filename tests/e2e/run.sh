@@ -9,15 +9,9 @@
 # the harness asserts that the file the kernel loaded is byte for byte the one kforge installed.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/tap.sh"
-KFORGE=${KFORGE:-$top/_build/kforge}
-export KFORGE_PLUGIN_PATH=${KFORGE_PLUGIN_PATH:-$top/_build/plugins/arch/.libs:$top/_build/plugins/debian/.libs:$top/_build/plugins/fedora/.libs:$top/_build/plugins/vanilla/.libs}
-export NO_COLOR=1
-E=${KFORGE_E2E_CACHE:-/var/cache/kforge-e2e}
-work=$(mktemp -d /tmp/kforge-e2e-XXXXXX)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$E"
+e2e_name=debian
 . "$top/tests/e2e/lib.sh"
+mkdir -p "$E"
 
 # the newest Debian 6.1 kernel whose headers are installed, and its rt flavour
 KVER=

@@ -18,26 +18,10 @@
 # shellcheck disable=SC1091,SC2154 # kernels.sh's paths.sh, the variables arch-root.sh prints
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/tap.sh"
-KFORGE=${KFORGE:-$top/_build/kforge}
-export KFORGE_PLUGIN_PATH=${KFORGE_PLUGIN_PATH:-$top/_build/plugins/arch/.libs:$top/_build/plugins/debian/.libs:$top/_build/plugins/fedora/.libs:$top/_build/plugins/vanilla/.libs}
-export NO_COLOR=1
-work=$(mktemp -d /tmp/kforge-e2e-sources-XXXXXX)
-srv_pid=
-stop_server() { [ -z "$srv_pid" ] || { kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=; }; }
-trap 'stop_server; rm -rf "$work"' EXIT
+e2e_name=sources
 . "$top/tests/e2e/lib.sh"
 
-t0=$(date +%s)
-if "$top/tests/e2e/kernels.sh" --paths-file "$work/paths.sh" >/dev/null 2>"$work/kernels.err"; then
-	ok "kernels.sh: the kernels and the stand-ins are built or cached ($(($(date +%s) - t0)) s)"
-else
-	not_ok "kernels.sh: the kernels and the stand-ins are built or cached"
-	sed 's/^/# /' "$work/kernels.err"
-	echo "Bail out! kernels.sh failed"
-	exit 1
-fi
-. "$work/paths.sh"
+e2e_kernels
 V=6.1.192
 
 # kernel.org's v6.x folder and GitHub's release folder of the Arch patch, on 127.0.0.1: the files
@@ -54,10 +38,7 @@ tsum=$(sha256sum "$h/linux-$V.tar.xz" | cut -d' ' -f1)
 	printf '%s  linux-%s.tar.xz\n' "$tsum" "$V"
 	printf -- '-----BEGIN PGP SIGNATURE-----\n\nnone\n-----END PGP SIGNATURE-----\n'
 } >"$h/sha256sums.asc"
-python3 "$top/tests/lib/httpd.py" "$h" --log "$work/requests" >"$work/port" &
-srv_pid=$!
-wait_until 60 test -s "$work/port" || { echo "Bail out! tests/lib/httpd.py did not start"; exit 1; }
-port=$(cat "$work/port")
+serve_standin "$h"
 # the real hosts, each rewritten to its stand-in
 STABLE=https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git
 printf '[sources]\nrewrite = %s %s\n  %s %s\n  %s %s\n  %s %s\n' \
@@ -177,25 +158,19 @@ check "custom-git: one bare store in the root's cache holds the tag's commit; no
 
 # --- with KFORGE_E2E_KERNELS="git gitauto": 6.1.192 from the tag (no local version), and
 # 6.1.192-00001-gHASH (LOCALVERSION_AUTO) from a commit after it, the build dir a git checkout
-if [ -n "${RELEASE_git:-}" ]; then
-	K=$RELEASE_git
-	vanilla_root "$work/git" "$K" "$MODULES_git" "$BUILD_git"
+prove_git_kernel() { # case ref: both strategies on kernel CASE, its source git+STABLE#REF
+	eval "pg_k=\${RELEASE_$1:-} pg_mods=\${MODULES_$1:-} pg_build=\${BUILD_$1:-} pg_img=\${KERNEL_$1:-}"
+	[ -n "$pg_k" ] || { echo "# $1: not built (KFORGE_E2E_KERNELS)"; return 1; }
+	vanilla_root "$work/$1" "$pg_k" "$pg_mods" "$pg_build"
 	for s in headers full; do
-		prove "git-$s" "$work/git" "$K" "$KERNEL_git" "$s" --source "git+$STABLE#tag=$GIT_TAG"
+		prove "$1-$s" "$work/$1" "$pg_k" "$pg_img" "$s" --source "git+$STABLE#$2"
 	done
-else
-	echo "# git: not built (KFORGE_E2E_KERNELS)"
-fi
-if [ -n "${RELEASE_gitauto:-}" ]; then
-	K=$RELEASE_gitauto
-	vanilla_root "$work/gitauto" "$K" "$MODULES_gitauto" "$BUILD_gitauto"
-	for s in headers full; do
-		prove "gitauto-$s" "$work/gitauto" "$K" "$KERNEL_gitauto" "$s" --source "git+$STABLE#commit=$GIT_COMMIT"
-	done
+	return 0
+}
+prove_git_kernel git "tag=$GIT_TAG"
+if prove_git_kernel gitauto "commit=$GIT_COMMIT"; then
 	check "gitauto: the module is the commit's code (its modinfo)" sh -c '[ "$(modinfo -F gitcommit "$1")" = "linux-6.1.y +1" ]' \
 		_ "$work/gitauto-full.ko"
-else
-	echo "# gitauto: not built (KFORGE_E2E_KERNELS)"
 fi
 
 tap_done

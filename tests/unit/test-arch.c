@@ -1,4 +1,4 @@
-/* test-arch.c: the arch plugin's pure parts: pacman's database, .SRCINFO, the release vectors, patches, the sandbox's argv. */
+/* test-arch.c: the arch plugin's pure parts: pacman's database, .SRCINFO, the release vectors, patches, the PKGBUILD driver. */
 #include "unit.h"
 
 #include <zlib.h>
@@ -536,23 +536,6 @@ static void test_release_bad(void **state)
 	assert_int_equal(arch_scheme_of("linux-lts"), ARCH_SCHEME_ARCH);
 }
 
-static void test_makefile_version(void **state)
-{
-	(void)state;
-	char v[32], e[64];
-	const char mk[] = "# SPDX-License-Identifier: GPL-2.0\nVERSION = 6\nPATCHLEVEL = 6\nSUBLEVEL = 1\n"
-			  "EXTRAVERSION = -arch1\nNAME = Hurr durr I'ma ninja sloth\n\nEXTRAVERSION = -later\n";
-	assert_int_equal(arch_makefile_version(mk, v, sizeof(v), e, sizeof(e)), 0);
-	assert_string_equal(v, "6.6.1");
-	assert_string_equal(e, "-arch1");
-	const char lts[] = "VERSION = 6\nPATCHLEVEL = 6\nSUBLEVEL = 63\nEXTRAVERSION =\n";
-	assert_int_equal(arch_makefile_version(lts, v, sizeof(v), e, sizeof(e)), 0);
-	assert_string_equal(e, "");
-	assert_int_equal(arch_makefile_version("VERSION = 6\nPATCHLEVEL = 6\n", v, sizeof(v), e, sizeof(e)), -EINVAL);
-	assert_int_equal(arch_makefile_version("VERSION = x\nPATCHLEVEL = 6\nSUBLEVEL = 1\n", v, sizeof(v), e, sizeof(e)),
-			 -EINVAL);
-}
-
 /* ---- a patch cut down to one folder ---- */
 
 static const char series[] =
@@ -642,77 +625,17 @@ static void test_patch_filter(void **state)
 
 /* ---- the sandbox's command line ---- */
 
-static size_t index_of(const char *const *argv, const char *s)
-{
-	for (size_t i = 0; argv[i]; i++)
-		if (strcmp(argv[i], s) == 0)
-			return i;
-	return (size_t)-1;
-}
-
-static void test_sandbox_argv(void **state)
+/* The command line that runs the driver is the SDK's (kforge_run_sandboxed: tests/unit/test-util.c). */
+static void test_pkgbuild_driver(void **state)
 {
 	(void)state;
-	const char *argv[64];
-	char ub[32], gb[32];
-	struct arch_sandbox sb = { .bwrap = true, .as_root = true, .uid = 65534, .gid = 65534, .dir = "/tmp/d",
-				   .carch = "x86_64" };
-	assert_int_equal(arch_sandbox_argv(&sb, argv, ARRAY_SIZE(argv), ub, gb, sizeof(ub)), 0);
-	/* root drops to the build user before bwrap, which then unshares everything (the network too) */
-	assert_string_equal(argv[0], "timeout");
-	size_t sp = index_of(argv, "setpriv"), bw = index_of(argv, "bwrap");
-	assert_true(sp < bw && bw != (size_t)-1);
-	assert_string_equal(argv[sp + 1], "--reuid=65534");
-	assert_string_equal(argv[sp + 2], "--regid=65534");
-	assert_true(index_of(argv, "--clear-groups") < bw);
-	assert_true(index_of(argv, "--unshare-all") > bw);
-	assert_string_equal(argv[index_of(argv, "--ro-bind") + 1], "/");
-	assert_string_equal(argv[index_of(argv, "/tmp/d") + 1], "/tmp/pkgbuild");
-	assert_true(index_of(argv, "/tmp/d") > index_of(argv, "--tmpfs")); /* bound after /tmp is made */
-	assert_true(index_of(argv, "--clearenv") != (size_t)-1);
-	size_t b = index_of(argv, "bash");
-	assert_string_equal(argv[b + 3], "./" ARCH_DRIVER_NAME);
-	assert_string_equal(argv[b + 4], "x86_64");
-	assert_null(argv[b + 5]);
-	/* no bubblewrap: a network namespace of its own, then the build user */
-	sb.bwrap = false;
-	assert_int_equal(arch_sandbox_argv(&sb, argv, ARRAY_SIZE(argv), ub, gb, sizeof(ub)), 0);
-	size_t un = index_of(argv, "unshare");
-	assert_string_equal(argv[un + 1], "--net");
-	assert_true(un < index_of(argv, "setpriv"));
-	assert_true(index_of(argv, "bwrap") == (size_t)-1);
-	assert_string_equal(argv[index_of(argv, "env") + 1], "-i");
-	/* not root: no setpriv; unshare keeps the user in a user namespace */
-	sb.as_root = false;
-	assert_int_equal(arch_sandbox_argv(&sb, argv, ARRAY_SIZE(argv), ub, gb, sizeof(ub)), 0);
-	assert_true(index_of(argv, "setpriv") == (size_t)-1);
-	assert_true(index_of(argv, "--map-current-user") != (size_t)-1);
-	sb.bwrap = true;
-	assert_int_equal(arch_sandbox_argv(&sb, argv, ARRAY_SIZE(argv), ub, gb, sizeof(ub)), 0);
-	assert_true(index_of(argv, "setpriv") == (size_t)-1);
-	assert_true(index_of(argv, "--unshare-all") != (size_t)-1);
-	assert_int_equal(arch_sandbox_argv(&sb, argv, 8, ub, gb, sizeof(ub)), -E2BIG);
 	/* the driver never evaluates what the PKGBUILD printed: it reads variables and prints them */
 	assert_non_null(strstr(arch_pkgbuild_driver, "source ./PKGBUILD 3>&-"));
+	assert_non_null(strstr(arch_pkgbuild_driver, "exec 3>&1 1>&2"));
+	assert_string_equal(ARCH_DRIVER_NAME, "kforge-pkgbuild.sh");
 }
 
 /* ---- small readers ---- */
-
-static void test_dep_subdir(void **state)
-{
-	(void)state;
-	const char dep[] = "kernel/drivers/net/dummy.ko.zst:\n"
-			   "updates/btrfs.ko.zst:\n"
-			   "kernel/fs/btrfs/btrfs.ko.zst: kernel/lib/raid6/raid6_pq.ko.zst\n"
-			   "kernel/drivers/hid/hid-generic.ko.zst:\n";
-	char sub[64];
-	assert_int_equal(arch_dep_subdir(dep, "btrfs", sub, sizeof(sub)), 0);
-	assert_string_equal(sub, "fs/btrfs");
-	assert_int_equal(arch_dep_subdir(dep, "hid_generic", sub, sizeof(sub)), 0);
-	assert_string_equal(sub, "drivers/hid");
-	assert_int_equal(arch_dep_subdir(dep, "raid6_pq", sub, sizeof(sub)), -ENOENT);
-	assert_int_equal(arch_dep_subdir(dep, "btrfs", sub, 4), -ENAMETOOLONG);
-}
 
 static void test_read_line(void **state)
 {
@@ -811,10 +734,8 @@ int main(void)
 		cmocka_unit_test(test_srcinfo_long_line_and_nul),
 		cmocka_unit_test(test_source_kinds),
 		cmocka_unit_test(test_release_bad),
-		cmocka_unit_test(test_makefile_version),
 		cmocka_unit_test(test_patch_filter),
-		cmocka_unit_test(test_sandbox_argv),
-		cmocka_unit_test(test_dep_subdir),
+		cmocka_unit_test(test_pkgbuild_driver),
 		cmocka_unit_test(test_read_line),
 		cmocka_unit_test(test_gunzip),
 		cmocka_unit_test(test_gpgv_check),

@@ -8,32 +8,18 @@
 #error TEST_PLUGIN_DIR must name the folder of the test plugins
 #endif
 
-struct fixture {
-	char *dir; /* scratch */
-	struct kforge_ctx *ctx;
-	struct unit_log log;
-};
 
+/* the scratch folder only: each test makes its context */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct unit_env *f = calloc(1, sizeof(*f));
 	f->dir = unit_mkdtemp();
 	setenv("KFORGE_PLUGIN_PATH", TEST_PLUGIN_DIR, 1);
 	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	kforge_ctx_unref(f->ctx);
-	unit_rm_rf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
-
-static void new_ctx(struct fixture *f, const char *root)
+static void new_ctx(struct unit_env *f, const char *root)
 {
 	assert_int_equal(kforge_ctx_new(root ? root : f->dir, &f->ctx), 0);
 	kforge_set_log_fn(f->ctx, unit_log_fn, &f->log);
@@ -60,7 +46,7 @@ static void copy_file(const char *from, const char *to)
 	free(data);
 }
 
-static void assert_logged(struct fixture *f, const char *plugin, const char *reason)
+static void assert_logged(struct unit_env *f, const char *plugin, const char *reason)
 {
 	char *needle = kf_strdup_printf("%s/%s.so %s", TEST_PLUGIN_DIR, plugin, reason);
 	if (!strstr(f->log.buf, needle))
@@ -71,7 +57,7 @@ static void assert_logged(struct fixture *f, const char *plugin, const char *rea
 
 static void test_good_loads_broken_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	new_ctx(f, NULL);
 	assert_int_equal(kforge_plugins_load(f->ctx), 0);
 	const struct kforge_plugin_entry *good = find(f->ctx, "good");
@@ -95,7 +81,7 @@ static void test_good_loads_broken_refused(void **state)
 
 static void test_earlier_folder_wins(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	char *vendor = kforge_path_join(f->dir, "vendor", NULL);
 	char *copy = kforge_path_join(vendor, "good.so", NULL);
 	assert_int_equal(kf_mkdir_p(vendor), 0);
@@ -122,7 +108,7 @@ static void test_earlier_folder_wins(void **state)
 
 static void test_link_to_dev_null_disables(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	char *mask = kforge_path_join(f->dir, "mask", NULL);
 	unit_symlink(f->dir, "mask/good.so", "/dev/null");
 	char *path = kf_strdup_printf("%s:%s", mask, TEST_PLUGIN_DIR);
@@ -137,7 +123,7 @@ static void test_link_to_dev_null_disables(void **state)
 
 static void test_writable_refused_as_root(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	char why[512];
 	char *dir = kforge_path_join(f->dir, "open", NULL);
 	assert_int_equal(kf_mkdir_p(dir), 0);
@@ -173,7 +159,7 @@ static void test_writable_refused_as_root(void **state)
 /* A plugin owned by another user: mode 0755 does not help, that user can change it at will. */
 static void test_owned_by_other_refused_as_root(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	if (geteuid() != 0)
 		skip(); /* only root can give a file away */
 	char why[512];
@@ -232,7 +218,7 @@ static void test_owned_by_other_refused_as_root(void **state)
 /* A FIFO named like a plugin: dlopen() would wait on it for good; refused at once. */
 static void test_fifo_plugin_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	char *fifo = unit_mkfifo(f->dir, "fifos/blocker.so");
 	char *dir = kforge_path_join(f->dir, "fifos", NULL);
 	char *path = kf_strdup_printf("%s:%s", dir, TEST_PLUGIN_DIR);
@@ -254,7 +240,7 @@ static void test_fifo_plugin_refused(void **state)
 /* A relative folder in KFORGE_PLUGIN_PATH depends on where kforge starts: skipped, named. */
 static void test_relative_path_entry_skipped(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	setenv("KFORGE_PLUGIN_PATH", "relative/plugins:" TEST_PLUGIN_DIR ":.", 1);
 	new_ctx(f, NULL);
 	assert_int_equal(kforge_plugins_load(f->ctx), 0);
@@ -269,7 +255,7 @@ static void test_relative_path_entry_skipped(void **state)
 
 static void test_probe_and_select(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	unit_write(f->dir, "etc/os-release", "ID=testos\n");
 	new_ctx(f, NULL);
 	assert_int_equal(kforge_plugins_load(f->ctx), 0);
@@ -301,7 +287,7 @@ static void test_probe_and_select(void **state)
 
 static void test_probe_scores_zero_elsewhere(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	unit_write(f->dir, "etc/os-release", "ID=otheros\n");
 	new_ctx(f, NULL);
 	assert_int_equal(kforge_plugins_load(f->ctx), 0);
@@ -316,7 +302,7 @@ static void test_probe_scores_zero_elsewhere(void **state)
 /* A probe that dies of SIGSEGV: named and skipped, the other plugins probed and one selected. */
 static void test_crashing_probe_skipped(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	unsetenv("CRASHPROBE");
 	unit_write(f->dir, "etc/os-release", "ID=testos\n");
 	new_ctx(f, NULL);
@@ -345,7 +331,7 @@ static void test_crashing_probe_skipped(void **state)
 /* A probe that exits or never returns (even with its pipe closed): killed at the deadline, skipped. */
 static void test_exiting_or_hung_probe_skipped(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	static const struct {
 		const char *mode, *said;
 	} cases[] = {
@@ -378,7 +364,7 @@ static void test_exiting_or_hung_probe_skipped(void **state)
 
 static void test_probe_sees_the_kernel(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	unit_write(f->dir, "etc/os-release", "ID=testos\n");
 	new_ctx(f, NULL);
 	assert_int_equal(kforge_plugins_load(f->ctx), 0);
@@ -400,7 +386,7 @@ static void test_probe_sees_the_kernel(void **state)
 
 static void test_chain_follows_the_scores(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	unit_write(f->dir, "etc/os-release", "ID=testos\n");
 	new_ctx(f, NULL);
 	assert_int_equal(kforge_plugins_load(f->ctx), 0);
@@ -429,7 +415,7 @@ static const struct kforge_plugin *descriptor(struct kforge_ctx *ctx, const char
 
 static void test_descriptor_read_as_far_as_its_minor(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	/* one size per minor: 1.0 ends where 1.1's first field starts */
 	assert_int_equal(kf_plugin_descriptor_size(0), offsetof(struct kforge_plugin, settings));
 	assert_int_equal(kf_plugin_descriptor_size(1), sizeof(struct kforge_plugin));
@@ -474,7 +460,7 @@ static void test_read_descriptor_refuses_before_copying(void **state)
 }
 
 /* A context with CONF as the system configuration file, its plugins loaded; the load's result. */
-static int load_with_conf(struct fixture *f, const char *conf)
+static int load_with_conf(struct unit_env *f, const char *conf)
 {
 	unit_write(f->dir, "kforge.conf", conf);
 	char *path = kforge_path_join(f->dir, "kforge.conf", NULL);
@@ -484,7 +470,7 @@ static int load_with_conf(struct fixture *f, const char *conf)
 	return kforge_plugins_load(f->ctx);
 }
 
-static void assert_in_log(struct fixture *f, const char *text)
+static void assert_in_log(struct unit_env *f, const char *text)
 {
 	char *needle = kf_strdup_printf("%s/kforge.conf:%s", f->dir, text);
 	if (!strstr(f->log.buf, needle))
@@ -495,7 +481,7 @@ static void assert_in_log(struct fixture *f, const char *text)
 
 static void test_plugin_settings(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	unit_write(f->dir, "etc/os-release", "ID=testos\n");
 	assert_int_equal(load_with_conf(f, "[build]\njobs = 2\n\n[plugin.v11]\ncolour = red\nflavour = rt\n"), 0);
 	assert_string_equal(kforge_config_get(f->ctx, "plugin.v11.colour"), "red");
@@ -528,7 +514,7 @@ static void test_plugin_settings(void **state)
 
 static void test_plugin_settings_defaults(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	assert_int_equal(load_with_conf(f, "# nothing\n"), 0);
 	assert_string_equal(kforge_config_get(f->ctx, "plugin.v11.colour"), "blue");
 	assert_string_equal(kforge_config_get(f->ctx, "plugin.v11.flavour"), "v11");
@@ -538,7 +524,7 @@ static void test_plugin_settings_defaults(void **state)
 
 static void test_plugin_settings_bad_value(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	assert_int_equal(load_with_conf(f, "[plugin.v11]\n\ncolour = purple\n"), -EINVAL);
 	assert_in_log(f, "3: plugin.v11.colour must be red, green or blue, not \"purple\"");
 	/* the error stays: a second call says it again */
@@ -547,21 +533,21 @@ static void test_plugin_settings_bad_value(void **state)
 
 static void test_plugin_settings_unknown_key(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	assert_int_equal(load_with_conf(f, "[plugin.v11]\nsize = 1\n"), -EINVAL);
 	assert_in_log(f, "2: unknown key \"plugin.v11.size\": plugin v11 knows colour, flavour");
 }
 
 static void test_plugin_settings_for_a_1_0_plugin(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	assert_int_equal(load_with_conf(f, "[plugin.v10]\ncolour = red\n"), -EINVAL);
 	assert_in_log(f, "2: unknown key \"plugin.v10.colour\": plugin v10 has no settings");
 }
 
 static void test_plugin_settings_of_a_missing_plugin(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	assert_int_equal(load_with_conf(f, "[plugin.gone]\nx = 1\n"), 0);
 	assert_in_log(f, "2: [plugin.gone] names no plugin kforge found");
 }
@@ -583,28 +569,28 @@ static void test_check_descriptor(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_good_loads_broken_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_earlier_folder_wins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link_to_dev_null_disables, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_writable_refused_as_root, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_owned_by_other_refused_as_root, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fifo_plugin_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_relative_path_entry_skipped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_probe_and_select, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_probe_scores_zero_elsewhere, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_probe_sees_the_kernel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_chain_follows_the_scores, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_descriptor_read_as_far_as_its_minor, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_descriptor_refuses_before_copying, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plugin_settings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plugin_settings_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plugin_settings_bad_value, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plugin_settings_unknown_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plugin_settings_for_a_1_0_plugin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plugin_settings_of_a_missing_plugin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check_descriptor, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crashing_probe_skipped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exiting_or_hung_probe_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_good_loads_broken_refused, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_earlier_folder_wins, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_link_to_dev_null_disables, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_writable_refused_as_root, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_owned_by_other_refused_as_root, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_plugin_refused, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_relative_path_entry_skipped, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_probe_and_select, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_probe_scores_zero_elsewhere, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_probe_sees_the_kernel, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_chain_follows_the_scores, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_descriptor_read_as_far_as_its_minor, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_read_descriptor_refuses_before_copying, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_defaults, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_bad_value, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_unknown_key, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_for_a_1_0_plugin, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_settings_of_a_missing_plugin, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_check_descriptor, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_crashing_probe_skipped, setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_exiting_or_hung_probe_skipped, setup, unit_env_teardown),
 	};
 	return cmocka_run_group_tests_name("loader", tests, NULL, NULL);
 }

@@ -215,12 +215,41 @@ static void test_read_uts(void **state)
 	free(dir);
 }
 
+/* kforge_makefile_version: a Makefile's text as plugins fetch it (a git blob, a prepared tree) */
+static void test_makefile_text(void **state)
+{
+	(void)state;
+	char v[32], e[64];
+	const char mk[] = "# SPDX-License-Identifier: GPL-2.0\nVERSION = 6\nPATCHLEVEL = 6\nSUBLEVEL = 1\n"
+			  "EXTRAVERSION = -arch1\nNAME = Hurr durr I'ma ninja sloth\n\nEXTRAVERSION = -later\n";
+	assert_int_equal(kforge_makefile_version(mk, v, sizeof(v), e, sizeof(e)), 0);
+	assert_string_equal(v, "6.6.1");
+	assert_string_equal(e, "-arch1"); /* the first assignment: a later one is a recipe's */
+	const char lts[] = "VERSION=6\r\nPATCHLEVEL = 6\nSUBLEVEL\t= 63 \nEXTRAVERSION =\nVERSIONX = 9\n";
+	assert_int_equal(kforge_makefile_version(lts, v, sizeof(v), e, sizeof(e)), 0);
+	assert_string_equal(v, "6.6.63");
+	assert_string_equal(e, "");
+	/* no EXTRAVERSION line at all: "" */
+	assert_int_equal(kforge_makefile_version("VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0", v, sizeof(v), e, sizeof(e)), 0);
+	assert_string_equal(e, "");
+	assert_int_equal(kforge_makefile_version("VERSION = 6\nPATCHLEVEL = 6\n", v, sizeof(v), e, sizeof(e)), -EINVAL);
+	assert_int_equal(kforge_makefile_version("VERSION = x\nPATCHLEVEL = 6\nSUBLEVEL = 1\n", v, sizeof(v), e, sizeof(e)),
+			 -EINVAL);
+	assert_int_equal(kforge_makefile_version("VERSION = 6\nPATCHLEVEL =\nSUBLEVEL = 1\n", v, sizeof(v), e, sizeof(e)),
+			 -EINVAL);
+	assert_int_equal(kforge_makefile_version("VERSION := 6\nPATCHLEVEL = 6\nSUBLEVEL = 1\n", v, sizeof(v), e, sizeof(e)),
+			 -EINVAL);
+	assert_int_equal(kforge_makefile_version(mk, v, 4, e, sizeof(e)), -ENAMETOOLONG);
+	assert_int_equal(kforge_makefile_version(mk, v, sizeof(v), e, 3), -ENAMETOOLONG);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_debian_include_under_root),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_check_says_why),
+		cmocka_unit_test(test_makefile_text),
 		cmocka_unit_test(test_kernel_load_checks_first),
 		cmocka_unit_test(test_read_uts),
 	};

@@ -3,31 +3,6 @@
 
 #include "source/source.h"
 
-struct fixture {
-	char *dir;
-	struct kforge_ctx *ctx;
-	struct unit_log log;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	f->dir = unit_mkdtemp();
-	assert_int_equal(kforge_ctx_new("/", &f->ctx), 0);
-	kforge_set_log_fn(f->ctx, unit_log_fn, &f->log);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	kforge_ctx_unref(f->ctx);
-	unit_rm_rf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
 
 /* URL rewritten by TEXT's pairs, checked against WANT and the pair applied (FROM, or NULL for none). */
 static void expect_rewrite(const char *text, const char *url, const char *want, const char *want_from)
@@ -105,7 +80,7 @@ static void test_several_pairs(void **state)
 
 static void test_odd_count_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	struct kf_rewrites rw = { 0 };
 	assert_int_equal(kf_rewrites_parse("https://a/ http://b/", &rw), 0);
 	assert_int_equal(kf_rewrites_parse("https://a/ http://b/ https://c/", &rw), -EINVAL);
@@ -137,7 +112,7 @@ static void test_odd_count_refused(void **state)
 
 static void test_digests(void **state)
 {
-	struct fixture *f = *state;
+	struct unit_env *f = *state;
 	char hex[KF_DIGEST_HEX_MAX];
 	/* FIPS 180-2 and RFC 7693's "abc" vectors */
 	const char *sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
@@ -232,13 +207,13 @@ static void test_schemes_and_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_longest_prefix_wins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_match, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_several_pairs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_odd_count_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_digests, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_checksum_specs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_schemes_and_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_longest_prefix_wins, unit_env_setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_no_match, unit_env_setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_several_pairs, unit_env_setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_odd_count_refused, unit_env_setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_digests, unit_env_setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_checksum_specs, unit_env_setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_schemes_and_keys, unit_env_setup, unit_env_teardown),
 	};
 	return cmocka_run_group_tests_name("source", tests, NULL, NULL);
 }

@@ -1,4 +1,7 @@
-/* test-util.c: reading back what a crash or an attacker left: FIFOs, devices, folders, huge files. */
+/*
+ * test-util.c: reading back what a crash or an attacker left: FIFOs, devices, folders, huge files;
+ * the SDK's small helpers for plugins (folders, PATH lookup) and the sandbox's command line.
+ */
 #include "unit.h"
 
 #include <fcntl.h>
@@ -118,6 +121,27 @@ static void test_proc_file_without_size(void **state)
 	assert_int_equal(kf_read_file_max("/proc/self/status", 8, &text, NULL), -EFBIG);
 }
 
+/* A module's place in the kernel's own tree: modules.dep, else modules.order when updates/ wins. */
+static void test_module_tree_path(void **state)
+{
+	struct fixture *f = *state;
+	unit_write(f->dir, "modules.dep", "updates/btrfs.ko.zst: kernel/lib/libcrc32c.ko.zst\n"
+					  "kernel/drivers/hid/hid-generic.ko.zst:\nextra/vendor.ko:\n");
+	unit_write(f->dir, "modules.order", "kernel/lib/libcrc32c.ko\nkernel/fs/btrfs/btrfs.ko\n"
+					    "kernel/drivers/hid/hid-generic.ko\n");
+	char *path = kf_module_tree_path(f->dir, "btrfs");
+	assert_non_null(path);
+	assert_string_equal(path, "kernel/fs/btrfs/btrfs.ko");
+	free(path);
+	path = kf_module_tree_path(f->dir, "hid_generic");
+	assert_non_null(path);
+	assert_string_equal(path, "kernel/drivers/hid/hid-generic.ko.zst");
+	free(path);
+	/* not the kernel's: no folder of its tree */
+	assert_null(kf_module_tree_path(f->dir, "vendor"));
+	assert_null(kf_module_tree_path(f->dir, "nosuch"));
+}
+
 /* The module indexes and files handed to libkmod: it opens them plainly, so a FIFO never reaches it. */
 static void test_module_files_for_libkmod(void **state)
 {
@@ -152,6 +176,175 @@ static void test_module_files_for_libkmod(void **state)
 	free(ko);
 }
 
+/* ---- the SDK's helpers for plugins ---- */
+
+static void test_plugin_helpers(void **state)
+{
+	struct fixture *f = *state;
+	char *s = kforge_strdup_printf("%s-%d", "a", 7);
+	assert_string_equal(s, "a-7");
+	free(s);
+	/* mkdir -p: parents made, an existing folder is fine */
+	char *deep = kforge_path_join(f->dir, "x/y/z", NULL);
+	assert_false(kforge_is_dir(deep));
+	assert_int_equal(kforge_mkdir_p(deep), 0);
+	assert_true(kforge_is_dir(deep));
+	assert_int_equal(kforge_mkdir_p(deep), 0);
+	assert_false(kforge_is_dir(NULL));
+	/* remove a tree: a link inside to a folder outside is removed, not followed */
+	unit_write(f->dir, "keep/precious", "x");
+	char *keep = kforge_path_join(f->dir, "keep", NULL);
+	char *link = kforge_path_join(deep, "to-keep", NULL);
+	assert_int_equal(symlink(keep, link), 0);
+	unit_write(f->dir, "x/y/file", "y");
+	char *top = kforge_path_join(f->dir, "x", NULL);
+	assert_int_equal(kforge_remove_tree(top), 0);
+	assert_false(kforge_is_dir(top));
+	char *precious = kforge_path_join(keep, "precious", NULL);
+	assert_int_equal(access(precious, F_OK), 0);
+	assert_int_equal(kforge_remove_tree(top), 0); /* missing: fine */
+	/* a link given as the tree: the link goes, its target stays */
+	assert_int_equal(symlink(keep, top), 0);
+	assert_int_equal(kforge_remove_tree(top), 0);
+	assert_int_equal(access(precious, F_OK), 0);
+	/* PATH lookup as execvp does it: the first executable entry; empty entries skipped; a name with '/' as is */
+	unit_write(f->dir, "bin1/tool", "#!/bin/sh\n");
+	unit_write(f->dir, "bin2/tool", "#!/bin/sh\n");
+	char *t1 = kforge_path_join(f->dir, "bin1/tool", NULL), *t2 = kforge_path_join(f->dir, "bin2/tool", NULL);
+	chmod(t2, 0755);
+	char *path = kforge_strdup_printf("::%s/bin1:%s/bin2", f->dir, f->dir);
+	char *found = kf_find_program("tool", path);
+	assert_non_null(found);
+	assert_string_equal(found, t2); /* bin1's is not executable */
+	free(found);
+	chmod(t1, 0755);
+	found = kf_find_program("tool", path);
+	assert_string_equal(found, t1);
+	free(found);
+	assert_null(kf_find_program("no-such-tool", path));
+	assert_null(kf_find_program("bin1", f->dir)); /* a folder is no program */
+	found = kf_find_program(t2, "/nowhere");
+	assert_string_equal(found, t2);
+	free(found);
+	found = kforge_find_program("sh");
+	assert_non_null(found);
+	free(found);
+	free(path);
+	free(t1);
+	free(t2);
+	free(precious);
+	free(top);
+	free(link);
+	free(keep);
+	free(deep);
+}
+
+/* ---- the sandbox's command line (kforge_run_sandboxed) ---- */
+
+static size_t index_of(char *const *argv, const char *s)
+{
+	for (size_t i = 0; argv[i]; i++)
+		if (strcmp(argv[i], s) == 0)
+			return i;
+	return (size_t)-1;
+}
+#define NONE ((size_t)-1)
+
+static void test_sandbox_argv(void **state)
+{
+	(void)state;
+	const char *const cmd[] = { "rpmbuild", "-bp", "x.spec", NULL };
+	const char *const readable[] = { "/tmp/r", NULL };
+	const char *const writable[] = { "/tmp/w", NULL };
+	const char *const env[] = { "FOO=bar", NULL };
+	struct kforge_sandbox o = { .readable = readable, .writable = writable, .timeout = 60, .env = env };
+	struct kf_sandbox_host h = { .as_root = true, .bwrap = true, .uid = 65534, .gid = 65533, .path = "/usr/bin" };
+	struct kf_strv v = { 0 };
+	assert_int_equal(kf_sandbox_argv(&o, &h, "/tmp/w", cmd, &v), 0);
+	char **a = v.v;
+	/* root drops to the build user before bwrap, which then unshares everything (the network too) */
+	assert_string_equal(a[0], "timeout");
+	assert_string_equal(a[3], "60");
+	size_t sp = index_of(a, "setpriv"), bw = index_of(a, "bwrap");
+	assert_true(sp < bw && bw != NONE);
+	assert_string_equal(a[sp + 1], "--reuid=65534");
+	assert_string_equal(a[sp + 2], "--regid=65533");
+	assert_true(index_of(a, "--clear-groups") < bw && index_of(a, "--no-new-privs") < bw);
+	assert_true(index_of(a, "--unshare-all") > bw);
+	assert_int_equal(index_of(a, "--share-net"), NONE);
+	assert_int_equal(index_of(a, "unshare"), NONE);
+	assert_string_equal(a[index_of(a, "--ro-bind") + 1], "/");
+	/* the folders bound after /tmp is made (one under /tmp shows through), at the same path */
+	size_t r = index_of(a, "/tmp/r"), w = index_of(a, "/tmp/w");
+	assert_true(r > index_of(a, "--tmpfs") && w > index_of(a, "--tmpfs"));
+	assert_string_equal(a[r - 1], "--ro-bind");
+	assert_string_equal(a[r + 1], "/tmp/r");
+	assert_string_equal(a[w - 1], "--bind");
+	assert_string_equal(a[index_of(a, "--chdir") + 1], "/tmp/w");
+	/* a cleared environment: PATH, HOME (/tmp), LC_ALL=C, the extra entries */
+	size_t ce = index_of(a, "--clearenv");
+	assert_true(ce != NONE && ce > bw);
+	assert_string_equal(a[index_of(a, "PATH") + 1], "/usr/bin");
+	assert_string_equal(a[index_of(a, "HOME") + 1], "/tmp");
+	assert_string_equal(a[index_of(a, "FOO") + 1], "bar");
+	size_t c = index_of(a, "rpmbuild");
+	assert_string_equal(a[c - 1], "--");
+	assert_string_equal(a[c + 2], "x.spec");
+	assert_null(a[c + 3]);
+	kf_strv_free(&v);
+
+	/* no bubblewrap: a network namespace of its own, then the build user, then env -i */
+	h.bwrap = false;
+	o.home = "/tmp/w";
+	assert_int_equal(kf_sandbox_argv(&o, &h, "/tmp/w", cmd, &v), 0);
+	a = v.v;
+	size_t un = index_of(a, "unshare");
+	assert_string_equal(a[un + 1], "--net");
+	assert_string_equal(a[un + 2], "--");
+	assert_true(un < index_of(a, "setpriv"));
+	assert_int_equal(index_of(a, "bwrap"), NONE);
+	size_t e = index_of(a, "env");
+	assert_true(e > index_of(a, "setpriv"));
+	assert_string_equal(a[e + 1], "-i");
+	assert_string_equal(a[e + 2], "PATH=/usr/bin");
+	assert_string_equal(a[e + 3], "HOME=/tmp/w");
+	assert_string_equal(a[e + 4], "LC_ALL=C");
+	assert_string_equal(a[e + 5], "FOO=bar");
+	assert_string_equal(a[e + 6], "rpmbuild");
+	kf_strv_free(&v);
+
+	/* not root: no setpriv; unshare keeps the user in a user namespace of its own */
+	h.as_root = false;
+	assert_int_equal(kf_sandbox_argv(&o, &h, NULL, cmd, &v), 0);
+	assert_int_equal(index_of(v.v, "setpriv"), NONE);
+	assert_true(index_of(v.v, "--map-current-user") == index_of(v.v, "--net") + 1);
+	kf_strv_free(&v);
+	h.bwrap = true;
+	assert_int_equal(kf_sandbox_argv(&o, &h, NULL, cmd, &v), 0);
+	assert_int_equal(index_of(v.v, "setpriv"), NONE);
+	assert_true(index_of(v.v, "--unshare-all") != NONE);
+	assert_int_equal(index_of(v.v, "--chdir"), NONE);
+	kf_strv_free(&v);
+
+	/* with network (dnf download), no timeout: no namespace, only the build user's rights */
+	struct kforge_sandbox net = { .network = true };
+	h = (struct kf_sandbox_host){ .as_root = true, .bwrap = false, .uid = 1, .gid = 1, .path = NULL };
+	assert_int_equal(kf_sandbox_argv(&net, &h, NULL, cmd, &v), 0);
+	assert_string_equal(v.v[0], "setpriv");
+	assert_int_equal(index_of(v.v, "unshare"), NONE);
+	assert_int_equal(index_of(v.v, "timeout"), NONE);
+	assert_true(index_of(v.v, "PATH=/usr/bin:/bin") != NONE); /* no PATH: execvp's default */
+	kf_strv_free(&v);
+	h.bwrap = true;
+	assert_int_equal(kf_sandbox_argv(&net, &h, NULL, cmd, &v), 0);
+	assert_true(index_of(v.v, "--share-net") > index_of(v.v, "--unshare-all"));
+	kf_strv_free(&v);
+	/* no options: all defaults */
+	assert_int_equal(kf_sandbox_argv(NULL, &h, NULL, cmd, &v), 0);
+	assert_true(index_of(v.v, "--unshare-all") != NONE);
+	kf_strv_free(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +354,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_file_without_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_module_files_for_libkmod, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_module_tree_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_helpers, setup, teardown),
+		cmocka_unit_test(test_sandbox_argv),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

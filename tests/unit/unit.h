@@ -97,3 +97,35 @@ static inline void unit_log_fn(void *data, int priority, const char *file, int l
 		l->buf[l->len++] = '\n';
 	l->buf[l->len] = '\0';
 }
+
+/*
+ * The fixture most units share: a scratch folder, and a context at "/" whose messages land in
+ * LOG. unit_env_setup makes both; a test that makes its context itself (test-loader) sets up its
+ * own and still tears down with unit_env_teardown.
+ */
+struct unit_env {
+	char *dir;
+	struct kforge_ctx *ctx;
+	struct unit_log log;
+};
+
+static inline int unit_env_setup(void **state)
+{
+	struct unit_env *e = calloc(1, sizeof(*e));
+	assert_non_null(e);
+	e->dir = unit_mkdtemp();
+	assert_int_equal(kforge_ctx_new("/", &e->ctx), 0);
+	kforge_set_log_fn(e->ctx, unit_log_fn, &e->log);
+	*state = e;
+	return 0;
+}
+
+static inline int unit_env_teardown(void **state)
+{
+	struct unit_env *e = *state;
+	kforge_ctx_unref(e->ctx);
+	unit_rm_rf(e->dir);
+	free(e->dir);
+	free(e);
+	return 0;
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <kforge/release.h>
 
 #ifdef __cplusplus
@@ -87,6 +88,14 @@ enum kforge_module_kind kforge_job_module_kind(const struct kforge_job *job);
 /* For in-tree modules: the directory inside the kernel source ("fs/btrfs"), once known. */
 const char *kforge_job_module_subdir(const struct kforge_job *job);
 int kforge_job_set_module_subdir(struct kforge_job *job, const char *subdir);
+/*
+ * The one folder of the kernel source that the headers strategy builds in ("drivers/net"): the
+ * module's subdir once known, else where the target's modules.dep lists the module, into BUF. A
+ * plugin that fetches or prepares a source tree needs only that folder then. -ENOENT when the job
+ * needs the whole tree (the full strategy, a config change) or the folder is not known;
+ * -ENAMETOOLONG when BUF is too small.
+ */
+int kforge_job_headers_subdir(const struct kforge_job *job, char *buf, size_t size);
 /* The external module's directory (host path), or the copy of the in-tree one built. */
 const char *kforge_job_module_dir(const struct kforge_job *job);
 int kforge_job_set_module_dir(struct kforge_job *job, const char *host_path);

@@ -38,6 +38,12 @@ enum kforge_exit {
 int kforge_job_fail(struct kforge_job *job, enum kforge_exit code, const char *format, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * A malloc'd string formatted as printf does; NULL when memory ran out (unlike asprintf, whose
+ * pointer is undefined then). Since LIBKFORGE_0.2.
+ */
+char *kforge_strdup_printf(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
 /* A setting in force ("install.sign", "plugin.acme.flavour"), or NULL for an unknown key. */
 struct kforge_ctx;
 const char *kforge_config_get(const struct kforge_ctx *ctx, const char *key);

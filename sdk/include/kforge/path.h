@@ -31,6 +31,21 @@ int kforge_read_file(const char *path, char **out);
 /* Joins parts with single slashes into a malloc'd string; the list ends with NULL. */
 char *kforge_path_join(const char *first, ...) __attribute__((sentinel));
 
+/* Host folders (paths already under the root, as a job hands them out). Since LIBKFORGE_0.2. */
+
+/* True when PATH (a host path, links followed) is a folder; false for NULL. */
+bool kforge_is_dir(const char *path);
+
+/* Makes DIR and its missing parents (mode 0755, as mkdir -p); 0 or a negative errno. */
+int kforge_mkdir_p(const char *dir);
+
+/*
+ * Removes DIR and everything below it, never following a link (a link inside, or DIR itself
+ * being one, is removed, not what it points at); a missing DIR is fine. 0 or a negative errno.
+ * Not a command, so plan mode does not record it: call it only where the plan already said so.
+ */
+int kforge_remove_tree(const char *dir);
+
 #ifdef __cplusplus
 }
 #endif

@@ -55,13 +55,23 @@ int kforge_records_list(struct kforge_job *job, const char *kernel, struct kforg
 void kforge_records_free(struct kforge_record **list, size_t n);
 /* The record's state, checked against the files and modules.dep. */
 enum kforge_record_state kforge_record_check(struct kforge_job *job, const struct kforge_record *rec);
+/*
+ * Since 0.2: the symbolic links in any kernel's weak-updates/ (RHEL's weak-modules links a module
+ * into the other kernels whose symbols agree) that lead to the record's file, as the target sees
+ * them: a NULL-terminated array (empty when none), each string and the array freed with free();
+ * NULL on error. kforge makes no such link itself; kforge_job_uninstall() removes those left
+ * pointing at nothing.
+ */
+char **kforge_record_weak_links(struct kforge_job *job, const struct kforge_record *rec);
 /* What the last kforge_records_list() repaired (an interrupted run), or NULL. */
 const char *kforge_job_repaired(const struct kforge_job *job);
 
 /*
  * Removes the module NAME that kforge installed for the job's kernel and puts back, byte
  * for byte, what the install replaced; then depmod and, where the module was in the
- * initramfs, a refresh. A file changed since the install is left alone unless FORCE.
+ * initramfs, a refresh. A file changed since the install is left alone unless FORCE. Links in
+ * other kernels' weak-updates/ that led to the removed file (and now lead nowhere) are removed,
+ * with depmod for those kernels.
  */
 int kforge_job_uninstall(struct kforge_job *job, const char *name, bool force);
 

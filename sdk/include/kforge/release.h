@@ -1,6 +1,8 @@
 /* kforge/release.h: a kernel release split into the parts kbuild builds it from. */
 #pragma once
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,6 +43,14 @@ struct kforge_release {
 int kforge_release_parse(const char *root, const char *release, const char *build_dir,
 			 struct kforge_release *out);
 
+/*
+ * A kernel Makefile's TEXT (a tree a plugin fetched or prepared): "6.1.192" into VERSION and its
+ * EXTRAVERSION ("-arch1", "" when none) into EXTRA, from the first assignment of each. -EINVAL
+ * when VERSION, PATCHLEVEL or SUBLEVEL is missing or no number; -ENAMETOOLONG when a buffer is
+ * too small. Since LIBKFORGE_0.2.
+ */
+int kforge_makefile_version(const char *text, char *version, size_t vsize, char *extra, size_t esize);
+
 /* "6.1.192": VERSION.PATCHLEVEL.SUBLEVEL into BUF. Returns BUF. */
 const char *kforge_release_version_string(const struct kforge_release *rel, char *buf, unsigned long size);
 
@@ -52,6 +62,8 @@ const char *kforge_release_override_name(enum kforge_release_override o);
  * Returns 0 or a negative errno.
  */
 int kforge_release_read_uts(const char *build_dir, char *buf, unsigned long size);
+
+#include <stddef.h>
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,63 @@ int kforge_run_status(struct kforge_job *job, const char *cwd, const char *const
  */
 int kforge_run_capture(struct kforge_job *job, const char *cwd, const char *const argv[], char **out);
 
+/*
+ * The host path of command NAME as the runner would find it (argv[0] looked up on kforge's
+ * PATH; a NAME with a '/' is taken as it is), malloc'd; NULL when there is none (not found,
+ * not executable). "Is bwrap installed?": kforge_find_program("bwrap"). Since LIBKFORGE_0.2.
+ */
+char *kforge_find_program(const char *name);
+
+/*
+ * How kforge_run_sandboxed runs a command of a recipe's (a PKGBUILD, a spec's %prep, a module's
+ * Makefile): every field may be left zero. Since LIBKFORGE_0.2.
+ */
+struct kforge_sandbox {
+	/* the build user (NULL or "": "nobody"); a user that does not exist, or root, is refused */
+	const char *user;
+	/* what sets USER, for those messages: "[plugin.arch] build_user" (NULL: "the build user setting") */
+	const char *user_setting;
+	/*
+	 * Host folders the command reads that bubblewrap's own /tmp would hide (a folder under /tmp),
+	 * bound read-only at the same path; NULL-terminated, or NULL. The rest of / is read-only.
+	 */
+	const char *const *readable;
+	/*
+	 * Host folders the command writes, NULL-terminated (or NULL): bound writable at the same path;
+	 * when kforge runs as root, handed to the build user first (chown -R). Nothing else is
+	 * writable but the sandbox's own /tmp (bubblewrap) or what the build user may write anyway.
+	 */
+	const char *const *writable;
+	/* HOME in the command's environment (NULL: /tmp) */
+	const char *home;
+	/* "NAME=VALUE" entries added to the environment, NULL-terminated (or NULL) */
+	const char *const *env;
+	/* seconds before the command is killed (timeout -s KILL); 0: no limit */
+	unsigned int timeout;
+	/* keep the network (dnf download): the build user's rights only, no network namespace */
+	bool network;
+	/* never bubblewrap, even where it is installed (a command that writes the system's own state, a test) */
+	bool no_bwrap;
+};
+
+/*
+ * Runs ARGV (NULL-terminated) in CWD (a host path; NULL: the current directory) as the build
+ * user, without network, as kforge runs every recipe's code: never as root. The environment is
+ * cleared but for PATH (kforge's), HOME, LC_ALL=C and OPTS->env. With bubblewrap (installed,
+ * and not OPTS->no_bwrap): bwrap --unshare-all, / read-only, its own /tmp, /dev and /proc, the
+ * OPTS folders bound, CWD the working directory; kforge as root drops to the user first
+ * (setpriv --reuid --regid --clear-groups --no-new-privs). Without: unshare --net (a user
+ * namespace of its own when not root), then the same setpriv, then env -i. OPTS NULL: all zero.
+ *
+ * OUT NULL: its stdout goes to the log; else it is handed back in *OUT (malloc'd) as
+ * kforge_run_capture does. In plan mode the whole command line is recorded, not run. Returns
+ * what kforge_run returns (0, the exit status, or a negative errno when it could not start),
+ * or -ECANCELED when the job failed before anything ran (the build user missing or root, the
+ * writable folders not handed over), the message naming the cause and OPTS->user_setting.
+ */
+int kforge_run_sandboxed(struct kforge_job *job, const char *cwd, const char *const argv[],
+			 const struct kforge_sandbox *opts, char **out);
+
 /* The same with the arguments listed: kforge_runl(job, cwd, "make", "-C", dir, NULL). */
 int kforge_runl(struct kforge_job *job, const char *cwd, const char *arg0, ...)
 	__attribute__((sentinel));

@@ -1,0 +1,1 @@
+#define UTS_RELEASE "6.13.0-0.rc3.20241217git78d4f34e2115.fc42.x86_64"

@@ -1,0 +1,1 @@
+#define UTS_RELEASE "4.18.0-477.10.1.el8_8.x86_64"
