@@ -106,11 +106,11 @@ check "plan unknown: vanilla runs every step, no initramfs" sh -c '
 	printf "%s" "$1" | jq -e "[.steps[6].actions[].note] | any(. != null and test(\"no initramfs generator\"))"' _ "$p"
 cp -r "$srcdir/tests/src/hello" "$tmp/hello"
 p=$("$KFORGE" --root "$R/debian" -k 6.1.0-56-amd64 plan "$tmp/hello" --json)
-check "plan external dir: M= the folder, against the build dir, cleaned first (never built for this kernel)" sh -c '
-	printf "%s" "$1" | jq -e --arg m "M=$2/hello" --arg b "$3/debian/usr/src/linux-headers-6.1.0-56-amd64" \
-		"[.steps[4].actions[].command] | index(\"make -C \" + \$b + \" \" + \$m + \" -j\" + (.[-1] | capture(\"-j(?<n>[0-9]+)\").n) + \" modules\") != null" &&
-	printf "%s" "$1" | jq -e --arg m "M=$2/hello" --arg b "$3/debian/usr/src/linux-headers-6.1.0-56-amd64" \
-		".steps[4].actions[0].command == \"make -C \" + \$b + \" \" + \$m + \" clean\""' _ "$p" "$tmp" "$R"
+check "plan external dir: built in kforge's copy (work/KVER/NAME-HASH), make run there, no make clean" sh -c '
+	w=$3/debian/var/cache/kforge/work/6.1.0-56-amd64
+	printf "%s" "$1" | jq -e --arg w "$w" --arg h "$2/hello" "[.steps[3].actions[].note] | any(. != null and startswith(\"copy \" + \$h + \" into \" + \$w + \"/hello-\"))" &&
+	printf "%s" "$1" | jq -e --arg w "$w" --arg b "$3/debian/usr/src/linux-headers-6.1.0-56-amd64" \
+		".steps[4].actions | length == 1 and (.[0].command | test(\"^make -C \" + \$b + \" M=\" + \$w + \"/hello-[0-9a-f]{8} -j[0-9]+ modules\$\")) and (.[0] as \$a | \$a.command | contains(\"M=\" + \$a.cwd + \" \"))"' _ "$p" "$tmp" "$R"
 # runs nothing: each command of the plan is a spy first on PATH that notes its call. (The fixture's
 # build dir cannot compile anything, so no *.o would show a build that did run.)
 mkdir -p "$tmp/spy"

@@ -51,7 +51,9 @@ cp -r "$srcdir/tests/src/importer" "$tmp/broken"
 for m in gone exporter; do
 	"$KFORGE" --root "$root" -k 6.1.0-56-amd64 -q install "$tmp/$m" >"$tmp/setup.out" 2>&1 || cat "$tmp/setup.out"
 done
-"$KFORGE" --root "$root" -k 6.1.0-56-amd64 -q install "$tmp/broken" --extra-symbols "$tmp/exporter/Module.symvers" >"$tmp/setup.out" 2>&1 ||
+# kforge built the exporter in its copy of the folder (work/KVER/NAME-HASH): its Module.symvers is there
+exp_symvers=$(ls "$root"/var/cache/kforge/work/6.1.0-56-amd64/exporter-*/Module.symvers | head -n1)
+"$KFORGE" --root "$root" -k 6.1.0-56-amd64 -q install "$tmp/broken" --extra-symbols "$exp_symvers" >"$tmp/setup.out" 2>&1 ||
 	cat "$tmp/setup.out"
 rm -rf "$tmp/gone"
 echo "this is not C;" >>"$tmp/broken/kforge_importer.c"

@@ -78,9 +78,9 @@ int kf_symvers_merge(const struct kf_strv *files, const char *out_path, size_t *
 	return r;
 }
 
-void kf_symvers_register(const char *cache_dir, const char *kernel, const char *module_dir)
+void kf_symvers_register(const char *cache_dir, const char *kernel, const char *module_dir, const char *built_dir)
 {
-	_cleanup_free_ char *src = kforge_path_join(module_dir, "Module.symvers", NULL);
+	_cleanup_free_ char *src = kforge_path_join(built_dir, "Module.symvers", NULL);
 	_cleanup_free_ char *text = NULL;
 	if (!src || kf_read_file(src, &text, NULL) < 0 || !text[0])
 		return;

@@ -25,7 +25,7 @@ static char *utc_now(void)
 	return strdup(buf);
 }
 
-/* Where one built module goes: install_base/subdir/<its path inside the module folder>. */
+/* Where one built module goes: install_base/subdir/<its path inside the module folder (the copy built)>. */
 static char *install_path(const struct kforge_job *job, const char *built)
 {
 	const char *rel = strrchr(built, '/') + 1;
@@ -49,7 +49,7 @@ static struct kforge_record *new_record(struct kforge_job *job, const char *base
 	r->kernel = strdup(job->kernel.release);
 	/* an external module's folder by its full path (where kforge runs, like --source):
 	 * autoinstall finds it from anywhere */
-	r->spec = strdup(job->kind == KFORGE_MODULE_EXTERNAL && job->module_dir ? job->module_dir : job->module_spec);
+	r->spec = strdup(job->kind == KFORGE_MODULE_EXTERNAL && job->module_origin ? job->module_origin : job->module_spec);
 	r->kind = strdup(kind_name(job->kind));
 	r->source = source ? strdup(kforge_job_display_path(job, source)) : NULL;
 	r->strategy = strdup(kforge_strategy_name(job->strategy));

@@ -84,6 +84,7 @@ static int classify_module(struct kforge_job *job, const char *spec, enum kforge
 		}
 		job->kind = KFORGE_MODULE_EXTERNAL;
 		job->module_dir = strdup(real);
+		job->module_origin = strdup(real);
 		return 0;
 	}
 	if (strchr(spec, '/')) {
@@ -392,6 +393,13 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	if (job->module_spec) {
 		const char *leaf = strrchr(job->module_spec, '/');
 		_cleanup_free_ char *name = strdup(leaf && leaf[1] ? leaf + 1 : job->module_spec);
+		/* an external folder's copy: keyed by its real path too, so two folders never share one */
+		if (name && job->module_origin) {
+			char *keyed = kf_strdup_printf("%s-%08lx", name,
+						       kf_hash_str(KF_HASH_SEED, job->module_origin) & 0xffffffffUL);
+			free(name);
+			name = keyed;
+		}
 		job->work_dir = kforge_path_join(job->cache_dir ? job->cache_dir : "/tmp", "work", kver,
 						 name ? name : "module", NULL);
 	}
@@ -423,6 +431,7 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	free(job->module_spec);
 	free(job->module_subdir);
 	free(job->module_dir);
+	free(job->module_origin);
 	free(job->source);
 	free(job->source_dir);
 	free(job->work_dir);

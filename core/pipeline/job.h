@@ -14,6 +14,9 @@ struct kforge_job {
 	char *module_spec;
 	enum kforge_module_kind kind;
 	char *module_subdir, *module_dir;
+	/* an external module: its folder as the user named it (real path), which records and messages
+	 * name; module_dir is then kforge's copy of it that the build runs in (prepare) */
+	char *module_origin;
 	char *source, *source_dir;
 	char *cache_dir, *work_dir, *kbuild_dir;
 	char *install_subdir, *initramfs;

@@ -28,5 +28,14 @@ int kf_cache_tree(struct kforge_job *job, const char *key, const char *doing, kf
  * SUBDIR, *PARTIAL then true) exported once into the cache; sets the job's source dir.
  */
 int kf_git_source(struct kforge_job *job, const char *source, const char *subdir, bool *partial);
+/*
+ * external.c: the external module's folder SRC copied into DST, incrementally: files the source
+ * did not change keep their copy (and its mtime), files it lost are removed, kbuild's outputs in
+ * SRC are not taken. Nothing is written into SRC.
+ */
+int kf_mirror_external(struct kforge_job *job, const char *src, const char *dst);
+/* What the module folder DIR holds, for a build that made no module ("it has a Makefile and no
+ * Kbuild file, no obj-m line, ..."), appended to OUT. */
+int kf_describe_external(const char *dir, struct kf_strbuf *out);
 /* cache.c: the lock of the folder a build writes into, held to the end of the job. */
 int kf_lock_work(struct kforge_job *job, const char *dir);

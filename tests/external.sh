@@ -1,0 +1,113 @@
+#!/bin/sh
+# external.sh: external module folders built the way their authors expect (TAP), for real against
+# the host's Debian headers, in a copy of the Debian fixture root: make runs in kforge's copy of the
+# folder (work/KVER/NAME-HASH) with PWD set to it, the user's folder is never written, the copy of
+# one kernel is never touched by a build for another (build A, fail B, build A: A's module), and a
+# folder that builds nothing gets an error naming the make command and what the folder holds.
+set -u
+NAME=external
+. "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
+need_headers
+A=6.1.0-56-amd64
+B=6.1.0-58-amd64
+root=$tmp/root
+cp -a "$R/debian" "$root"
+synth "$root/usr/src/linux-headers-$A" "$A"
+synth_kernel "$root" "$A" "$B"
+kf() { k=$1; shift; "$KFORGE" --root "$root" -k "$k" "$@"; }
+work=$root/var/cache/kforge/work
+listing() { (cd "$1" && find . -printf '%p %y %s %T@\n' | sort); }
+vermagic() { modinfo -F vermagic "$1" 2>/dev/null | cut -d' ' -f1; }
+installed() { find "$root/lib/modules/$1" "$root/usr/lib/modules/$1" -name "$2" 2>/dev/null | head -n1; }
+
+# (a) a Makefile that reads $(PWD): the header is found through -I$(PWD)/include
+u=$tmp/pw
+mkdir -p "$u/include"
+printf 'ccflags-y := -I$(PWD)/include\nobj-m += pwmod.o\n' >"$u/Makefile"
+echo '#define PW_MSG "pw: loaded"' >"$u/include/pw.h"
+echo '#define PW_OLD 1' >"$u/include/old.h"
+cat >"$u/pwmod.c" <<'EOF'
+// SPDX-License-Identifier: GPL-2.0
+#include <linux/module.h>
+#include <pw.h>
+static int __init pw_init(void) { pr_info(PW_MSG "\n"); return 0; }
+static void __exit pw_exit(void) { }
+module_init(pw_init);
+module_exit(pw_exit);
+MODULE_LICENSE("GPL");
+EOF
+# a build the user ran by hand left objects in the folder: they are not taken into the copy
+echo stale >"$u/pwmod.o"
+echo stale >"$u/.pwmod.o.cmd"
+listing "$u" >"$tmp/before"
+if kf "$A" -q install "$u" >"$tmp/out" 2>&1 && ko=$(installed "$A" pwmod.ko) && [ -n "$ko" ] &&
+	[ "$(vermagic "$ko")" = "$A" ]; then
+	ok "a Makefile with ccflags-y := -I\$(PWD)/include builds and installs"
+else
+	not_ok "a Makefile with ccflags-y := -I\$(PWD)/include builds and installs"
+	sed 's/^/# /' "$tmp/out"
+fi
+# (b) the user's folder is as it was: no object, .cmd, .ko or stamp written there
+listing "$u" >"$tmp/after"
+if cmp -s "$tmp/before" "$tmp/after"; then ok "the user's folder is unchanged by the build (listing, sizes, mtimes)"; else
+	not_ok "the user's folder is unchanged by the build (listing, sizes, mtimes)"
+	diff "$tmp/before" "$tmp/after" | sed 's/^/# /'
+fi
+copy=$(ls -d "$work/$A"/pw-* 2>/dev/null | head -n1)
+check "the build ran in kforge's copy work/$A/pw-HASH: objects there, the user's stale ones not copied" sh -c '
+	[ -n "$1" ] && [ -f "$1/pwmod.ko" ] && [ -f "$1/include/pw.h" ] && ! grep -q stale "$1/pwmod.o" "$1/.pwmod.o.cmd"' _ "$copy"
+record=$root/var/lib/kforge/records/$A/pwmod.conf
+check "the record and status --json name the user's folder, not the copy" sh -c '
+	grep -qx "spec = $2" "$1" && "$3" --root "$4" -k "$5" status --json 2>/dev/null | jq -e --arg u "$2" \
+		"[.modules[] | select(.module == \"pwmod\")] | length == 1 and .[0].spec == \$u"' _ "$record" "$u" "$KFORGE" "$root" "$A"
+
+# incremental: nothing changed, nothing rebuilt; a file gone from the source is gone from the copy
+o1=$(stat -c %Y.%y "$copy/pwmod.o" 2>/dev/null)
+h1=$(stat -c %y "$copy/include/pw.h" 2>/dev/null)
+rm "$u/include/old.h"
+sleep 1
+check "a second build copies nothing unchanged (mtimes kept) and kbuild rebuilds nothing" sh -c '
+	"$1" --root "$2" -k "$3" -q build "$4" >/dev/null 2>"$5/err" &&
+	[ "$(stat -c %Y.%y "$6/pwmod.o")" = "$7" ] && [ "$(stat -c %y "$6/include/pw.h")" = "$8" ]' \
+	_ "$KFORGE" "$root" "$A" "$u" "$tmp" "$copy" "$o1" "$h1"
+check "a header removed from the source is removed from the copy" test ! -e "$copy/include/old.h"
+sed -i 's/pw: loaded/pw: changed/' "$u/include/pw.h"
+check "a changed header is copied and the module rebuilt" sh -c '
+	"$1" --root "$2" -k "$3" -q build "$4" >/dev/null 2>&1 && grep -q "pw: changed" "$5/include/pw.h" &&
+	[ "$(stat -c %Y.%y "$5/pwmod.o")" != "$6" ]' _ "$KFORGE" "$root" "$A" "$u" "$copy" "$o1"
+
+# (c) build for A, a failed build for B (its headers break every compile), build for A again:
+# A's copy is untouched by B's build, and the second install is A's module
+h=$tmp/hello
+cp -r "$srcdir/tests/src/hello" "$h"
+echo '#error "headers broken for the test"' >>"$root/usr/lib/modules/$B/build/include/generated/autoconf.h" 2>/dev/null ||
+	echo '#error "headers broken for the test"' >>"$root/lib/modules/$B/build/include/generated/autoconf.h"
+kf "$A" -q install "$h" >"$tmp/a1" 2>&1
+ca=$(ls -d "$work/$A"/hello-* 2>/dev/null | head -n1)
+la=$( [ -n "$ca" ] && listing "$ca")
+kf "$B" -q install "$h" >"$tmp/b" 2>&1
+rb=$?
+check "the build for $B fails (exit 4) in its own copy" sh -c '[ "$1" -eq 4 ] && ls -d "$2"/hello-* >/dev/null 2>&1' _ "$rb" "$work/$B"
+check "the build for $B left $A's copy as it was" sh -c '[ -n "$1" ] && [ "$(cd "$1" && find . -printf "%p %y %s %T@\n" | sort)" = "$2" ]' _ "$ca" "$la"
+if kf "$A" -q install "$h" >"$tmp/a2" 2>&1 && ko=$(installed "$A" hello.ko) && [ -n "$ko" ] &&
+	[ "$(vermagic "$ko")" = "$A" ] && [ ! -e "$h/hello.o" ] && [ ! -e "$h/.kforge-built-for" ]; then
+	ok "build A, failed build B, build A again: succeeds, the module's vermagic is A's"
+else
+	not_ok "build A, failed build B, build A again: succeeds, the module's vermagic is A's"
+	sed 's/^/# /' "$tmp/a1" "$tmp/b" "$tmp/a2"
+fi
+
+# (d) a wrapper whose top Makefile has no obj-m (its kbuild folder is src/): the error says what
+# make ran and what the folder holds
+w=$tmp/wrapper
+mkdir -p "$w/src"
+printf 'KDIR ?= /lib/modules/$(shell uname -r)/build\nall:\n\t$(MAKE) -C $(KDIR) M=$(PWD)/src modules\n' >"$w/Makefile"
+echo 'obj-m += wrapped.o' >"$w/src/Kbuild"
+kf "$A" build "$w" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "a folder with no obj-m: exit 4, names the make command, the copy, and what the folder holds" sh -c '
+	[ "$1" -eq 4 ] && grep -qF "\`make -C $4/usr/src/linux-headers-$5 M=$6/$5/wrapper-" "$2" &&
+	grep -qF "run in kforge'"'"'s copy of $3, built no module: it has a Makefile and no Kbuild file, no obj-m line" "$2" &&
+	grep -qF "runs \$(MAKE) -C itself" "$2" && grep -qF "obj-m is set in src" "$2"' \
+	_ "$rc" "$tmp/err" "$w" "$root" "$A" "$work" || sed 's/^/# /' "$tmp/err"
+tap_done
