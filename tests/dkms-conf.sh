@@ -101,23 +101,7 @@ if ! command -v python3 >/dev/null; then
 	tap_done
 	exit
 fi
-python3 - "$tmp/port" "$tmp/conns" <<'PY' &
-import os, socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(8)
-open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-n = 0
-while True:
-    c, _ = s.accept()
-    n += 1
-    open(sys.argv[2], "w").write(str(n))
-    c.close()
-PY
-listener=$!
-trap 'kill $listener 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-wait_until 20 test -s "$tmp/port" || { not_ok "the listener started"; tap_done; exit; }
+start_listener || { not_ok "the listener started"; tap_done; exit; }
 if bash -c "exec 3<>/dev/tcp/127.0.0.1/$(cat "$tmp/port")" 2>/dev/null && wait_until 20 test -s "$tmp/conns"; then
 	ok "control: the listener is reachable from outside the sandbox"
 else

@@ -51,6 +51,16 @@ MODULE_DESCRIPTION("$3");
 EOF
 }
 
+# start_listener: tests/lib/listener.py on 127.0.0.1, its port in $tmp/port once it listens, the
+# connections it accepted counted in $tmp/conns; stopped (and $tmp removed) at exit. Fails when it
+# did not start
+start_listener() {
+	python3 "$srcdir/tests/lib/listener.py" "$tmp/port" "$tmp/conns" &
+	listener=$!
+	trap 'kill $listener 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+	wait_until 20 test -s "$tmp/port"
+}
+
 # serve DIR: tests/lib/httpd.py serves DIR on 127.0.0.1 (the requests logged in $tmp/requests), its
 # port in $port; stopped at exit (stop_server stops it earlier), the scratch folder removed then
 srv_pid=
