@@ -692,15 +692,17 @@ int fedora_locate_source(struct kforge_job *job)
 	if (!srcdir)
 		return -ENOMEM;
 	char want[600], got[600];
-	_fedora_cleanup_free_ char *whole = tree_path(srcdir, &fr, method, NULL, want, sizeof(want), got, sizeof(got));
-	if (!whole)
-		return -ENOMEM;
-	/* a whole tree an earlier run made (the full strategy's) serves the headers strategy too */
-	if (subdir && strcmp(got, want) == 0)
-		subdir = NULL;
-	_fedora_cleanup_free_ char *final = tree_path(srcdir, &fr, method, subdir, want, sizeof(want), got, sizeof(got));
+	_fedora_cleanup_free_ char *final = tree_path(srcdir, &fr, method, NULL, want, sizeof(want), got, sizeof(got));
 	if (!final)
 		return -ENOMEM;
+	if (subdir && strcmp(got, want) == 0) {
+		subdir = NULL; /* a whole tree an earlier run made (the full strategy's) serves the headers strategy too */
+	} else if (subdir) {
+		free(final);
+		final = tree_path(srcdir, &fr, method, subdir, want, sizeof(want), got, sizeof(got));
+		if (!final)
+			return -ENOMEM;
+	}
 	int r;
 	if (strcmp(got, want) == 0) {
 		kforge_plan_note(job, "the kernel-%s-%s tree %s is ready from an earlier run", fr.version, fr.rel, final);
