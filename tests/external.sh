@@ -97,16 +97,66 @@ else
 	sed 's/^/# /' "$tmp/a1" "$tmp/b" "$tmp/a2"
 fi
 
-# (d) a wrapper whose top Makefile has no obj-m (its kbuild folder is src/): the error says what
-# make ran and what the folder holds
+# a module NAME whose init prints MSG (a C expression), with INCLUDE lines before
+modsrc() { # name msg [include]
+	printf '// SPDX-License-Identifier: GPL-2.0\n#include <linux/module.h>\n%s\n' "${3:-}"
+	printf 'static int __init %s_init(void) { pr_info(%s "\\n"); return 0; }\n' "$1" "$2"
+	printf 'static void __exit %s_exit(void) { }\nmodule_init(%s_init);\nmodule_exit(%s_exit);\nMODULE_LICENSE("GPL");\n' "$1" "$1" "$1"
+}
+# (d) wrapper Makefiles, driven through their own default target once kbuild built nothing there.
+# Like ddcci-dkms: a top Makefile without obj-m whose target runs make in each sub-folder, whose
+# Makefiles read KVER and KERNEL_DIR themselves; and like openvpn-dco-dkms: a target that first
+# writes a header, then calls kbuild with KERNEL_SRC and M=$(PWD)
+w=$tmp/ddc
+mkdir -p "$w/one" "$w/two"
+printf 'MODULES := one two\ntwo: one\nall: $(MODULES)\n$(MODULES):\n\t$(MAKE) -C "$@"\n.PHONY: all $(MODULES)\n' >"$w/Makefile"
+for m in one two; do
+	printf 'KVER ?= $(shell uname -r)\nKDIR := /nonexistent/$(KVER)\nifneq ($(KERNEL_DIR),)\nKDIR := $(KERNEL_DIR)\nendif\nobj-m := w%s.o\nall:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) modules\n' "$m" >"$w/$m/Makefile"
+	modsrc "w$m" '"w: loaded"' >"$w/$m/w$m.c"
+done
+if kf "$A" -q install "$w" >"$tmp/out" 2>&1 && a=$(installed "$A" wone.ko) && b=$(installed "$A" wtwo.ko) &&
+	[ -n "$a" ] && [ -n "$b" ] && [ "$(vermagic "$a")" = "$A" ] && [ "$(vermagic "$b")" = "$A" ]; then
+	ok "a wrapper Makefile that runs make in sub-folders (KVER, KERNEL_DIR passed): both modules installed, A's vermagic"
+else
+	not_ok "a wrapper Makefile that runs make in sub-folders (KVER, KERNEL_DIR passed): both modules installed, A's vermagic"
+	sed 's/^/# /' "$tmp/out"
+fi
+g=$tmp/gen
+mkdir -p "$g/include"
+cat >"$g/Makefile" <<'EOF'
+KERNEL_SRC ?= /lib/modules/$(shell uname -r)/build
+ifneq ($(KERNELRELEASE),)
+obj-$(CONFIG_GENMOD) += genmod.o
+ccflags-y := -I$(src)/include
+else
+all: config
+	$(MAKE) -C $(KERNEL_SRC) M=$(PWD) CONFIG_GENMOD=m modules
+config:
+	./gen.sh $(PWD)/include/gen.h
+endif
+EOF
+printf '#!/bin/sh\necho "#define GEN_MSG \\"gen: made by the wrapper\\"" >"$1"\n' >"$g/gen.sh"
+chmod +x "$g/gen.sh"
+modsrc genmod GEN_MSG '#include <gen.h>' >"$g/genmod.c"
+if kf "$A" -q install "$g" >"$tmp/out" 2>&1 && ko=$(installed "$A" genmod.ko) && [ -n "$ko" ] &&
+	strings "$ko" | grep -q "gen: made by the wrapper" && [ ! -e "$g/include/gen.h" ]; then
+	ok "a wrapper whose target writes a header first, then kbuild with KERNEL_SRC and M=\$(PWD): built in the copy"
+else
+	not_ok "a wrapper whose target writes a header first, then kbuild with KERNEL_SRC and M=\$(PWD): built in the copy"
+	sed 's/^/# /' "$tmp/out"
+fi
+
+# (e) a wrapper whose target builds nothing: the error names both make commands and what the folder holds
 w=$tmp/wrapper
 mkdir -p "$w/src"
-printf 'KDIR ?= /lib/modules/$(shell uname -r)/build\nall:\n\t$(MAKE) -C $(KDIR) M=$(PWD)/src modules\n' >"$w/Makefile"
+printf 'all:\n\t@echo nothing to build here\nnever:\n\t$(MAKE) -C $(KDIR) M=$(PWD)/src modules\n' >"$w/Makefile"
 echo 'obj-m += wrapped.o' >"$w/src/Kbuild"
 kf "$A" build "$w" >"$tmp/out" 2>"$tmp/err"
 rc=$?
-check "a folder with no obj-m: exit 4, names the make command, the copy, and what the folder holds" sh -c '
+check "a folder that builds no module: exit 4, names both make commands, the copy, and what the folder holds" sh -c '
 	[ "$1" -eq 4 ] && grep -qF "\`make -C $4/usr/src/linux-headers-$5 M=$6/$5/wrapper-" "$2" &&
+	grep -qF "then its wrapper Makefile'"'"'s own target \`make -C $6/$5/wrapper-" "$2" &&
+	grep -qF "KERNELRELEASE=$5 KVER=$5 KERNEL_DIR=" "$2" &&
 	grep -qF "run in kforge'"'"'s copy of $3, built no module: it has a Makefile and no Kbuild file, no obj-m line" "$2" &&
 	grep -qF "runs \$(MAKE) -C itself" "$2" && grep -qF "obj-m is set in src" "$2"' \
 	_ "$rc" "$tmp/err" "$w" "$root" "$A" "$work" || sed 's/^/# /' "$tmp/err"

@@ -64,42 +64,46 @@ static void add_ordered(struct kforge_job *job, const char *order)
 	}
 }
 
-/* The .ko files a build made: NAME.ko for one module, else modules.order's list. TRIED: the make
- * command, for the message when there is none. */
-static int collect_built(struct kforge_job *job, const char *tried)
+/* NAME.ko, the one module a build by name made. */
+static int collect_named(struct kforge_job *job)
 {
-	if (job->kind == KFORGE_MODULE_NAME) {
-		_cleanup_free_ char *ko = kf_strdup_printf("%s/%s.ko", job->module_dir, job->module_spec);
-		if (ko && !kf_is_file(ko)) {
-			/* kbuild names the file after the Makefile's spelling (dashes) */
-			for (char *p = strrchr(ko, '/'); p && *p; p++)
-				if (*p == '_')
-					*p = '-';
-		}
-		if (!ko || !kf_is_file(ko))
-			return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build made no %s.ko in %s", job->module_spec,
-					       job->module_dir);
-		return kforge_job_add_built_module(job, ko);
+	_cleanup_free_ char *ko = kf_strdup_printf("%s/%s.ko", job->module_dir, job->module_spec);
+	if (ko && !kf_is_file(ko)) {
+		/* kbuild names the file after the Makefile's spelling (dashes) */
+		for (char *p = strrchr(ko, '/'); p && *p; p++)
+			if (*p == '_')
+				*p = '-';
 	}
-	/* kbuild's modules.order, and a wrapper's that ran kbuild in a sub-folder (M=$(PWD)/src) */
+	if (!ko || !kf_is_file(ko))
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build made no %s.ko in %s", job->module_spec,
+				       job->module_dir);
+	return kforge_job_add_built_module(job, ko);
+}
+
+/* The modules a folder's build made: kbuild's modules.order, and a wrapper's that ran kbuild in a
+ * sub-folder (M=$(PWD)/src), each .ko once. */
+static void collect_ordered(struct kforge_job *job)
+{
 	struct kf_strv orders = { 0 };
 	find_orders(job->module_dir, NULL, 3, &orders);
 	for (size_t i = 0; i < orders.n; i++)
 		add_ordered(job, orders.v[i]);
 	kf_strv_free(&orders);
-	if (!job->built.n) {
-		struct kf_strbuf what = { 0 };
-		kf_describe_external(job->module_dir, &what);
-		int r = kforge_job_fail(job, KFORGE_EXIT_BUILD,
-					"`%s`, run in %s%s, built no module: %s. Fix: the folder's Makefile or "
-					"Kbuild needs obj-m += NAME.o where kbuild reads it (M= is the folder "
-					"itself), or pass the sub-folder that has obj-m",
-					tried ? tried : "make", job->module_origin ? "kforge's copy of " : "",
-					origin_dir(job), what.s ? what.s : "");
-		kf_strbuf_release(&what);
-		return r;
-	}
-	return 0;
+}
+
+/* The error of a folder whose build made no module. TRIED: the make commands run. */
+static int fail_no_module(struct kforge_job *job, const char *tried)
+{
+	struct kf_strbuf what = { 0 };
+	kf_describe_external(job->module_dir, &what);
+	int r = kforge_job_fail(job, KFORGE_EXIT_BUILD,
+				"%s, run in %s%s, built no module: %s. Fix: the folder's Makefile or "
+				"Kbuild needs obj-m += NAME.o where kbuild reads it (M= is the folder "
+				"itself), or pass the sub-folder that has obj-m",
+				tried ? tried : "`make`", job->module_origin ? "kforge's copy of " : "", origin_dir(job),
+				what.s ? what.s : "");
+	kf_strbuf_release(&what);
+	return r;
 }
 
 /* The registry's Module.symvers of the external modules built before for this kernel, newest first. */
@@ -147,15 +151,9 @@ static bool packaged_symvers_needed(const struct kforge_job *job)
 	return own && !kf_is_file(own) && job->kernel.symvers_packaged && kforge_job_modversions(job);
 }
 
-/* make in the module's folder (the copy), PWD set to it, as DKMS runs it; *TRIED: the command. */
-static int compile_once(struct kforge_job *job, char **tried)
+/* KBUILD_EXTRA_SYMBOLS=... for a build, into EXTRA (left empty when there is none). */
+static void extra_symbols_arg(struct kforge_job *job, struct kf_strbuf *extra)
 {
-	_cleanup_free_ char *m = kf_strdup_printf("M=%s", job->module_dir);
-	_cleanup_free_ char *target = job->kind == KFORGE_MODULE_NAME ? kf_strdup_printf("%s.ko", job->module_spec)
-								      : strdup("modules");
-	char jobs[16];
-	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
-	struct kf_strbuf extra = { 0 };
 	if (job->kind == KFORGE_MODULE_EXTERNAL) {
 		if (job->plan) {
 			struct kf_strv reg = { 0 };
@@ -170,16 +168,28 @@ static int compile_once(struct kforge_job *job, char **tried)
 		for (size_t i = 0; i < job->extra_symbols.n; i++) {
 			if (own && strcmp(job->extra_symbols.v[i], own) == 0)
 				continue;
-			kf_strbuf_appendf(&extra, "%s%s", extra.len ? " " : "KBUILD_EXTRA_SYMBOLS=", job->extra_symbols.v[i]);
+			kf_strbuf_appendf(extra, "%s%s", extra->len ? " " : "KBUILD_EXTRA_SYMBOLS=", job->extra_symbols.v[i]);
 		}
 	}
 	/* a build dir without Module.symvers (the headers strategy): the kernel package's own, so
 	 * that modpost writes the CRCs of the symbols the module imports */
 	if (job->packaged_symvers)
-		kf_strbuf_appendf(&extra, "%s%s", extra.len ? " " : "KBUILD_EXTRA_SYMBOLS=", job->packaged_symvers);
+		kf_strbuf_appendf(extra, "%s%s", extra->len ? " " : "KBUILD_EXTRA_SYMBOLS=", job->packaged_symvers);
 	else if (job->plan && packaged_symvers_needed(job))
-		kf_strbuf_appendf(&extra, "%s%s", extra.len ? " " : "KBUILD_EXTRA_SYMBOLS=",
+		kf_strbuf_appendf(extra, "%s%s", extra->len ? " " : "KBUILD_EXTRA_SYMBOLS=",
 				  kforge_job_display_path(job, job->kernel.symvers_packaged));
+}
+
+/* make in the module's folder (the copy), PWD set to it, as DKMS runs it; *TRIED: the command. */
+static int compile_once(struct kforge_job *job, char **tried)
+{
+	_cleanup_free_ char *m = kf_strdup_printf("M=%s", job->module_dir);
+	_cleanup_free_ char *target = job->kind == KFORGE_MODULE_NAME ? kf_strdup_printf("%s.ko", job->module_spec)
+								      : strdup("modules");
+	char jobs[16];
+	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
+	struct kf_strbuf extra = { 0 };
+	extra_symbols_arg(job, &extra);
 	const char *argv[20] = { "make", "-C", job->kbuild_dir, m, jobs };
 	size_t n = kf_add_make_vars(job, argv, 5, ARRAY_SIZE(argv));
 	if (extra.len)
@@ -191,6 +201,54 @@ static int compile_once(struct kforge_job *job, char **tried)
 	free(*tried);
 	*tried = kf_argv_quote(argv);
 	int r = kforge_run(job, job->module_dir, argv);
+	kf_strbuf_release(&extra);
+	return r;
+}
+
+/*
+ * A wrapper Makefile (its default target runs $(MAKE) -C KDIR M=... itself, often after writing a
+ * header, or in sub-folders) driven through its own default target, in the copy with PWD set,
+ * the kernel named as such Makefiles read it. KERNELRELEASE is left out when the Makefile tests it
+ * (GUARD: ifneq ($(KERNELRELEASE),) would take kbuild's branch). *TRIED gets the command appended.
+ */
+static int compile_wrapper(struct kforge_job *job, bool guard, char **tried)
+{
+	static const char *const dir_vars[] = { "KERNEL_DIR", "KDIR", "KSRC", "KERNEL_SRC", "KERNEL_TREE" };
+	const char *release = job->kernel.release;
+	char jobs[16];
+	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
+	char *vars[2 + ARRAY_SIZE(dir_vars)] = { kf_strdup_printf("KERNELRELEASE=%s", release),
+						 kf_strdup_printf("KVER=%s", release) };
+	for (size_t i = 0; i < ARRAY_SIZE(dir_vars); i++)
+		vars[2 + i] = kf_strdup_printf("%s=%s", dir_vars[i], job->kbuild_dir);
+	struct kf_strbuf extra = { 0 };
+	extra_symbols_arg(job, &extra);
+	const char *argv[32] = { "make", "-C", job->module_dir, jobs };
+	size_t n = 4;
+	int r = 0;
+	for (size_t i = guard ? 1 : 0; i < ARRAY_SIZE(vars); i++) {
+		if (!vars[i])
+			r = -ENOMEM;
+		argv[n++] = vars[i];
+	}
+	n = kf_add_make_vars(job, argv, n, ARRAY_SIZE(argv) - 1);
+	if (extra.len && n < ARRAY_SIZE(argv) - 1)
+		argv[n++] = extra.s;
+	argv[n] = NULL;
+	_cleanup_free_ char *cmd = r == 0 ? kf_argv_quote(argv) : NULL;
+	char *both = cmd ? kf_strdup_printf("%s, then its wrapper Makefile's own target `%s`", *tried ? *tried : "", cmd)
+			 : NULL;
+	if (!both)
+		r = -ENOMEM;
+	if (r == 0) {
+		free(*tried);
+		*tried = both;
+		kf_info(job->ctx, "%s: its Makefile is a wrapper, kbuild alone built nothing: running its own target",
+			job->module_spec);
+		r = kforge_run(job, job->module_dir, argv);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
+		free(vars[i]);
 	kf_strbuf_release(&extra);
 	return r;
 }
@@ -237,12 +295,37 @@ int kforge_default_compile(struct kforge_job *job)
 			return r;
 		r = compile_once(job, &tried);
 	}
-	if (r != 0)
+	bool objm = false, guard = false;
+	bool wrapper = job->kind == KFORGE_MODULE_EXTERNAL &&
+		       kf_external_wrapper(job->plan ? origin_dir(job) : job->module_dir, &objm, &guard);
+	if (wrapper && job->plan)
+		kforge_plan_note(job, "if kbuild builds no module there, the folder's wrapper Makefile would be run "
+				      "through its own default target, with %sKVER, KERNEL_DIR, KDIR, KSRC, KERNEL_SRC and "
+				      "KERNEL_TREE set", guard ? "" : "KERNELRELEASE, ");
+	/* a wrapper without obj-m may fail under kbuild: its own target is what its author runs */
+	if (r != 0 && !(wrapper && !objm && !job->plan))
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build of %s failed (make exited %d): see %s",
 				       job->module_spec, r, kf_job_log_name(job));
 	if (job->plan)
 		return 0;
-	r = collect_built(job, tried);
+	_cleanup_free_ char *cmds = tried ? kf_strdup_printf("`%s`", tried) : NULL;
+	if (job->kind == KFORGE_MODULE_NAME) {
+		r = collect_named(job);
+	} else {
+		if (r == 0)
+			collect_ordered(job);
+		/* kbuild built nothing (or failed on a wrapper without obj-m): the wrapper's own target */
+		if (!job->built.n && wrapper) {
+			r = compile_wrapper(job, guard, &cmds);
+			if (r != 0)
+				return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build of %s failed: %s exited %d: see %s",
+						       job->module_spec, cmds ? cmds : "its wrapper Makefile", r,
+						       kf_job_log_name(job));
+			collect_ordered(job);
+		}
+		if (!job->built.n)
+			r = fail_no_module(job, cmds);
+	}
 	if (r == 0 && job->kind == KFORGE_MODULE_EXTERNAL)
 		kf_symvers_register(job->cache_dir, job->kernel.release, origin_dir(job), job->module_dir);
 	return r;

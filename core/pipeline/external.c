@@ -297,6 +297,40 @@ static void objm_subdirs(const char *top, const char *rel, int depth, struct kf_
 		closedir(d);
 }
 
+/* Does FILE test KERNELRELEASE to tell kbuild's pass from its own (ifneq ($(KERNELRELEASE),))? */
+static bool tests_kernelrelease(const char *file)
+{
+	_cleanup_free_ char *text = NULL;
+	if (kf_read_file(file, &text, NULL) < 0)
+		return false;
+	for (char *l = text, *next; l; l = next) {
+		next = strchr(l, '\n');
+		if (next)
+			*next++ = '\0';
+		l = kf_strstrip(l);
+		if ((strncmp(l, "ifeq", 4) == 0 || strncmp(l, "ifneq", 5) == 0 || strncmp(l, "ifdef", 5) == 0 ||
+		     strncmp(l, "ifndef", 6) == 0) &&
+		    strstr(l, "KERNELRELEASE"))
+			return true;
+	}
+	return false;
+}
+
+bool kf_external_wrapper(const char *dir, bool *objm, bool *guard)
+{
+	_cleanup_free_ char *kbuild = kforge_path_join(dir, "Kbuild", NULL);
+	_cleanup_free_ char *makefile = kforge_path_join(dir, "Makefile", NULL);
+	bool wrapper = false, ignored = false;
+	*objm = *guard = false;
+	if (kbuild && kf_is_file(kbuild))
+		scan_makefile(kbuild, objm, &ignored);
+	if (makefile && kf_is_file(makefile)) {
+		scan_makefile(makefile, objm, &wrapper);
+		*guard = tests_kernelrelease(makefile);
+	}
+	return wrapper;
+}
+
 int kf_describe_external(const char *dir, struct kf_strbuf *out)
 {
 	_cleanup_free_ char *kbuild = kforge_path_join(dir, "Kbuild", NULL);

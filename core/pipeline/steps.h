@@ -37,5 +37,11 @@ int kf_mirror_external(struct kforge_job *job, const char *src, const char *dst)
 /* What the module folder DIR holds, for a build that made no module ("it has a Makefile and no
  * Kbuild file, no obj-m line, ..."), appended to OUT. */
 int kf_describe_external(const char *dir, struct kf_strbuf *out);
+/*
+ * Does DIR's Makefile run $(MAKE) -C itself (a wrapper)? *OBJM: does its Makefile or Kbuild assign
+ * obj-m? *GUARD: does the Makefile test KERNELRELEASE (ifneq ($(KERNELRELEASE),)) to tell kbuild's
+ * pass from its own, so that KERNELRELEASE must not be set on its command line?
+ */
+bool kf_external_wrapper(const char *dir, bool *objm, bool *guard);
 /* cache.c: the lock of the folder a build writes into, held to the end of the job. */
 int kf_lock_work(struct kforge_job *job, const char *dir);
