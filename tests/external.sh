@@ -160,4 +160,30 @@ check "a folder that builds no module: exit 4, names both make commands, the cop
 	grep -qF "run in kforge'"'"'s copy of $3, built no module: it has a Makefile and no Kbuild file, no obj-m line" "$2" &&
 	grep -qF "runs \$(MAKE) -C itself" "$2" && grep -qF "obj-m is set in src" "$2"' \
 	_ "$rc" "$tmp/err" "$w" "$root" "$A" "$work" || sed 's/^/# /' "$tmp/err"
+# (f) --extra-symbols DIR/Module.symvers of a folder kforge built: kforge never writes DIR, so the
+# file is taken from the registry of what it built for that kernel; for a folder it never built,
+# the error says why the file is missing and what to do
+x=$tmp/exporter
+i=$tmp/importer
+mkdir -p "$x" "$i"
+echo 'obj-m += kfexp.o' >"$x/Kbuild"
+echo 'obj-m += kfimp.o' >"$i/Kbuild"
+printf '// SPDX-License-Identifier: GPL-2.0\n#include <linux/module.h>\nint kfexp_value(void) { return 42; }\nEXPORT_SYMBOL_GPL(kfexp_value);\nMODULE_LICENSE("GPL");\n' >"$x/kfexp.c"
+printf '// SPDX-License-Identifier: GPL-2.0\n#include <linux/module.h>\nint kfexp_value(void);\nstatic int __init kfimp_init(void) { return kfexp_value() == 42 ? 0 : -EINVAL; }\nmodule_init(kfimp_init);\nMODULE_LICENSE("GPL");\n' >"$i/kfimp.c"
+kf "$A" build --extra-symbols "$x/Module.symvers" "$i" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "--extra-symbols DIR/Module.symvers of a folder kforge never built: exit 2, says build it with kforge first" sh -c '
+	[ "$1" -eq 2 ] && grep -qF "build that folder for $3 with kforge first" "$2"' _ "$rc" "$tmp/err" "$A" ||
+	sed 's/^/# /' "$tmp/err"
+kf "$A" -q build "$x" >"$tmp/out" 2>&1 && [ ! -e "$x/Module.symvers" ]
+xb=$?
+kf "$A" build --extra-symbols "$x/Module.symvers" "$i" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "after kforge built it, --extra-symbols DIR/Module.symvers takes the copy's symbols: kfimp builds, its CRC of kfexp_value is the exporter's" sh -c '
+	[ "$1" -eq 0 ] && [ "$2" -eq 0 ] && grep -qF "the folder was built by kforge for $4" "$3" &&
+	c=$(ls -d "$5"/importer-*/kfimp.ko | head -n1) && e=$(ls -d "$5"/exporter-*/Module.symvers | head -n1) &&
+	crc=$(awk "\$2 == \"kfexp_value\" {print \$1}" "$e") && [ -n "$crc" ] &&
+	/sbin/modprobe --dump-modversions "$c" | grep -qiE "^$crc[[:space:]]+kfexp_value$"' _ "$xb" "$rc" "$tmp/err" "$A" "$work/$A" ||
+	sed 's/^/# /' "$tmp/out" "$tmp/err"
+
 tap_done

@@ -18,6 +18,16 @@ static char *registry_file(const char *cache_dir, const char *kernel, const char
 				kf_hash_str(KF_HASH_SEED, module_dir) & 0xffffffffUL);
 }
 
+char *kf_symvers_of(const char *cache_dir, const char *kernel, const char *module_dir)
+{
+	char *file = registry_file(cache_dir, kernel, module_dir);
+	if (file && !kf_is_file(file)) {
+		free(file);
+		return NULL;
+	}
+	return file;
+}
+
 /* The registry's files for this kernel, newest first, without the module's own. */
 void kf_symvers_registered(const char *cache_dir, const char *kernel, const char *module_dir, struct kf_strv *out)
 {

@@ -298,7 +298,7 @@ int kforge_default_compile(struct kforge_job *job)
 	bool objm = false, guard = false;
 	bool wrapper = job->kind == KFORGE_MODULE_EXTERNAL &&
 		       kf_external_wrapper(job->plan ? origin_dir(job) : job->module_dir, &objm, &guard);
-	if (wrapper && job->plan)
+	if (wrapper && !objm && job->plan)
 		kforge_plan_note(job, "if kbuild builds no module there, the folder's wrapper Makefile would be run "
 				      "through its own default target, with %sKVER, KERNEL_DIR, KDIR, KSRC, KERNEL_SRC and "
 				      "KERNEL_TREE set", guard ? "" : "KERNELRELEASE, ");

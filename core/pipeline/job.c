@@ -211,6 +211,41 @@ static char *default_cache_dir(struct kforge_job *job)
 	return dir;
 }
 
+/*
+ * --extra-symbols FILE. DIR/Module.symvers of an external folder kforge built for this kernel is
+ * in kforge's copy, not in DIR (kforge never writes there): the registry's copy of it is taken.
+ */
+static int add_user_symvers(struct kforge_job *job, const char *path, enum kforge_exit *code)
+{
+	char real[PATH_MAX];
+	_cleanup_free_ char *found = NULL;
+	if (!realpath(path, real) || !kf_is_file(real)) {
+		_cleanup_free_ char *dir = strdup(path);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+		char folder[PATH_MAX];
+		if (slash && strcmp(slash + 1, "Module.symvers") == 0) {
+			*slash = '\0';
+			if (realpath(dir[0] ? dir : "/", folder))
+				found = kf_symvers_of(job->cache_dir, job->kernel.release, folder);
+		}
+		if (!found) {
+			*code = KFORGE_EXIT_USAGE;
+			kf_err(job->ctx,
+			       "--extra-symbols %s: no such file: name the Module.symvers of the module that exports the "
+			       "symbols (an external folder kforge builds has its Module.symvers in kforge's copy: build "
+			       "that folder for %s with kforge first, and DIR/Module.symvers finds it)",
+			       path, job->kernel.release);
+			return -ENOENT;
+		}
+		kf_info(job->ctx, "--extra-symbols %s: the folder was built by kforge for %s: its Module.symvers is %s",
+			path, job->kernel.release, found);
+	}
+	const char *file = found ? found : real;
+	if (kf_strv_push(&job->extra_symbols, file) < 0 || kf_strv_push(&job->user_extra_symbols, file) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts, struct kforge_job **out,
 		   enum kforge_exit *code)
 {
@@ -246,21 +281,6 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	const char *ir = kforge_config_get(ctx, "install.initramfs");
 	job->initramfs_forced = opts->initramfs || strcmp(ir, "always") == 0;
 	job->initramfs_never = !opts->initramfs && strcmp(ir, "never") == 0;
-	for (size_t i = 0; opts->extra_symbols && opts->extra_symbols[i]; i++) {
-		char real[PATH_MAX];
-		if (!realpath(opts->extra_symbols[i], real) || !kf_is_file(real)) {
-			*code = KFORGE_EXIT_USAGE;
-			kf_err(ctx, "--extra-symbols %s: no such file: name the Module.symvers of the module that "
-				    "exports the symbols",
-			       opts->extra_symbols[i]);
-			kforge_job_unref(job);
-			return -ENOENT;
-		}
-		if (kf_strv_push(&job->extra_symbols, real) < 0 || kf_strv_push(&job->user_extra_symbols, real) < 0) {
-			kforge_job_unref(job);
-			return -ENOMEM;
-		}
-	}
 	job->no_wait = opts->no_wait;
 	if (opts->install_mod_path) {
 		char cwd[PATH_MAX];
@@ -385,6 +405,13 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 				    : strdup(job->kernel.modules_dir);
 	job->initramfs = strdup(detect_initramfs(job));
 	job->cache_dir = default_cache_dir(job);
+	for (size_t i = 0; opts->extra_symbols && opts->extra_symbols[i]; i++) {
+		r = add_user_symvers(job, opts->extra_symbols[i], code);
+		if (r < 0) {
+			kforge_job_unref(job);
+			return r;
+		}
+	}
 
 	if (opts->module && classify_module(job, opts->module, code) < 0) {
 		kforge_job_unref(job);
