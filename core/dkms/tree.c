@@ -210,8 +210,37 @@ static char *check_source(struct reader *rd, const char *src, char **why)
 	return ret;
 }
 
-/* Looks for FILE below DFD (REL its path so far), links not followed; the first match's REL path. */
-static char *find_below(int dfd, const char *rel, const char *file, int depth, size_t *budget)
+/* Is NAME below DFD a regular file with the same bytes as the file BUILT (a host path)? */
+static bool same_content(int dfd, const char *name, const char *built)
+{
+	_cleanup_close_ int a = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int b = open(built, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat sa, sb;
+	if (a < 0 || b < 0 || fstat(a, &sa) < 0 || fstat(b, &sb) < 0 || !S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode) ||
+	    sa.st_size != sb.st_size)
+		return false;
+	char x[8192], y[8192];
+	for (;;) {
+		ssize_t n = read(a, x, sizeof(x));
+		if (n <= 0)
+			return n == 0;
+		ssize_t got = 0;
+		while (got < n) {
+			ssize_t m = read(b, y + got, (size_t)(n - got));
+			if (m <= 0)
+				return false;
+			got += m;
+		}
+		if (memcmp(x, y, (size_t)n) != 0)
+			return false;
+	}
+}
+
+/*
+ * Looks for FILE below DFD (REL its path so far), links not followed: the first one with BUILT's
+ * bytes, since DKMS copies module/FILE as it is (kforge's own module of the same name is another file).
+ */
+static char *find_below(int dfd, const char *rel, const char *file, const char *built, int depth, size_t *budget)
 {
 	if (depth > MAX_DEPTH)
 		return NULL;
@@ -221,22 +250,25 @@ static char *find_below(int dfd, const char *rel, const char *file, int depth, s
 		return NULL;
 	char *found = NULL;
 	for (size_t i = 0; !found && i < names.n && *budget; i++, (*budget)--)
-		if (strcmp(names.v[i], file) == 0 && kind_at(dfd, file) == S_IFREG)
+		if (strcmp(names.v[i], file) == 0 && same_content(dfd, file, built))
 			found = kf_strdup_printf("%s/%s", rel, file);
 	for (size_t i = 0; !found && i < names.n && *budget; i++, (*budget)--) {
 		int sub = kind_at(dfd, names.v[i]) == S_IFDIR ? open_subdir(dfd, names.v[i]) : -1;
 		if (sub < 0)
 			continue;
 		_cleanup_free_ char *r = kf_strdup_printf("%s/%s", rel, names.v[i]);
-		found = r ? find_below(sub, r, file, depth + 1, budget) : NULL;
+		found = r ? find_below(sub, r, file, built, depth + 1, budget) : NULL;
 		close(sub);
 	}
 	kf_strv_free(&names);
 	return found;
 }
 
-/* Where DKMS installed FILE for KVER, as the target sees it: updates/dkms first (Debian), else found by name. */
-static char *installed_path(struct reader *rd, const char *kver, const char *file)
+/*
+ * Where DKMS installed FILE (BUILT: its copy in module/) for KVER, as the target sees it: updates/dkms
+ * (Debian's and Arch's place, dkms.in:509), else found by name and content.
+ */
+static char *installed_path(struct reader *rd, const char *kver, const char *file, const char *built)
 {
 	_cleanup_free_ char *in_root = kf_strdup_printf("/lib/modules/%s", kver);
 	_cleanup_free_ char *host = NULL;
@@ -249,7 +281,7 @@ static char *installed_path(struct reader *rd, const char *kver, const char *fil
 	if (dkms && kind_at(mfd, dkms) == S_IFREG)
 		return kf_strdup_printf("%s/%s", in_root, dkms);
 	size_t budget = MAX_WALK;
-	return find_below(mfd, in_root, file, 0, &budget);
+	return find_below(mfd, in_root, file, built, 0, &budget);
 }
 
 /* The module files in KVER/ARCH/module/ (MFD), into E. */
@@ -287,9 +319,10 @@ static int read_modules(struct reader *rd, int mfd, const char *mhost, struct kf
 		e->n_modules++;
 		if (!e->installed)
 			continue;
-		m->installed = installed_path(rd, e->kernel, f);
+		m->installed = installed_path(rd, e->kernel, f, m->built);
 		if (!m->installed && !e->problem)
-			e->problem = kf_strdup_printf("%s is not under /lib/modules/%s: removed by hand?", f, e->kernel);
+			e->problem = kf_strdup_printf("no copy of %s under /lib/modules/%s (moved aside or removed since)", f,
+						      e->kernel);
 	}
 	kf_strv_free(&names);
 	return 0;

@@ -76,6 +76,13 @@ static void test_states(void **state)
 	char *dkms_copy = kforge_path_join(root, "lib/modules/" KV "/updates/dkms/mv-mod.ko", NULL);
 	char *elsewhere = unit_path_with_parents(root, "lib/modules/" KV "/extra/deep/mv-mod.ko");
 	assert_int_equal(rename(dkms_copy, elsewhere), 0);
+	/* a file of that name with other bytes (kforge's own build, say) is not DKMS's copy */
+	unit_write(root, "lib/modules/" KV "/extra/mv-mod.ko", "another ELF");
+	/* installed, then its file moved aside; kforge's own module of that name is in updates/ */
+	add_installed(root, "gone", "1", "gone");
+	char *gone = kforge_path_join(root, "lib/modules/" KV "/updates/dkms/gone.ko", NULL);
+	assert_int_equal(unlink(gone), 0);
+	unit_write(root, "lib/modules/" KV "/updates/gone.ko", "kforge's ELF");
 	unit_write(root, TREE "/mok.key", "key");
 	unit_write(root, TREE "/mok.pub", "cert");
 
@@ -84,7 +91,7 @@ static void test_states(void **state)
 	assert_true(t->found);
 	assert_string_equal(t->path, "/var/lib/dkms");
 	assert_null(t->problems[0]); /* mok.*, build/, log/, .tmp_* and Module.symvers are DKMS's own */
-	assert_int_equal(t->n, 4);
+	assert_int_equal(t->n, 5);
 
 	const struct kforge_dkms_entry *e = find(t, "hello", KV);
 	assert_non_null(e);
@@ -108,6 +115,12 @@ static void test_states(void **state)
 	assert_int_equal(e->n_modules, 1); /* not half.ko of the interrupted build, not Module.symvers */
 	assert_null(e->modules[0].installed);
 
+	e = find(t, "gone", KV);
+	assert_non_null(e);
+	assert_int_equal(e->state, KFORGE_DKMS_INSTALLED);
+	assert_null(e->modules[0].installed);
+	assert_string_equal(e->problem, "no copy of gone.ko under /lib/modules/" KV " (moved aside or removed since)");
+
 	e = find(t, "lonely", NULL);
 	assert_non_null(e);
 	assert_int_equal(e->state, KFORGE_DKMS_ADDED);
@@ -118,6 +131,7 @@ static void test_states(void **state)
 	assert_int_equal(e->state, KFORGE_DKMS_INSTALLED);
 	assert_string_equal(e->modules[0].name, "mv_mod"); /* named as the kernel names it */
 	assert_string_equal(e->modules[0].installed, "/lib/modules/" KV "/extra/deep/mv-mod.ko");
+	assert_null(e->problem);
 	kforge_dkms_tree_free(t);
 
 	/* one kernel only */
@@ -127,6 +141,7 @@ static void test_states(void **state)
 	kforge_dkms_tree_free(t);
 	free(src);
 	free(dkms_copy);
+	free(gone);
 	free(elsewhere);
 	unit_rm_rf(root);
 	free(root);
