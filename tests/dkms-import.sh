@@ -13,6 +13,8 @@ root=$tmp/root
 cp -a "$R/debian" "$root"
 synth "$root/usr/src/linux-headers-$A" "$A"
 kf() { "$KFORGE" --root "$root" -k "$A" "$@"; }
+# run_import ARGS...: kforge dkms import ARGS, its stdout in $tmp/out, stderr in $tmp/err, exit in $rc
+run_import() { kf dkms import "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
 vermagic() { modinfo -F vermagic "$1" 2>/dev/null | cut -d' ' -f1; }
 tree=$root/var/lib/dkms
 record=$root/var/lib/kforge/records/$A
@@ -74,6 +76,9 @@ dkms_package dkhello dkhello "$tmp/dkmsbuild/dkhello.ko"
 module_src "$root/usr/src/dkfail-1.0" dkfail
 echo '#error "broken on purpose"' >>"$root/usr/src/dkfail-1.0/dkfail.c"
 dkms_package dkfail dkfail "$tmp/dkmsbuild/dkhello.ko"
+# dkmiss: DKMS's tree lists the module dkmiss, its folder now builds another (renamed upstream)
+module_src "$root/usr/src/dkmiss-1.0" dkrenamed
+dkms_package dkmiss dkmiss "$tmp/dkmsbuild/dkhello.ko"
 # dkdangle: its source folder is gone (the package was purged behind DKMS's back)
 dkms_package dkdangle dkdangle "$tmp/dkmsbuild/dkhello.ko"
 # dkescape: its source link leads outside /usr/src, to a folder that would build
@@ -117,8 +122,7 @@ kf install "$tmp/other" >/dev/null 2>"$tmp/err"
 check "kforge install of a module DKMS does not have: no DKMS warning" sh -c '! grep -q DKMS "$1"' _ "$tmp/err"
 
 # (3) --dry-run says what would be done and does nothing
-kf dkms import --dry-run --remove dkhello >"$tmp/out" 2>"$tmp/err"
-rc=$?
+run_import --dry-run --remove dkhello
 check "dkms import --dry-run --remove: lists the install and the dkms remove, runs nothing" sh -c '
 	[ "$1" -eq 0 ] && grep -qE "^dkhello/1.0 +$3 +planned +kforge -k $3 install /usr/src/dkhello-1.0\$" "$2" &&
 	grep -qE "^dkhello/1.0 +- +planned +then dkms remove dkhello/1.0 --all" "$2" &&
@@ -126,17 +130,22 @@ check "dkms import --dry-run --remove: lists the install and the dkms remove, ru
 show "$tmp/out" "$tmp/err"
 
 # (4) a package whose build fails: reported failed, exit non-zero, DKMS not asked to remove it
-kf dkms import --remove dkfail >"$tmp/out" 2>"$tmp/err"
-rc=$?
+run_import --remove dkfail
 check "dkms import --remove of a package whose build fails: exit 1, failed with the reason, dkms not called" sh -c '
 	[ "$1" -eq 1 ] && grep -qE "^dkfail/1.0 +$3 +failed +the build or install failed \(exit 4\)" "$2" &&
 	grep -qE "^dkfail/1.0 +- +skipped +not removed from DKMS: the import failed for 1 of its 1 kernels" "$2" &&
 	[ ! -s "$4" ] && [ ! -e "$5/dkfail.conf" ]' _ "$rc" "$tmp/out" "$A" "$tmp/dkms-calls" "$record"
 show "$tmp/out" "$tmp/err"
 
+# (4b) a build that makes none of the modules DKMS built: failed by the check, not removed from DKMS
+run_import --remove dkmiss
+check "dkms import --remove of a package that no longer builds DKMS's module: exit 1, the check names it, dkms not called" sh -c '
+	[ "$1" -eq 1 ] && grep -qE "^dkmiss/1.0 +$3 +failed +DKMS built dkmiss, but kforge installed no module of that name" "$2" &&
+	[ ! -s "$4" ]' _ "$rc" "$tmp/out" "$A" "$tmp/dkms-calls"
+show "$tmp/out" "$tmp/err"
+
 # (5) import without --remove: kforge's copy installed and verified, a warning that both manage it
-kf dkms import dkhello >"$tmp/out" 2>"$tmp/err"
-rc=$?
+run_import dkhello
 ko=$(sed -n 's/^path = //p' "$record/dkhello.conf" 2>/dev/null | head -n1)
 check "dkms import dkhello: exit 0, imported, kforge's record and module (vermagic $A) in kforge's placement" sh -c '
 	[ "$1" -eq 0 ] && grep -qE "^dkhello/1.0 +$3 +imported +dkhello -> $4\$" "$2" &&
@@ -150,8 +159,7 @@ check "without --remove: progress per package and kernel, a warning that both to
 show "$tmp/err"
 
 # (6) import --remove: then DKMS is asked to remove its copies, with its tree under the root named
-kf dkms import --remove dkhello >"$tmp/out" 2>"$tmp/err"
-rc=$?
+run_import --remove dkhello
 check "dkms import --remove dkhello: exit 0, dkms called once with remove dkhello/1.0 --all and the root's trees" sh -c '
 	[ "$1" -eq 0 ] && [ "$(wc -l <"$2")" -eq 1 ] &&
 	grep -qx "remove dkhello/1.0 --all --dkmstree $4/var/lib/dkms --sourcetree $4/usr/src --installtree $4/lib/modules" "$2" &&
@@ -159,8 +167,7 @@ check "dkms import --remove dkhello: exit 0, dkms called once with remove dkhell
 show "$tmp/out" "$tmp/err" "$tmp/dkms-calls"
 
 # (7) damaged trees: reported, not followed, nothing built from outside /usr/src
-kf dkms import --remove dkdangle dkescape >"$tmp/out" 2>"$tmp/err"
-rc=$?
+run_import --remove dkdangle dkescape
 check "damaged packages: exit 1, each failed with the tree's damage named, dkms not called again" sh -c '
 	[ "$1" -eq 1 ] && grep -qE "^dkdangle/1.0 +$3 +failed +DKMS.s tree is damaged: its source link dangles" "$2" &&
 	grep -qE "^dkescape/1.0 +$3 +failed +DKMS.s tree is damaged: its source link leads to .*, outside /usr/src: not followed" "$2" &&
@@ -171,7 +178,7 @@ check "the folder outside /usr/src was not built or recorded" sh -c '
 # a garbage name and a link at the top of the tree: said, skipped
 mkdir -p "$tree/bad name"
 ln -s "$tmp/outside" "$tree/sneaky"
-kf dkms import --dry-run >"$tmp/out" 2>"$tmp/err"
+run_import --dry-run
 check "dkms import warns about a garbage name and a link in DKMS's tree and skips them" sh -c '
 	grep -qF "DKMS'"'"'s tree: /var/lib/dkms/bad name: not a package folder of DKMS'"'"'s: skipped" "$1" &&
 	grep -qF "/var/lib/dkms/sneaky: not a package folder of DKMS'"'"'s: skipped (a link, not followed)" "$1" &&
@@ -186,8 +193,7 @@ rm "$tmp/bin/dkms"
 if command -v dkms >/dev/null; then
 	skip "dkms import --remove without dkms installed" "the host has dkms installed"
 else
-	kf dkms import --remove dkhello >"$tmp/out" 2>"$tmp/err"
-	rc=$?
+	run_import --remove dkhello
 	check "dkms import --remove without dkms: exit 0, says dkms is not installed, DKMS's tree left as it was" sh -c '
 		[ "$1" -eq 0 ] && grep -qE "^dkhello/1.0 +- +skipped +dkms is not installed" "$2" &&
 		[ -L "$3/dkhello/kernel-$4-x86_64" ] && [ -f "$3/dkhello/1.0/$4/x86_64/module/dkhello.ko" ]' \

@@ -145,16 +145,17 @@ static char *verify(struct kforge_job *job, const struct kforge_dkms_entry *e, b
 		if (!rec || (s != KFORGE_RECORD_OK && s != KFORGE_RECORD_SUPERSEDED)) {
 			kf_strbuf_release(&b);
 			all = false;
-			kf_strbuf_appendf(&b, "DKMS built %s, but kforge %s (its build made other modules: does its "
-					      "Kbuild say obj-m += %s.o?)",
-					  e->modules[i].name, rec ? "recorded it, and the file is " : "installed no module of that name",
-					  e->modules[i].name);
-			if (rec)
-				kf_strbuf_append(&b, kforge_record_state_name(s));
+			if (!rec)
+				kf_strbuf_appendf(&b, "DKMS built %s, but kforge installed no module of that name (does the "
+						      "package's Kbuild say obj-m += %s.o?)",
+						  e->modules[i].name, e->modules[i].name);
+			else
+				kf_strbuf_appendf(&b, "kforge's %s is %s right after its install: see kforge status",
+						  rec->path, kforge_record_state_name(s));
 			break;
 		}
 		kf_strbuf_appendf(&b, "%s%s -> %s%s", i ? ", " : "", rec->module, rec->path,
-				  s == KFORGE_RECORD_SUPERSEDED ? " (DKMS's copy loads until it is removed)" : "");
+				  s == KFORGE_RECORD_SUPERSEDED ? " (another file of that name loads: see kforge status)" : "");
 	}
 	if (e->n_modules == 0)
 		kf_strbuf_append(&b, "DKMS's tree lists no module file for this kernel: nothing to compare with");

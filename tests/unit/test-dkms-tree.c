@@ -44,24 +44,34 @@ static bool said(const struct kforge_dkms_tree *t, const char *needle)
 	return false;
 }
 
+/* Each test's root: a scratch folder, removed after it. */
+static int setup(void **state)
+{
+	*state = unit_mkdtemp();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	unit_rm_rf(*state);
+	free(*state);
+	return 0;
+}
+
 static void test_no_tree(void **state)
 {
-	(void)state;
-	char *root = unit_mkdtemp();
+	const char *root = *state;
 	struct kforge_dkms_tree *t = NULL;
 	assert_int_equal(kf_dkms_tree_read(root, NULL, &t), 0);
 	assert_false(t->found);
 	assert_int_equal(t->n, 0);
 	assert_null(t->problems[0]);
 	kforge_dkms_tree_free(t);
-	unit_rm_rf(root);
-	free(root);
 }
 
 static void test_states(void **state)
 {
-	(void)state;
-	char *root = unit_mkdtemp();
+	const char *root = *state;
 	add_installed(root, "hello", "1.0", "hello");
 	/* built for another kernel, not installed there; a second module file, and DKMS's other files */
 	unit_write(root, TREE "/hello/1.0/6.1.0-58-amd64/x86_64/module/hello.ko", "ELF");
@@ -143,14 +153,11 @@ static void test_states(void **state)
 	free(dkms_copy);
 	free(gone);
 	free(elsewhere);
-	unit_rm_rf(root);
-	free(root);
 }
 
 static void test_damaged(void **state)
 {
-	(void)state;
-	char *root = unit_mkdtemp();
+	const char *root = *state;
 	char *outside = unit_mkdtemp();
 	unit_write(outside, "secret/Kbuild", "obj-m += evil.o\n");
 	unit_write(outside, "secret/evil.ko", "ELF");
@@ -244,8 +251,6 @@ static void test_damaged(void **state)
 	free(secret);
 	unit_rm_rf(outside);
 	free(outside);
-	unit_rm_rf(root);
-	free(root);
 }
 
 static void test_names(void **state)
@@ -272,9 +277,9 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_tree),
-		cmocka_unit_test(test_states),
-		cmocka_unit_test(test_damaged),
+		cmocka_unit_test_setup_teardown(test_no_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests_name("dkms-tree", tests, NULL, NULL);
