@@ -108,7 +108,10 @@ int cmd_status(struct kforge_ctx *ctx, struct opts *o)
 		free(links);
 	}
 	if (o->json)
-		fputs("]}\n", stdout);
+		fputs("], \"dkms\": ", stdout);
+	dkms_status(ctx, job, o->kernel, o->json);
+	if (o->json)
+		fputs("}\n", stdout);
 	kforge_records_free(recs, n);
 	kforge_job_unref(job);
 	return 0;
@@ -126,10 +129,13 @@ int cmd_autoinstall(struct kforge_ctx *ctx, struct opts *o)
 		.initramfs = o->initramfs,
 	};
 	int failed = 0;
-	if (kforge_autoinstall(job, &base, &failed) < 0)
+	if (kforge_autoinstall(job, &base, &failed) < 0) {
 		code = job_code(job);
-	else if (failed)
-		code = KFORGE_EXIT_FAILURE;
+	} else {
+		code = failed ? KFORGE_EXIT_FAILURE : 0;
+		/* the modules kforge now has for this kernel that DKMS installed too */
+		kforge_dkms_warn_same_name(job, NULL);
+	}
 	kforge_job_unref(job);
 	return code;
 }

@@ -126,3 +126,19 @@ bool kf_dkms_module_excluded(const struct kf_dkms_conf *c, size_t i, const char 
  */
 bool kf_dkms_package_excluded(const struct kf_dkms_conf *c, const char *kernelver, const char *arch,
 			      const char *config_text, char **why);
+
+/* ---- DKMS's tree (tree.c), read as data: never a dkms.conf sourced, never a link out of it followed ---- */
+
+#include <kforge/dkms.h>
+
+/* Where DKMS keeps its tree (dkms_tree in framework.conf, /var/lib/dkms by default), inside the root. */
+#define KF_DKMS_TREE "/var/lib/dkms"
+
+/* Could DKMS have made NAME (a package, version, kernel or arch, or a module file's name)? [A-Za-z0-9._+~-], not led by . or -. */
+bool kf_dkms_good_name(const char *name);
+
+/*
+ * Reads ROOT's DKMS tree (ROOT a host path; "/" for the system), of KERNEL only unless it is NULL,
+ * into *OUT (kforge_dkms_tree_free). What kforge_dkms_list() (kforge/dkms.h) does, without a job.
+ */
+int kf_dkms_tree_read(const char *root, const char *kernel, struct kforge_dkms_tree **out);
