@@ -27,9 +27,8 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 e2e_name=dkms
 . "$top/tests/e2e/lib.sh"
-mkdir -p "$E/dkms"
 debian_kernels
-CLOUD=${KVER%-amd64}-cloud-amd64
+mkdir -p "$E/dkms"
 
 t_start=$(date +%s)
 t_step=$t_start
@@ -93,6 +92,10 @@ iptables-netflow-dkms:ipt_NETFLOW
 dm-writeboost-dkms:dm-writeboost
 openrazer-driver-dkms:razerkbd,razermouse,razerkraken,razeraccessory
 nat-rtsp-dkms:nf_nat_rtsp,nf_conntrack_rtsp'
+# openrazer-driver-dkms 3.5.1+dfsg-2+deb12u1 is the one whose MAKE does not start with make
+# (DKMS adds neither -j nor KERNELRELEASE); its source calls hid_report_raw_event with the five
+# arguments of 6.1 before 6.1.192's hid.h took six, so it fails to compile against 6.1.0-56:
+# a failure of the package reported here as one, as DKMS's build would fail
 # the modules whose init refuses a machine without their hardware: thinkpad_ec checks DMI for a
 # ThinkPad's embedded controller (-ENODEV); tp_smapi and hdaps need thinkpad_ec, so modprobe
 # stops at it

@@ -8,6 +8,7 @@
 # shellcheck shell=sh disable=SC2154 # top and e2e_name: the caller's
 . "$top/tests/tap.sh"
 E=${KFORGE_E2E_CACHE:-/var/cache/kforge-e2e}
+mkdir -p "$E"
 work=$(mktemp -d "/tmp/kforge-e2e-$e2e_name-XXXXXX")
 trap 'stop_server; rm -rf "$work"' EXIT
 # traversable: kforge's build user (not root) reads the sources the cases put here
@@ -142,8 +143,8 @@ expect_loaded() { # test-name kver modpath report mod rel [what]
 	fi
 }
 
-# KVER: the newest Debian 6.1 kernel whose headers are installed, and RT its rt flavour (bails out
-# when there is none)
+# KVER: the newest Debian 6.1 kernel whose headers are installed, RT and CLOUD its rt and cloud
+# flavours (bails out when there is none)
 debian_kernels() {
 	KVER=
 	for d in /usr/src/linux-headers-6.1.0-*-amd64; do
@@ -152,6 +153,7 @@ debian_kernels() {
 	done
 	[ -n "$KVER" ] || { echo "Bail out! no linux-headers-6.1.0-N-amd64: run scripts/deps.sh"; exit 1; }
 	RT=${KVER%-amd64}-rt-amd64
+	CLOUD=${KVER%-amd64}-cloud-amd64
 }
 
 # RUN_ONLY: space-separated shell patterns; only the cases whose names match run (all when empty),

@@ -11,7 +11,6 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 e2e_name=debian
 . "$top/tests/e2e/lib.sh"
-mkdir -p "$E"
 debian_kernels
 
 # the same under UEFI Secure Boot, the way a Debian machine boots: OVMF with Microsoft's keys,
