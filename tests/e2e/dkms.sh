@@ -95,7 +95,9 @@ nat-rtsp-dkms:nf_nat_rtsp,nf_conntrack_rtsp'
 # openrazer-driver-dkms 3.5.1+dfsg-2+deb12u1 is the one whose MAKE does not start with make
 # (DKMS adds neither -j nor KERNELRELEASE); its source calls hid_report_raw_event with the five
 # arguments of 6.1 before 6.1.192's hid.h took six, so it fails to compile against 6.1.0-56:
-# a failure of the package reported here as one, as DKMS's build would fail
+# so for that version the proof is that kforge fails it as DKMS's build fails (exit 4, the
+# compiler's error in the log, nothing installed); any other version must build and load
+broken='openrazer-driver-dkms=3.5.1+dfsg-2+deb12u1'
 # the modules whose init refuses a machine without their hardware: thinkpad_ec checks DMI for a
 # ThinkPad's embedded controller (-ENODEV); tp_smapi and hdaps need thinkpad_ec, so modprobe
 # stops at it
@@ -161,6 +163,19 @@ if want packages; then
 		unpack "$pkg" || continue
 		touch "$work/stamp"
 		t0=$(date +%s)
+		if [ "$broken" = "$pkg=$ver" ]; then
+			KFORGE_SYSTEM_CONFIG=$work/pkg.conf install_case "$pkg" "$KVER" "$src" --install-mod-path "$D"
+			rc=$?
+			log=$(sed -n 's/.*see \(\/[^ ]*\.log\).*/\1/p' "$work/$pkg.out" | tail -n 1)
+			if [ "$rc" -eq 4 ] && [ -z "$(find "$M" -name '*.ko*' -newer "$work/stamp")" ] &&
+				cat "$work/$pkg.out" ${log:+"$log"} | grep -q "too few arguments to function .hid_report_raw_event"; then
+				ok "$pkg $ver: does not compile against $KVER (hid_report_raw_event's sixth argument): exit 4, the compiler's error shown, nothing installed"
+			else
+				not_ok "$pkg $ver: does not compile against $KVER (hid_report_raw_event's sixth argument): exit 4, the compiler's error shown, nothing installed"
+				show "$pkg"
+			fi
+			continue
+		fi
 		if KFORGE_SYSTEM_CONFIG=$work/pkg.conf install_case "$pkg" "$KVER" "$src" --install-mod-path "$D"; then
 			ok "$pkg: kforge -k $KVER install ${src#"$X/$pkg"} ($(($(date +%s) - t0)) s)"
 		else
