@@ -129,17 +129,14 @@ static int run_shell(struct kforge_job *job, const struct pkg *p, const char *cw
 }
 
 /* Is the script's first word (relative to DIR) executable? DKMS only warns when it is not. */
-static bool script_executable(const char *dir, const char *script)
+static bool script_executable(const char *run)
 {
-	_cleanup_free_ char *word = strndup(script, strcspn(script, " \t"));
-	if (!word)
-		return false;
-	_cleanup_free_ char *path = word[0] == '/' ? strdup(word) : kforge_path_join(dir, word, NULL);
-	return path && access(path, X_OK) == 0;
+	_cleanup_free_ char *word = strndup(run, strcspn(run, " \t"));
+	return word && access(word, X_OK) == 0;
 }
 
 /*
- * A hook script (dkms.in:1148-1191): WHAT names it, SCRIPT is "path [args]" relative to DIR.
+ * A hook script (dkms.in:1148-1191): WHAT names it, SCRIPT is "path [args]" under DIR.
  * PRE_BUILD and POST_BUILD (SHELL) are shell code run with bash -c in the copy, as DKMS evals
  * them; the others are split on blanks and run as a command in the package's folder, as DKMS
  * execs them. 0, the script's status, or a negative errno; 0 (with a warning) when it is not
@@ -154,16 +151,20 @@ static int run_script(struct kforge_job *job, const struct pkg *p, const char *w
 		kforge_plan_note(job, "%s: %s, run in %s as the build user", what, script, dir);
 		return 0;
 	}
-	if (!script_executable(dir, script)) {
+	/* DKMS runs "$run_dir/$script" (dkms.in:1164), whatever the script's path */
+	_cleanup_free_ char *run = kf_strdup_printf("%s/%s", dir, script);
+	if (!run)
+		return -ENOMEM;
+	if (!script_executable(run)) {
 		kf_warn(job->ctx, "%s: the %s script (%s) is not executable: not run, as DKMS does", job->package, what,
 			script);
 		return 0;
 	}
 	kf_info(job->ctx, "%s: running %s (%s)", job->package, what, script);
 	if (shell)
-		return run_shell(job, p, dir, script);
+		return run_shell(job, p, dir, run);
 	struct kf_strv words = { 0 };
-	_cleanup_free_ char *copy = strdup(script);
+	_cleanup_free_ char *copy = strdup(run);
 	for (char *save = NULL, *w = copy ? strtok_r(copy, " \t\n", &save) : NULL; w; w = strtok_r(NULL, " \t\n", &save))
 		if (kf_strv_push(&words, w) < 0) {
 			kf_strv_free(&words);

@@ -139,7 +139,16 @@ int kforge_job_uninstall(struct kforge_job *job, const char *module, bool force)
 		n = 0;
 	/* a DKMS package's NAME/VER: each of its modules; then its POST_REMOVE */
 	_cleanup_free_ char *package = NULL, *dir = NULL;
-	if (strchr(module, '/') && package_left(recs, n, module, NULL)) {
+	/* NAME/VER, not the path of a module file (lib/modules/.../x.ko) */
+	bool pkg = strchr(module, '/') && !strstr(module, ".ko") && !kf_is_file(module);
+	if (pkg && !package_left(recs, n, module, NULL)) {
+		kforge_records_free(recs, n);
+		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+				       "kforge installed no module of the DKMS package %s for %s: `kforge status` lists "
+				       "what it installed",
+				       module, job->kernel.release);
+	}
+	if (pkg) {
 		package = strdup(module);
 		for (size_t i = 0; r == 0 && i < n; i++)
 			if (recs[i]->package && strcmp(recs[i]->package, module) == 0) {
