@@ -31,16 +31,14 @@ desc() { modinfo -F description "$1" 2>/dev/null; }
 installed() { find "$root/lib/modules/$1" "$root/usr/lib/modules/$1" -name "$2" 2>/dev/null | head -n1; }
 has_debug() { readelf -S "$1" 2>/dev/null | grep -q '\.debug_info'; }
 show() { for f; do sed 's/^/# /' "$f"; done; }
+# step NAME FUNCTION: ok when FUNCTION succeeds, else not ok with the command's stderr ($tmp/err)
+step() { if "$2"; then ok "$1"; else not_ok "$1"; show "$tmp/err"; fi; }
 
 # (1) KFHDAPS=1 in MAKE adds a module; M= hard-codes $dkms_tree/NAME/VER/build; STRIP[0]=no, STRIP[1]=yes
-if kf "$A" install "$root/usr/src/kfhdaps-1.0" >"$tmp/out" 2>"$tmp/err" &&
-	b=$(installed "$A" kfbase.ko) && h=$(installed "$A" kfhdaps.ko) && [ -n "$b" ] && [ -n "$h" ] &&
-	[ "$(vermagic "$b")" = "$A" ] && [ "$(vermagic "$h")" = "$A" ]; then
-	ok "kfhdaps/1.0: kfbase and kfhdaps (added by KFHDAPS=1) installed with vermagic $A"
-else
-	not_ok "kfhdaps/1.0: kfbase and kfhdaps (added by KFHDAPS=1) installed with vermagic $A"
-	show "$tmp/err"
-fi
+t1() { kf "$A" install "$root/usr/src/kfhdaps-1.0" >"$tmp/out" 2>"$tmp/err" &&
+		b=$(installed "$A" kfbase.ko) && h=$(installed "$A" kfhdaps.ko) && [ -n "$b" ] && [ -n "$h" ] &&
+		[ "$(vermagic "$b")" = "$A" ] && [ "$(vermagic "$h")" = "$A" ]; }
+step "kfhdaps/1.0: kfbase and kfhdaps (added by KFHDAPS=1) installed with vermagic $A" t1
 check "the build ran in WORK/$A/dkms/kfhdaps/1.0/build, the path the conf hard-codes" \
 	test -f "$work/$A/dkms/kfhdaps/1.0/build/kfhdaps.ko"
 check "STRIP[0]=no keeps kfbase's debug info, STRIP[1]=yes strips kfhdaps's" sh -c '
@@ -65,13 +63,9 @@ check "... and the log" grep -q "kfhdaps.ko (BUILT_MODULE_LOCATION\[1\]/BUILT_MO
 
 # (3) NAME/VER, looked up in /usr/src: a wrapper that generates a header, modules in a/ and b/,
 # b left out by BUILD_EXCLUSIVE_CONFIG[1]
-if kf "$A" install kfwrap/2.1 >"$tmp/out" 2>"$tmp/err" && a=$(installed "$A" kfwrap_a.ko) && [ -n "$a" ] &&
-	[ "$(desc "$a")" = "kfwrap_a generated" ] && [ -z "$(installed "$A" kfwrap_b.ko)" ]; then
-	ok "kfwrap/2.1: the wrapper's header generated, a/kfwrap_a installed, b/kfwrap_b left out"
-else
-	not_ok "kfwrap/2.1: the wrapper's header generated, a/kfwrap_a installed, b/kfwrap_b left out"
-	show "$tmp/err"
-fi
+t2() { kf "$A" install kfwrap/2.1 >"$tmp/out" 2>"$tmp/err" && a=$(installed "$A" kfwrap_a.ko) && [ -n "$a" ] &&
+		[ "$(desc "$a")" = "kfwrap_a generated" ] && [ -z "$(installed "$A" kfwrap_b.ko)" ]; }
+step "kfwrap/2.1: the wrapper's header generated, a/kfwrap_a installed, b/kfwrap_b left out" t2
 check "the per-module exclusion is said with its directive and value" \
 	grep -q "module kfwrap_b is left out for $A: BUILD_EXCLUSIVE_CONFIG\[1\].*CONFIG_KFORGE_TEST_NEVER_SET" "$tmp/err"
 expect_fail "NAME/VER without a package: exit 3, names what was looked for" 3 \
@@ -79,13 +73,9 @@ expect_fail "NAME/VER without a package: exit 3, names what was looked for" 3 \
 
 # (4) a .config conditional: built where CONFIG_VIDEO_DEV is set (PRE_BUILD's configure writes the
 # Makefile), skipped with its reason and exit 77 where it is not
-if kf "$A" install "$root/usr/src/kfvideo-0.3" >"$tmp/out" 2>"$tmp/err" && v=$(installed "$A" kfvideo.ko) &&
-	[ -n "$v" ] && [ "$(desc "$v")" = "kfvideo configured for $A" ]; then
-	ok "kfvideo/0.3 on $A: PRE_BUILD's configure wrote the Makefile, the module installed"
-else
-	not_ok "kfvideo/0.3 on $A: PRE_BUILD's configure wrote the Makefile, the module installed"
-	show "$tmp/err"
-fi
+t3() { kf "$A" install "$root/usr/src/kfvideo-0.3" >"$tmp/out" 2>"$tmp/err" && v=$(installed "$A" kfvideo.ko) &&
+		[ -n "$v" ] && [ "$(desc "$v")" = "kfvideo configured for $A" ]; }
+step "kfvideo/0.3 on $A: PRE_BUILD's configure wrote the Makefile, the module installed" t3
 kf "$B" install "$root/usr/src/kfvideo-0.3" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 check "kfvideo/0.3 on $B (no CONFIG_VIDEO_DEV): skipped, exit 77, the directive and its value said" sh -c '
@@ -94,13 +84,9 @@ check "kfvideo/0.3 on $B (no CONFIG_VIDEO_DEV): skipped, exit 77, the directive 
 
 # (5) PATCH in index order where PATCH_MATCH matches, MAKE_MATCH, DEST_MODULE_NAME, the scripts
 P=$work/$A/dkms/kfpatch/1.2
-if kf "$A" install kfpatch/1.2 >"$tmp/out" 2>"$tmp/err" && p=$(installed "$A" kfpatch_renamed.ko) && [ -n "$p" ] &&
-	[ "$(desc "$p")" = "kfpatch make=one patched=2" ] && [ -z "$(installed "$A" kfpatch.ko)" ]; then
-	ok "kfpatch/1.2: patches one then two applied (never.patch's PATCH_MATCH missed), MAKE[1] chosen, installed as kfpatch_renamed.ko"
-else
-	not_ok "kfpatch/1.2: patches one then two applied (never.patch's PATCH_MATCH missed), MAKE[1] chosen, installed as kfpatch_renamed.ko"
-	show "$tmp/err"
-fi
+t4() { kf "$A" install kfpatch/1.2 >"$tmp/out" 2>"$tmp/err" && p=$(installed "$A" kfpatch_renamed.ko) && [ -n "$p" ] &&
+		[ "$(desc "$p")" = "kfpatch make=one patched=2" ] && [ -z "$(installed "$A" kfpatch.ko)" ]; }
+step "kfpatch/1.2: patches one then two applied (never.patch's PATCH_MATCH missed), MAKE[1] chosen, installed as kfpatch_renamed.ko" t4
 nobody=$(id -u nobody)
 check "POST_BUILD ran in the copy, PRE_INSTALL and POST_INSTALL in the package folder, as the build user" sh -c '
 	grep -qx "post-build in $1/build as $3" "$1/build/post-build.ran" &&
@@ -123,13 +109,9 @@ check "autoinstall on $B: exit 0, kfvideo counted as skipped, the others rebuilt
 	[ -n "$(find "$4/usr/lib/modules/$3" -name kfpatch_renamed.ko)" ]' _ "$rc" "$tmp/err" "$B" "$root" || show "$tmp/err"
 
 # (8) uninstall NAME/VER: every module of the package, then POST_REMOVE; uninstall by module name
-if kf "$A" uninstall kfpatch/1.2 >"$tmp/out" 2>"$tmp/err" && [ -z "$(installed "$A" kfpatch_renamed.ko)" ] &&
-	grep -qx "post-remove in $root/usr/src/kfpatch-1.2 as $nobody" "$P/post-remove.ran"; then
-	ok "uninstall kfpatch/1.2 removes its module and runs POST_REMOVE"
-else
-	not_ok "uninstall kfpatch/1.2 removes its module and runs POST_REMOVE"
-	show "$tmp/err"
-fi
+t5() { kf "$A" uninstall kfpatch/1.2 >"$tmp/out" 2>"$tmp/err" && [ -z "$(installed "$A" kfpatch_renamed.ko)" ] &&
+	grep -qx "post-remove in $root/usr/src/kfpatch-1.2 as $nobody" "$P/post-remove.ran"; }
+step "uninstall kfpatch/1.2 removes its module and runs POST_REMOVE" t5
 check "uninstall kfhdaps (a module name) removes that module only" sh -c '
 	"$1" --root "$2" -k "$3" uninstall kfhdaps >/dev/null 2>&1 && [ -z "$(find "$2/usr/lib/modules/$3" "$2/lib/modules/$3" -name kfhdaps.ko 2>/dev/null)" ] &&
 	[ -n "$(find "$2/usr/lib/modules/$3" "$2/lib/modules/$3" -name kfbase.ko 2>/dev/null)" ]' _ "$KFORGE" "$root" "$A"

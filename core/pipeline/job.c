@@ -73,21 +73,6 @@ const struct kf_job_driver *kf_job_driver_get(void)
 	return dkms_driver;
 }
 
-int kf_job_skip(struct kforge_job *job, const char *format, ...)
-{
-	va_list ap;
-	va_start(ap, format);
-	_cleanup_free_ char *msg = NULL;
-	if (vasprintf(&msg, format, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	kf_notice(job->ctx, "%s", msg ? msg : format);
-	kf_log_to_file(job, "skipped: %s\n", msg ? msg : format);
-	if (job->exit_code == KFORGE_EXIT_OK)
-		job->exit_code = KFORGE_EXIT_SKIPPED;
-	return -ECANCELED;
-}
-
 /* A DKMS package's folder: DIR/dkms.conf is a file. */
 static bool has_dkms_conf(const char *dir)
 {
@@ -555,19 +540,39 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	return NULL;
 }
 
+/* Ends the job with CODE: an error ("error:" in the log), or a skip (a notice, "skipped:"). */
+__attribute__((format(printf, 4, 0))) static int end_job(struct kforge_job *job, enum kforge_exit code, bool error,
+							   const char *format, va_list ap)
+{
+	_cleanup_free_ char *msg = NULL;
+	if (vasprintf(&msg, format, ap) < 0)
+		msg = NULL;
+	if (error)
+		kf_err(job->ctx, "%s", msg ? msg : format);
+	else
+		kf_notice(job->ctx, "%s", msg ? msg : format);
+	kf_log_to_file(job, "%s: %s\n", error ? "error" : "skipped", msg ? msg : format);
+	if (job->exit_code == KFORGE_EXIT_OK)
+		job->exit_code = code;
+	return -ECANCELED;
+}
+
 int kforge_job_fail(struct kforge_job *job, enum kforge_exit code, const char *format, ...)
 {
 	va_list ap;
 	va_start(ap, format);
-	_cleanup_free_ char *msg = NULL;
-	if (vasprintf(&msg, format, ap) < 0)
-		msg = NULL;
+	int r = end_job(job, code, true, format, ap);
 	va_end(ap);
-	kf_err(job->ctx, "%s", msg ? msg : format);
-	kf_log_to_file(job, "error: %s\n", msg ? msg : format);
-	if (job->exit_code == KFORGE_EXIT_OK)
-		job->exit_code = code;
-	return -ECANCELED;
+	return r;
+}
+
+int kf_job_skip(struct kforge_job *job, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	int r = end_job(job, KFORGE_EXIT_SKIPPED, false, format, ap);
+	va_end(ap);
+	return r;
 }
 
 enum kforge_exit kforge_job_exit_code(const struct kforge_job *job)
