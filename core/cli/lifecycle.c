@@ -38,6 +38,8 @@ static void json_record(const struct kforge_record *r, const char *state, struct
 	json_kv("strategy", r->strategy, true);
 	json_kv("plugin", r->plugin, true);
 	json_kv("install_dir", r->install_dir, true);
+	json_kv("package", r->package, true);
+	json_kv("dest_location", r->dest_location, true);
 	json_kv("time", r->time, true);
 	fputs("\"set\": [", stdout);
 	for (size_t i = 0; r->changes && r->changes[i]; i++) {
@@ -96,6 +98,12 @@ int cmd_status(struct kforge_ctx *ctx, struct opts *o)
 		}
 		printf("%-24s %-20s %-10s %-20s %s\n", recs[i]->kernel, recs[i]->module, state, recs[i]->time,
 		       recs[i]->path);
+		/* a DKMS package's module: the package, where its dkms.conf wanted it, where kforge put it */
+		if (recs[i]->package)
+			printf("%-24s %-20s %-10s %-20s   DKMS package %s (%s): DEST_MODULE_LOCATION %s, installed in %s/ "
+			       "(kforge's placement)\n",
+			       "", "", "", "", recs[i]->package, recs[i]->spec, recs[i]->dest_location ? recs[i]->dest_location : "-",
+			       recs[i]->install_dir);
 		for (size_t j = 0; j < recs[i]->n_replaced; j++)
 			printf("%-24s %-20s %-10s %-20s   replaced %s (kept in %s)\n", "", "", "", "", recs[i]->replaced[j].path,
 			       recs[i]->replaced[j].backup);

@@ -41,6 +41,12 @@ static char *why_not(struct kforge_job *probe, const struct kforge_record *r, co
 			return kf_strdup_printf("its --extra-symbols file %s is gone", r->extra_symbols[i]);
 	if (strcmp(r->kind, "external") == 0)
 		return kf_is_dir(r->spec) ? NULL : kf_strdup_printf("its folder %s is gone", r->spec);
+	if (strcmp(r->kind, "dkms") == 0) {
+		_cleanup_free_ char *conf = kforge_path_join(r->spec, "dkms.conf", NULL);
+		return conf && kf_is_file(conf) ? NULL
+						: kf_strdup_printf("the DKMS package %s is gone (no %s/dkms.conf)",
+								   r->package ? r->package : r->spec, r->spec);
+	}
 	for (size_t i = 0; r->changes && r->changes[i]; i++) {
 		char opt[128];
 		snprintf(opt, sizeof(opt), "%.*s", (int)strcspn(r->changes[i], "="), r->changes[i]);
@@ -145,7 +151,11 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 			continue;
 		}
 		kforge_job_open_log(job, "autoinstall");
-		if (kforge_job_run(job, KFORGE_STEP_LOCATE_SOURCE, KFORGE_STEP_COUNT - 1) < 0) {
+		if (kforge_job_run(job, KFORGE_STEP_LOCATE_SOURCE, KFORGE_STEP_COUNT - 1) < 0 &&
+		    kforge_job_exit_code(job) == KFORGE_EXIT_SKIPPED) {
+			/* a DKMS package that excludes this kernel (BUILD_EXCLUSIVE): said by the job, never a failure */
+			skipped++;
+		} else if (kforge_job_exit_code(job) != KFORGE_EXIT_OK) {
 			kf_err(ctx, "%s: the rebuild for %s failed (exit %d): see %s", w->spec, kver,
 			       (int)kforge_job_exit_code(job), kforge_job_log_path(job) ? kforge_job_log_path(job) : "the log");
 			(*failed)++;

@@ -22,7 +22,7 @@ void kf_record_free(struct kforge_record *r)
 	if (!r)
 		return;
 	char **fields[] = { &r->module, &r->kernel,	 &r->spec, &r->kind, &r->source, &r->strategy, &r->plugin,
-			    &r->install_dir, &r->time, &r->path, &r->sha256 };
+			    &r->install_dir, &r->time, &r->path, &r->sha256, &r->package, &r->dest_location };
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
 		free(*fields[i]);
 	struct kf_strv c = { r->changes, 0 }, e = { r->extra_symbols, 0 };
@@ -96,7 +96,7 @@ static int record_handler(void *data, const char *section, const char *key, cons
 	} fields[] = {
 #define F(x) { #x, offsetof(struct kforge_record, x) }
 		F(module), F(kernel), F(spec), F(kind), F(source), F(strategy), F(plugin),
-		F(install_dir), F(time), F(path), F(sha256),
+		F(install_dir), F(time), F(path), F(sha256), F(package), F(dest_location),
 #undef F
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
@@ -185,7 +185,8 @@ char *kf_record_text(const struct kforge_record *r)
 		{ "module", r->module },   { "kernel", r->kernel },	  { "spec", r->spec },
 		{ "kind", r->kind },	   { "source", r->source },	  { "strategy", r->strategy },
 		{ "plugin", r->plugin },   { "install_dir", r->install_dir }, { "time", r->time },
-		{ "path", r->path },	   { "sha256", r->sha256 },
+		{ "path", r->path },	   { "sha256", r->sha256 },	  { "package", r->package },
+		{ "dest_location", r->dest_location },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
 		if (fields[i][1])

@@ -35,6 +35,9 @@ struct kforge_record {
 	bool strategy_forced, install_dir_forced;
 	struct kforge_replaced *replaced;
 	size_t n_replaced;
+	/* a DKMS package's module (kind "dkms", spec its folder): "NAME/VER", and the
+	 * DEST_MODULE_LOCATION its dkms.conf asked for ("/kernel/drivers/md"); NULL otherwise */
+	char *package, *dest_location;
 };
 
 enum kforge_record_state {
