@@ -10,6 +10,7 @@ NAME=dkms-import
 need_headers
 A=6.1.0-56-amd64
 root=$tmp/root
+chmod 755 "$tmp" # the build user reads the packages made under it
 cp -a "$R/debian" "$root"
 synth "$root/usr/src/linux-headers-$A" "$A"
 kf() { "$KFORGE" --root "$root" -k "$A" "$@"; }
