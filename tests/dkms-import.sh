@@ -166,6 +166,13 @@ check "dkms import --remove dkhello: exit 0, dkms called once with remove dkhell
 	grep -qx "remove dkhello/1.0 --all --dkmstree $4/var/lib/dkms --sourcetree $4/usr/src --installtree $4/lib/modules" "$2" &&
 	grep -qE "^dkhello/1.0 +- +imported +removed from DKMS" "$3"' _ "$rc" "$tmp/dkms-calls" "$tmp/out" "$root"
 show "$tmp/out" "$tmp/err" "$tmp/dkms-calls"
+# DKMS removed its copy: kforge's record forgets it, and an uninstall does not bring it back
+kf -q uninstall dkhello >"$tmp/un" 2>&1
+unrc=$?
+check "after import --remove, the record forgets DKMS's copy: uninstall leaves updates/dkms/dkhello.ko gone" sh -c '
+	[ "$1" -eq 0 ] && [ ! -e "$2/usr/lib/modules/$3/updates/dkms/dkhello.ko" ] && [ ! -e "$2/lib/modules/$3/updates/dkms/dkhello.ko" ] &&
+	[ ! -e "$4/dkhello.conf" ]' _ "$unrc" "$root" "$A" "$record"
+show "$tmp/un"
 
 # (7) damaged trees: reported, not followed, nothing built from outside /usr/src
 run_import --remove dkdangle dkescape

@@ -6,6 +6,8 @@
 
 #include "dkms/dkms.h"
 #include "kernel/kernel.h"
+#include "pipeline/steps.h"
+#include "txn/txn.h"
 
 static const char *const outcome_names[] = { "imported", "failed", "skipped", "planned" };
 
@@ -213,8 +215,9 @@ static int import_one(struct kforge_job *probe, const struct kforge_job_options 
 
 /* `dkms remove NAME/VER --all` through the runner, DKMS's tree under the root named when it is not "/". */
 static int remove_from_dkms(struct kforge_job *probe, const struct kforge_dkms_import_options *opts, const char *name,
-			    const char *ver, struct results *rs)
+			    const char *ver, struct results *rs, bool *removed)
 {
+	*removed = false;
 	struct kforge_ctx *ctx = kforge_job_ctx(probe);
 	const char *root = kforge_job_root(probe);
 	_cleanup_free_ char *mv = kf_strdup_printf("%s/%s", name, ver);
@@ -242,6 +245,7 @@ static int remove_from_dkms(struct kforge_job *probe, const struct kforge_dkms_i
 				  kf_strdup_printf("`%s` failed (%s %d): see %s; kforge's copy stays installed", cmd,
 						   r < 0 ? "error" : "exit", r < 0 ? r : status,
 						   kforge_job_log_path(probe) ? kforge_job_log_path(probe) : "the log"));
+	*removed = true;
 	return add_result(ctx, rs, name, ver, NULL, KFORGE_DKMS_IMPORTED,
 			  kf_strdup_printf("removed from DKMS (`%s`): kforge alone manages it now", cmd));
 }
@@ -301,13 +305,37 @@ int kforge_dkms_import(struct kforge_job *probe, const struct kforge_job_options
 		}
 		if (r < 0 || kernels == 0)
 			continue;
-		if (opts->remove && bad == 0 && (imported > 0 || opts->dry_run))
-			r = remove_from_dkms(probe, opts, first->name, first->version, &rs);
+		/* the content of DKMS's files, read before `dkms remove` deletes its tree */
+		struct kf_strv gone = { 0 }, gone_kernel = { 0 };
+		for (size_t j = i; opts->remove && bad == 0 && j < t->n && strcmp(t->entries[j].name, first->name) == 0 &&
+				   strcmp(t->entries[j].version, first->version) == 0;
+		     j++)
+			for (size_t m = 0; t->entries[j].installed && m < t->entries[j].n_modules; m++) {
+				char sha[65];
+				if (kf_sha256_file(t->entries[j].modules[m].built, sha) == 0 &&
+				    (kf_strv_push(&gone, sha) < 0 || kf_strv_push(&gone_kernel, t->entries[j].kernel) < 0))
+					r = -ENOMEM;
+			}
+		bool removed = false;
+		if (r < 0)
+			;
+		else if (opts->remove && bad == 0 && (imported > 0 || opts->dry_run))
+			r = remove_from_dkms(probe, opts, first->name, first->version, &rs, &removed);
 		else if (opts->remove && bad > 0)
 			r = add_result(ctx, &rs, first->name, first->version, NULL, KFORGE_DKMS_SKIPPED,
 				       kf_strdup_printf("not removed from DKMS: the import failed for %u of its %u kernels", bad,
 							kernels));
-		else if (!opts->remove && imported > 0)
+		/* DKMS removed its files: kforge's records no longer keep them to put back */
+		for (size_t g = 0; removed && r == 0 && g < gone.n; g++) {
+			int c = kf_job_forget_replaced(probe, gone_kernel.v[g], gone.v[g]);
+			if (c < 0)
+				kf_warn(ctx, "%s/%s for %s: kforge's records still list DKMS's removed file as replaced (%s): "
+					     "`kforge uninstall` would put it back; remove that [replaced] entry by hand",
+					first->name, first->version, gone_kernel.v[g], strerror(-c));
+		}
+		kf_strv_free(&gone);
+		kf_strv_free(&gone_kernel);
+		if (!opts->remove && imported > 0)
 			kf_warn(ctx, "%s/%s: kforge and DKMS both manage its modules now; finish with `kforge dkms import "
 				     "--remove %s/%s` (or `dkms remove %s/%s --all`)",
 				first->name, first->version, first->name, first->version, first->name, first->version);

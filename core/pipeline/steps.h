@@ -45,3 +45,10 @@ int kf_describe_external(const char *dir, struct kf_strbuf *out);
 bool kf_external_wrapper(const char *dir, bool *objm, bool *guard);
 /* cache.c: the lock of the folder a build writes into, held to the end of the job. */
 int kf_lock_work(struct kforge_job *job, const char *dir);
+
+/*
+ * The file whose content is SHA256 was removed for good by its owner (DKMS): the records of
+ * KERNEL under the job's root forget it among what their installs replaced (txn's
+ * kf_state_forget_replaced), so that an uninstall does not bring it back. Records changed, or a negative errno.
+ */
+int kf_job_forget_replaced(struct kforge_job *job, const char *kernel, const char *sha256);
