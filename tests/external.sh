@@ -186,4 +186,27 @@ check "after kforge built it, --extra-symbols DIR/Module.symvers takes the copy'
 	/sbin/modprobe --dump-modversions "$c" | grep -qiE "^$crc[[:space:]]+kfexp_value$"' _ "$xb" "$rc" "$tmp/err" "$A" "$work/$A" ||
 	sed 's/^/# /' "$tmp/out" "$tmp/err"
 
+# (g) kforge cache list and prune know the build folders under work/: a folder whose build holds
+# its lock is kept (every build lock held here by a holder that runs prune while holding them)
+kf "$A" cache list >"$tmp/out" 2>&1
+check "cache list shows each build folder as work: work/$A/pw-HASH among them" sh -c '
+	grep -qE "^work .*  work/$2/pw-[0-9a-f]{8}\$" "$1"' _ "$tmp/out" "$A" || sed 's/^/# /' "$tmp/out"
+python3 -c '
+import fcntl, glob, subprocess, sys
+held = [open(f, "a") for f in glob.glob(sys.argv[1] + "/locks/*.lock")]
+for f in held:
+    fcntl.flock(f, fcntl.LOCK_EX)
+sys.exit(subprocess.run(sys.argv[2:], stdout=open(sys.argv[1] + "/../prune.out", "w"), stderr=subprocess.STDOUT).returncode)
+' "$root/var/cache/kforge" "$KFORGE" --root "$root" -k "$A" cache prune --all
+rc=$?
+check "cache prune --all while their builds hold them: every build folder kept, said in use" sh -c '
+	[ "$1" -eq 0 ] && [ -d "$(ls -d "$3"/pw-* | head -n1)" ] && grep -qE "work/$4/pw-[0-9a-f]{8} is in use" "$2"' \
+	_ "$rc" "$root/var/cache/prune.out" "$work/$A" "$A" || sed 's/^/# /' "$root/var/cache/prune.out"
+kf "$A" cache prune --all >"$tmp/out" 2>&1
+rc=$?
+check "cache prune --all: the build folders go (work/KVER/NAME-HASH), the next build starts afresh" sh -c '
+	[ "$1" -eq 0 ] && ! ls -d "$3"/pw-* >/dev/null 2>&1 && grep -qE "^removed work/$4/pw-[0-9a-f]{8}" "$2" &&
+	"$5" --root "$6" -k "$4" -q build "$7" >/dev/null 2>&1 && ls -d "$3"/pw-* >/dev/null 2>&1' \
+	_ "$rc" "$tmp/out" "$work/$A" "$A" "$KFORGE" "$root" "$u" || sed 's/^/# /' "$tmp/out"
+
 tap_done

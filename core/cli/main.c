@@ -50,7 +50,7 @@ static const struct command commands[] = {
 	{ "autoinstall", cmd_autoinstall, "autoinstall -k KVER", "rebuild every module kforge installed for kernel KVER (the hooks call it)", false },
 	{ "keygen", cmd_keygen, "keygen [--dir DIR]", "create a module signing key pair and say how to enroll it", false },
 	{ "dkms", cmd_dkms, "dkms import [NAME...]", "take over what DKMS installed: build and install it with kforge (--remove)", false },
-	{ "cache", cmd_cache, "cache list|prune", "what the cache keeps of sources (downloads, git store, trees); free it", true },
+	{ "cache", cmd_cache, "cache list|prune", "what the cache keeps (downloads, git store, trees, build folders); free it", true },
 };
 
 static void usage(FILE *f)

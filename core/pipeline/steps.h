@@ -45,6 +45,8 @@ int kf_describe_external(const char *dir, struct kf_strbuf *out);
 bool kf_external_wrapper(const char *dir, bool *objm, bool *guard);
 /* cache.c: the lock of the folder a build writes into, held to the end of the job. */
 int kf_lock_work(struct kforge_job *job, const char *dir);
+/* The lock file kf_lock_work takes for the work folder DIR (host path) of the cache CACHE_DIR, malloc'd. */
+char *kf_work_lock_path(const char *cache_dir, const char *dir);
 
 /*
  * The file whose content is SHA256 was removed for good by its owner (DKMS): the records of
