@@ -190,7 +190,8 @@ static int compile_once(struct kforge_job *job, char **tried)
 		kf_info(job->ctx, "compiling %s against %s", job->module_spec, kforge_job_display_path(job, job->kbuild_dir));
 	free(*tried);
 	*tried = kf_argv_quote(argv);
-	int r = kforge_run(job, job->module_dir, argv);
+	/* as the build user, sandboxed: the copy is all it writes */
+	int r = kf_run_build(job, job->module_dir, argv, job->module_dir);
 	kf_strbuf_release(&extra);
 	return r;
 }
@@ -225,6 +226,8 @@ int kforge_default_compile(struct kforge_job *job)
 		return -EIO;
 	_cleanup_free_ char *tried = NULL;
 	int r = compile_once(job, &tried);
+	if (r == -ECANCELED) /* the build user or the sandbox: the job failed saying why */
+		return r;
 	char header[256];
 	if (r != 0 && job->strategy_chosen && job->strategy == KFORGE_STRATEGY_HEADERS &&
 	    job->kind != KFORGE_MODULE_EXTERNAL && missing_header(job, header, sizeof(header))) {
