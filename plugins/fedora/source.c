@@ -112,7 +112,7 @@ static int dnf_download(struct kforge_job *job, const struct fedora_release *fr,
 	if (kforge_job_is_plan(job)) {
 		kforge_plan_note(job, "dnf download --source %s as %s into a temporary folder (dnf is installed); the URL "
 				      "below if that fails",
-				 nvr, user);
+				 nvr, user && user[0] ? user : "the build user ([build] user)");
 		return 0;
 	}
 	char dir[] = "/tmp/kforge-dnf-XXXXXX";
