@@ -9,6 +9,8 @@
 . "$top/tests/tap.sh"
 E=${KFORGE_E2E_CACHE:-/var/cache/kforge-e2e}
 work=$(mktemp -d "/tmp/kforge-e2e-$e2e_name-XXXXXX")
+# builds run as the build user ([build] user), who must pass through it to read what it holds
+chmod 755 "$work"
 trap 'stop_server; rm -rf "$work"' EXIT
 
 # the kforge under test and its plugins (the build tree's, unless the caller names others)
