@@ -113,7 +113,6 @@ chmod 755 "$tmp/hostile" "$tmp/rootonly"
 cp "$D/hostile/dkms.conf" "$tmp/hostile/"
 cp "$tmp/port" "$tmp/hostile/port"
 echo "$tmp/rootonly" >"$tmp/hostile/rootonly"
-nobody=$(id -u nobody)
 for mode in bwrap no-bwrap; do
 	if [ $mode = bwrap ] && ! command -v bwrap >/dev/null; then
 		skip "bwrap: the hostile conf" "bubblewrap is not installed (scripts/deps.sh)"
@@ -126,9 +125,11 @@ for mode in bwrap no-bwrap; do
 		sed 's/^/# /' "$tmp/err"
 		continue
 	fi
+	# [build] user (kforge-build), created by the first sandboxed run when it was missing
+	buid=$(id -u kforge-build 2>/dev/null || echo missing)
 	if [ "$(id -u)" -eq 0 ]; then
-		has "$mode: it ran as the build user (id -u = nobody's $nobody, not root), without network, writing nothing" \
-			"pre_build=uid=$nobody netno etcro herero hostro"
+		has "$mode: it ran as the build user (id -u = kforge-build's $buid, not root), without network, writing nothing" \
+			"pre_build=uid=$buid netno etcro herero hostro"
 	else
 		has "$mode: it ran without network and wrote nothing outside (not root: the uid is this user's)" \
 			"pre_build=uid=$(id -u) netno etcro herero hostro"
@@ -143,4 +144,8 @@ if [ "$(id -u)" -eq 0 ]; then
 else
 	skip "a build user that is root is refused" "not running as root"
 fi
+# a user the caller names is never created (only [build] user is: tests/sandbox.sh)
+expect_fail "a build user that does not exist is refused, naming it and the setting" 3 \
+	"the build user kforge-no-such-user does not exist: set --user to an unprivileged user" \
+	read_conf "$tmp/hostile/dkms.conf" "$tmp/ksrc-full" --user kforge-no-such-user
 tap_done

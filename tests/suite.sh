@@ -8,6 +8,8 @@ builddir=${top_builddir:-$srcdir}
 KFORGE="$builddir/kforge"
 R="$srcdir/tests/rootfs"
 tmp=$(mktemp -d "/tmp/kforge-$NAME-XXXXXX")
+# builds run as the build user ([build] user), who must pass through the fixture root to read it
+chmod 755 "$tmp"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 export NO_COLOR=1
 

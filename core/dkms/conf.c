@@ -460,7 +460,7 @@ int kf_dkms_conf_read(struct kforge_job *job, const char *conf_path, const struc
 	if (kforge_job_is_plan(job)) {
 		kforge_plan_note(job, "%s is evaluated by bash as %s without network, as DKMS sources it, and its "
 				      "settings read back",
-				 conf, vars->user && vars->user[0] ? vars->user : "nobody");
+				 conf, vars->user && vars->user[0] ? vars->user : "the build user ([build] user)");
 		return -EAGAIN;
 	}
 	_cleanup_free_ char *confdir = strdup(conf);

@@ -61,7 +61,7 @@ struct kf_dkms_vars {
 	const char *source_tree;       /* NULL: /usr/src */
 	const char *install_tree;      /* NULL: /lib/modules */
 	const char *module, *module_version; /* DKMS's -m/-v; NULL or "" on a first read from a path */
-	const char *user;		     /* the build user (NULL: nobody) */
+	const char *user;		     /* the build user (NULL or "": [build] user) */
 	const char *user_setting;	     /* what sets it, for messages */
 	bool no_bwrap;			     /* never bubblewrap (tests) */
 };

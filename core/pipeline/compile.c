@@ -51,8 +51,11 @@ static void add_ordered(struct kforge_job *job, const char *order)
 		if (n > 2 && strcmp(l + n - 2, ".o") == 0)
 			strcpy(l + n - 2, ".ko");
 		_cleanup_free_ char *ko = l[0] == '/' ? strdup(l) : kforge_path_join(base, l, NULL);
-		char real[PATH_MAX];
-		if (!ko || !kf_is_file(ko) || !realpath(ko, real))
+		char real[PATH_MAX], top[PATH_MAX];
+		struct stat st;
+		/* the build user wrote the list: only a file it built, in the build folder, no link out */
+		if (!ko || lstat(ko, &st) < 0 || !S_ISREG(st.st_mode) || !realpath(ko, real) ||
+		    !realpath(job->module_dir, top) || strncmp(real, top, strlen(top)) != 0 || real[strlen(top)] != '/')
 			continue;
 		bool have = false;
 		for (size_t i = 0; i < job->built.n && !have; i++) {
@@ -200,7 +203,8 @@ static int compile_once(struct kforge_job *job, char **tried)
 		kf_info(job->ctx, "compiling %s against %s", job->module_spec, kforge_job_display_path(job, job->kbuild_dir));
 	free(*tried);
 	*tried = kf_argv_quote(argv);
-	int r = kforge_run(job, job->module_dir, argv);
+	/* as the build user, sandboxed: the copy is all it writes */
+	int r = kf_run_build(job, job->module_dir, argv, job->module_dir);
 	kf_strbuf_release(&extra);
 	return r;
 }
@@ -283,6 +287,8 @@ int kforge_default_compile(struct kforge_job *job)
 		return -EIO;
 	_cleanup_free_ char *tried = NULL;
 	int r = compile_once(job, &tried);
+	if (r == -ECANCELED) /* the build user or the sandbox: the job failed saying why */
+		return r;
 	char header[256];
 	if (r != 0 && job->strategy_chosen && job->strategy == KFORGE_STRATEGY_HEADERS &&
 	    job->kind != KFORGE_MODULE_EXTERNAL && missing_header(job, header, sizeof(header))) {

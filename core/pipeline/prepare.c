@@ -199,7 +199,10 @@ int kforge_default_prepare(struct kforge_job *job)
 	argv[n] = NULL;
 	if (!job->plan)
 		kf_info(job->ctx, "preparing the full tree for %s (once per kernel and config)", job->kernel.release);
-	if (kforge_run(job, NULL, argv) != 0)
+	/* the kernel tree's own code: as the build user, sandboxed, the prepared tree all it writes */
+	if ((r = kf_run_build(job, job->objdir, argv, job->objdir)) == -ECANCELED)
+		return r;
+	if (r != 0)
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make modules_prepare failed: see %s",
 				       kf_job_log_name(job));
 	_cleanup_free_ char *symvers = kforge_path_join(job->kernel.build_dir, "Module.symvers", NULL);

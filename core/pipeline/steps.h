@@ -5,6 +5,15 @@
 
 /* derive-version.c: make's variables for the release ("KERNELRELEASE=..."), appended to ARGV at N. */
 size_t kf_add_make_vars(const struct kforge_job *job, const char **argv, size_t n, size_t max);
+/*
+ * derive-version.c: a make (or a script) of the module's or the kernel tree's own, run as every
+ * build runs: kforge_run_sandboxed, the build user ([build] user), no network, CWD its working
+ * directory and PWD. What it may read and kforge's bubblewrap would hide (the root, the source,
+ * the module's folder, the build dir, the symbol files, all maybe under /tmp) is bound read-only;
+ * WRITABLE (the build folder) and the compiler launcher's cache (build.cc_launcher: CCACHE_DIR,
+ * else CACHE/ccache) are all it writes. Returns what kforge_run returns, or -ECANCELED.
+ */
+int kf_run_build(struct kforge_job *job, const char *cwd, const char *const argv[], const char *writable);
 /* configure.c: the prepared full tree (job->objdir) is there and made for this release. */
 bool kf_objdir_ready(const struct kforge_job *job);
 /*

@@ -10,6 +10,8 @@
 E=${KFORGE_E2E_CACHE:-/var/cache/kforge-e2e}
 mkdir -p "$E"
 work=$(mktemp -d "/tmp/kforge-e2e-$e2e_name-XXXXXX")
+# builds run as the build user ([build] user), who must pass through it to read what it holds
+chmod 755 "$work"
 trap 'stop_server; rm -rf "$work"' EXIT
 # traversable: kforge's build user (not root) reads the sources the cases put here
 chmod 755 "$work"

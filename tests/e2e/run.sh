@@ -239,9 +239,17 @@ refused() { # name action needle
 	d=$work/refused-$n
 	mkdir -p "$d"
 	cp -r "$top/tests/src/hello" "$work/hello-$n"
-	PATH="$top/tests/e2e/shim:$PATH" KFORGE_SHIM_ACTION=$action "$KFORGE" -k "$KVER" install "$work/hello-$n" \
-		--install-mod-path "$d" >"$work/$n.out" 2>&1
+	# make runs as the build user in kforge's sandbox: a cleared environment, its own /tmp. The
+	# shim is found on kforge's PATH, so a make of the case's own (in the cache, which the build
+	# user reads) sets the action and runs it; a substitute is copied there too
+	sd=$(mktemp -d "$E/shim-XXXXXX")
+	chmod 755 "$sd"
+	case $action in substitute:*) cp "${action#substitute:}" "$sd/substitute.ko" && action=substitute:$sd/substitute.ko ;; esac
+	printf '#!/bin/sh\nKFORGE_SHIM_ACTION=%s exec %s "$@"\n' "$action" "$top/tests/e2e/shim/make" >"$sd/make"
+	chmod 755 "$sd/make" "$sd"/*.ko 2>/dev/null
+	PATH="$sd:$PATH" "$KFORGE" -k "$KVER" install "$work/hello-$n" --install-mod-path "$d" >"$work/$n.out" 2>&1
 	rc=$?
+	rm -rf "$sd"
 	if [ $rc -eq 5 ] && grep -qF -- "$needle" "$work/$n.out" && [ -z "$(find "$d" -name '*.ko*')" ]; then
 		ok "gate refuses $n (exit 5), nothing reaches the disk"
 	else
