@@ -87,12 +87,12 @@ P=$work/$A/dkms/kfpatch/1.2
 t4() { kf "$A" install kfpatch/1.2 >"$tmp/out" 2>"$tmp/err" && p=$(installed "$A" kfpatch_renamed.ko) && [ -n "$p" ] &&
 		[ "$(desc "$p")" = "kfpatch make=one patched=2" ] && [ -z "$(installed "$A" kfpatch.ko)" ]; }
 step "kfpatch/1.2: patches one then two applied (never.patch's PATCH_MATCH missed), MAKE[1] chosen, installed as kfpatch_renamed.ko" t4
-nobody=$(id -u nobody)
+builder=$(id -u kforge-build)
 check "POST_BUILD ran in the copy, PRE_INSTALL and POST_INSTALL in the package folder, as the build user" sh -c '
 	grep -qx "post-build in $1/build as $3" "$1/build/post-build.ran" &&
 	grep -qx "pre-install in $2 as $3" "$1/pre-install.ran" && grep -qx "post-install in $2 as $3" "$1/post-install.ran"' \
-	_ "$P" "$root/usr/src/kfpatch-1.2" "$nobody"
-check "make ran as the build user: the objects in the copy are the build user's" sh -c '[ "$(stat -c %u "$1/build/kfpatch.o")" = "$2" ]' _ "$P" "$nobody"
+	_ "$P" "$root/usr/src/kfpatch-1.2" "$builder"
+check "make ran as the build user ([build] user, kforge-build): the uid its Makefile saw" sh -c '[ "$(cat "$1/build/make-uid")" = "$2" ] && [ "$2" != 0 ]' _ "$P" "$builder"
 
 # (6) the packages under /usr/src were never written
 srcs >"$tmp/src-after"
@@ -110,7 +110,7 @@ check "autoinstall on $B: exit 0, kfvideo counted as skipped, the others rebuilt
 
 # (8) uninstall NAME/VER: every module of the package, then POST_REMOVE; uninstall by module name
 t5() { kf "$A" uninstall kfpatch/1.2 >"$tmp/out" 2>"$tmp/err" && [ -z "$(installed "$A" kfpatch_renamed.ko)" ] &&
-	grep -qx "post-remove in $root/usr/src/kfpatch-1.2 as $nobody" "$P/post-remove.ran"; }
+	grep -qx "post-remove in $root/usr/src/kfpatch-1.2 as $builder" "$P/post-remove.ran"; }
 step "uninstall kfpatch/1.2 removes its module and runs POST_REMOVE" t5
 check "uninstall kfhdaps (a module name) removes that module only" sh -c '
 	"$1" --root "$2" -k "$3" uninstall kfhdaps >/dev/null 2>&1 && [ -z "$(find "$2/usr/lib/modules/$3" "$2/lib/modules/$3" -name kfhdaps.ko 2>/dev/null)" ] &&

@@ -135,14 +135,14 @@ config:
 	./gen.sh $(PWD)/include/gen.h
 endif
 EOF
-printf '#!/bin/sh\necho "#define GEN_MSG \\"gen: made by the wrapper\\"" >"$1"\n' >"$g/gen.sh"
+printf '#!/bin/sh\necho "#define GEN_MSG \\"gen: made by the wrapper as uid $(id -u)\\"" >"$1"\n' >"$g/gen.sh"
 chmod +x "$g/gen.sh"
 modsrc genmod GEN_MSG '#include <gen.h>' >"$g/genmod.c"
 if kf "$A" -q install "$g" >"$tmp/out" 2>&1 && ko=$(installed "$A" genmod.ko) && [ -n "$ko" ] &&
-	strings "$ko" | grep -q "gen: made by the wrapper" && [ ! -e "$g/include/gen.h" ]; then
-	ok "a wrapper whose target writes a header first, then kbuild with KERNEL_SRC and M=\$(PWD): built in the copy"
+	strings "$ko" | grep -q "gen: made by the wrapper as uid $(id -u kforge-build)\$" && [ ! -e "$g/include/gen.h" ]; then
+	ok "a wrapper whose target writes a header first, then kbuild with KERNEL_SRC and M=\$(PWD): built in the copy, as the build user"
 else
-	not_ok "a wrapper whose target writes a header first, then kbuild with KERNEL_SRC and M=\$(PWD): built in the copy"
+	not_ok "a wrapper whose target writes a header first, then kbuild with KERNEL_SRC and M=\$(PWD): built in the copy, as the build user"
 	sed 's/^/# /' "$tmp/out"
 fi
 

@@ -249,7 +249,7 @@ static int compile_wrapper(struct kforge_job *job, bool guard, char **tried)
 		*tried = both;
 		kf_info(job->ctx, "%s: its Makefile is a wrapper, kbuild alone built nothing: running its own target",
 			job->module_spec);
-		r = kforge_run(job, job->module_dir, argv);
+		r = kf_run_build(job, job->module_dir, argv, job->module_dir);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
 		free(vars[i]);
@@ -323,6 +323,8 @@ int kforge_default_compile(struct kforge_job *job)
 		/* kbuild built nothing (or failed on a wrapper without obj-m): the wrapper's own target */
 		if (!job->built.n && wrapper) {
 			r = compile_wrapper(job, guard, &cmds);
+			if (r == -ECANCELED)
+				return r;
 			if (r != 0)
 				return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build of %s failed: %s exited %d: see %s",
 						       job->module_spec, cmds ? cmds : "its wrapper Makefile", r,
