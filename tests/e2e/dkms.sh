@@ -91,7 +91,15 @@ openvpn-dco-dkms:ovpn-dco-v2
 iptables-netflow-dkms:ipt_NETFLOW
 dm-writeboost-dkms:dm-writeboost
 openrazer-driver-dkms:razerkbd,razermouse,razerkraken,razeraccessory
-nat-rtsp-dkms:nf_nat_rtsp,nf_conntrack_rtsp'
+nat-rtsp-dkms:nf_nat_rtsp,nf_conntrack_rtsp
+fixture/kfhdaps-1.0:kfbase,kfhdaps
+fixture/kfpatch-1.2:kfpatch_renamed
+fixture/kfvideo-0.3:kfvideo
+fixture/kfwrap-2.1:kfwrap_a'
+# and kforge's fixture packages (tests/dkms/pkgs, fixture/NAME-VER): a MAKE variable that adds a
+# module, PATCH/PATCH_MATCH with MAKE_MATCH and DEST_MODULE_NAME (installed renamed), PRE_BUILD's
+# configure, a wrapper with BUILT_MODULE_LOCATION sub-folders whose second module a per-module
+# BUILD_EXCLUSIVE_CONFIG leaves out
 # openrazer-driver-dkms 3.5.1+dfsg-2+deb12u1 is the one whose MAKE does not start with make
 # (DKMS adds neither -j nor KERNELRELEASE); its source calls hid_report_raw_event with the five
 # arguments of 6.1 before 6.1.192's hid.h took six, so it fails to compile against 6.1.0-56:
@@ -160,7 +168,17 @@ if want packages; then
 	for line in $pkgs; do
 		pkg=${line%%:*}
 		want_mods=$(echo "${line#*:}" | tr , '\n' | sort | tr '\n' ' ')
-		unpack "$pkg" || continue
+		case $pkg in
+		fixture/*)
+			# kforge's own fixture packages (tests/dkms/pkgs), copied as a package manager would put them
+			src=$X/fixtures/${pkg#fixture/}
+			rm -rf "$src"
+			mkdir -p "$X/fixtures"
+			cp -a "$top/tests/dkms/pkgs/${pkg#fixture/}" "$src"
+			ver=
+			;;
+		*) unpack "$pkg" || continue ;;
+		esac
 		touch "$work/stamp"
 		t0=$(date +%s)
 		if [ "$broken" = "$pkg=$ver" ]; then
