@@ -20,6 +20,7 @@
 
 #include "dkms/dkms.h"
 #include "pipeline/steps.h"
+#include "txn/record.h"
 
 /* What the driver keeps of one package for the job. */
 struct pkg {
@@ -30,6 +31,7 @@ struct pkg {
 	char *base, *build;  /* DKMS_TREE/NAME/VER and its build/ */
 	char *ksrc_real;     /* the target's build dir, symlinks resolved */
 	bool *excluded;	     /* per module: BUILD_EXCLUSIVE_* leaves it out */
+	char *dep_symvers;   /* BASE/.kforge-depends.symvers: the BUILD_DEPENDS' exports, or NULL */
 };
 
 static void pkg_free(void *data)
@@ -44,6 +46,7 @@ static void pkg_free(void *data)
 	free(p->build);
 	free(p->ksrc_real);
 	free(p->excluded);
+	free(p->dep_symvers);
 	free(p);
 }
 
@@ -101,7 +104,8 @@ static void pkg_sandbox(const struct kforge_job *job, const struct pkg *p, const
 static int run_shell(struct kforge_job *job, const struct pkg *p, const char *cwd, const char *cmd)
 {
 	_cleanup_free_ char *pwd = kf_strdup_printf("PWD=%s", cwd);
-	const char *env[4] = { pwd };
+	_cleanup_free_ char *extra = p->dep_symvers ? kf_strdup_printf("KBUILD_EXTRA_SYMBOLS=%s", p->dep_symvers) : NULL;
+	const char *env[5] = { pwd };
 	size_t n = 1;
 	/* DKMS exports CC and KERNEL_CC: the compiler the kernel was built with (CONFIG_CC_VERSION_TEXT) */
 	_cleanup_free_ char *cc = NULL, *kcc = NULL;
@@ -118,8 +122,11 @@ static int run_shell(struct kforge_job *job, const struct pkg *p, const char *cw
 			}
 		}
 	}
+	/* the BUILD_DEPENDS' Module.symvers, which kbuild's modpost reads from the environment */
+	if (extra)
+		env[n++] = extra;
 	env[n] = NULL;
-	if (!pwd)
+	if (!pwd || (p->dep_symvers && !extra))
 		return -ENOMEM;
 	struct pkg_sandbox s;
 	pkg_sandbox(job, p, env, &s);
@@ -259,6 +266,16 @@ static int dkms_locate(struct kforge_job *job)
 	p->excluded = calloc(p->conf.n_modules + 1, sizeof(*p->excluded));
 	if (!job->package || !p->base || !p->build || !p->excluded)
 		return -ENOMEM;
+	/* DKMS's autoinstall leaves out a package whose AUTOINSTALL is not yes (dkms.in:3034-3039) */
+	if (job->autoinstall && !p->conf.autoinstall) {
+		job->not_autoinstalled = true;
+		return kf_job_skip(job, "%s: not autoinstalled (AUTOINSTALL is not yes in its dkms.conf)", job->package);
+	}
+	for (size_t i = 0; i < p->conf.build_depends.len; i++) {
+		const char *d = kf_dkms_array_get(&p->conf.build_depends, i);
+		if (d && d[0] && !kf_strv_contains(&job->dkms_depends, d) && kf_strv_push(&job->dkms_depends, d) < 0)
+			return -ENOMEM;
+	}
 	const char *config = job->kernel.config_text;
 	_cleanup_free_ char *why = NULL;
 	if (kf_dkms_package_excluded(&p->conf, kver, p->arch, config, &why))
@@ -279,6 +296,72 @@ static int dkms_locate(struct kforge_job *job)
 		kf_log_to_file(job, "# REMAKE_INITRD=%s is ignored, as DKMS 3.x ignores it; kforge refreshes the "
 				    "initramfs when the module is in it (the refresh initramfs step)\n",
 			       p->conf.remake_initrd);
+	return 0;
+}
+
+/*
+ * BUILD_DEPENDS (dkms.in:1551-1569): each package named must be installed by kforge for the
+ * kernel (a record of package NAME/VER whose file is intact), or counted as such by autoinstall (skipped
+ * there); else the build fails naming them (DKMS's exit 13, kforge's 3). The exports of those
+ * installed are merged into BASE/.kforge-depends.symvers for modpost (KBUILD_EXTRA_SYMBOLS).
+ */
+static int check_depends(struct kforge_job *job, struct pkg *p)
+{
+	if (!job->dkms_depends.n)
+		return 0;
+	struct kforge_record **recs = NULL;
+	size_t n = 0;
+	int r = kforge_records_list(job, job->kernel.release, &recs, &n);
+	if (r < 0)
+		return r;
+	struct kf_strbuf missing = { 0 };
+	struct kf_strv files = { 0 };
+	for (size_t i = 0; i < job->dkms_depends.n; i++) {
+		const char *d = job->dkms_depends.v[i];
+		size_t dl = strlen(d);
+		const struct kforge_record *found = NULL;
+		for (size_t k = 0; k < n && !found; k++)
+			if (strcmp(recs[k]->kind, "dkms") == 0 && recs[k]->package && strncmp(recs[k]->package, d, dl) == 0 &&
+			    recs[k]->package[dl] == '/' && kforge_record_check(job, recs[k]) == KFORGE_RECORD_OK)
+				found = recs[k];
+		if (found) {
+			_cleanup_free_ char *sv = kf_symvers_of(job->cache_dir, job->kernel.release, found->spec);
+			kf_info(job->ctx, "%s: BUILD_DEPENDS %s is installed for %s (%s)%s", job->package, d, job->kernel.release,
+				found->package, sv ? "" : ", but kforge kept no Module.symvers of it: its exports are not given to modpost");
+			if (sv && !kf_strv_contains(&files, sv))
+				kf_strv_push(&files, sv);
+		} else if (kf_strv_contains(&job->dkms_satisfied, d)) {
+			kf_notice(job->ctx, "%s: BUILD_DEPENDS %s was skipped for %s (its BUILD_EXCLUSIVE): counted as installed, "
+					    "as DKMS 3.4's autoinstall counts it",
+				  job->package, d, job->kernel.release);
+		} else {
+			kf_strbuf_appendf(&missing, "%s%s", missing.len ? ", " : "", d);
+		}
+	}
+	kforge_records_free(recs, n);
+	if (missing.len) {
+		_cleanup_free_ char *list = kf_strbuf_steal(&missing);
+		kf_strv_free(&files);
+		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+				       "%s cannot be built for %s: its dkms.conf's BUILD_DEPENDS needs %s, which kforge has "
+				       "not installed for %s. Install it first (kforge -k %s install NAME/VERSION, its folder "
+				       "in /usr/src), then this package; DKMS refuses this build too (its exit 13)",
+				       job->package, job->kernel.release, list ? list : "?", job->kernel.release,
+				       job->kernel.release);
+	}
+	if (files.n) {
+		p->dep_symvers = kforge_path_join(p->base, ".kforge-depends.symvers", NULL);
+		size_t nsyms = 0;
+		r = p->dep_symvers ? kf_symvers_merge(&files, p->dep_symvers, &nsyms) : -ENOMEM;
+		if (r < 0) {
+			kf_strv_free(&files);
+			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot write %s: %s", p->dep_symvers ? p->dep_symvers : "?",
+					       strerror(-r));
+		}
+		kf_log_to_file(job, "# BUILD_DEPENDS: %zu symbols of %zu Module.symvers in %s (KBUILD_EXTRA_SYMBOLS)\n", nsyms,
+			       files.n, p->dep_symvers);
+	}
+	kf_strv_free(&files);
 	return 0;
 }
 
@@ -355,6 +438,8 @@ static int dkms_prepare(struct kforge_job *job)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot make %s: %s (set build.cache_dir in kforge.conf "
 								 "to a writable folder)",
 				       p->base, strerror(errno));
+	if ((r = check_depends(job, p)) < 0)
+		return r;
 	if ((r = post_add(job, p)) < 0)
 		return r;
 	/* every build starts from the package as it is, as DKMS's rm -rf build; cp -a source build */

@@ -53,6 +53,11 @@ struct kforge_job {
 	 * without .ko), and where the package wanted it (DEST_MODULE_LOCATION) for the record */
 	struct kf_strv built_as, built_dest;
 	struct kf_strv no_strip; /* built files installed with their debug info (STRIP[i]=no) */
+	/* the package's BUILD_DEPENDS (names), set when its dkms.conf is read; those autoinstall
+	 * counts as installed for the kernel (they were skipped there, exit 77, as DKMS 3.4 counts them) */
+	struct kf_strv dkms_depends, dkms_satisfied;
+	/* run by autoinstall: a package whose AUTOINSTALL is not yes is skipped, not_autoinstalled set */
+	bool autoinstall, not_autoinstalled;
 };
 
 /*
