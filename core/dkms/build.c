@@ -299,6 +299,32 @@ static int dkms_locate(struct kforge_job *job)
 	return 0;
 }
 
+/* The record of package NAME (any version) intact for the job's kernel among RECS, or NULL. */
+static const struct kforge_record *installed_package(struct kforge_job *job, struct kforge_record **recs, size_t n,
+						     const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(recs[k]->kind, "dkms") == 0 && recs[k]->package && strncmp(recs[k]->package, name, len) == 0 &&
+		    recs[k]->package[len] == '/' && kforge_record_check(job, recs[k]) == KFORGE_RECORD_OK)
+			return recs[k];
+	return NULL;
+}
+
+/* What a dependent is built against: "NAME/VER SHA256,..." of the records of FOUND's package (by module). */
+static char *package_stamp(struct kforge_record **recs, size_t n, const struct kforge_record *found)
+{
+	struct kf_strbuf b = { 0 };
+	kf_strbuf_appendf(&b, "%s ", found->package);
+	bool first = true;
+	for (size_t k = 0; k < n; k++)
+		if (recs[k]->package && strcmp(recs[k]->package, found->package) == 0) {
+			kf_strbuf_appendf(&b, "%s%s", first ? "" : ",", recs[k]->sha256);
+			first = false;
+		}
+	return kf_strbuf_steal(&b);
+}
+
 /*
  * BUILD_DEPENDS (dkms.in:1551-1569): each package named must be installed by kforge for the
  * kernel (a record of package NAME/VER whose file is intact), or counted as such by autoinstall (skipped
@@ -318,13 +344,15 @@ static int check_depends(struct kforge_job *job, struct pkg *p)
 	struct kf_strv files = { 0 };
 	for (size_t i = 0; i < job->dkms_depends.n; i++) {
 		const char *d = job->dkms_depends.v[i];
-		size_t dl = strlen(d);
-		const struct kforge_record *found = NULL;
-		for (size_t k = 0; k < n && !found; k++)
-			if (strcmp(recs[k]->kind, "dkms") == 0 && recs[k]->package && strncmp(recs[k]->package, d, dl) == 0 &&
-			    recs[k]->package[dl] == '/' && kforge_record_check(job, recs[k]) == KFORGE_RECORD_OK)
-				found = recs[k];
+		const struct kforge_record *found = installed_package(job, recs, n, d);
 		if (found) {
+			_cleanup_free_ char *stamp = package_stamp(recs, n, found);
+			if (!stamp || kf_strv_push(&job->dkms_built_against, stamp) < 0) {
+				kforge_records_free(recs, n);
+				kf_strv_free(&files);
+				free(kf_strbuf_steal(&missing));
+				return -ENOMEM;
+			}
 			_cleanup_free_ char *sv = kf_symvers_of(job->cache_dir, job->kernel.release, found->spec);
 			kf_info(job->ctx, "%s: BUILD_DEPENDS %s is installed for %s (%s)%s", job->package, d, job->kernel.release,
 				found->package, sv ? "" : ", but kforge kept no Module.symvers of it: its exports are not given to modpost");
@@ -360,6 +388,11 @@ static int check_depends(struct kforge_job *job, struct pkg *p)
 		}
 		kf_log_to_file(job, "# BUILD_DEPENDS: %zu symbols of %zu Module.symvers in %s (KBUILD_EXTRA_SYMBOLS)\n", nsyms,
 			       files.n, p->dep_symvers);
+		/* and to the gate, which checks every symbol the modules import */
+		if (kf_strv_push(&job->extra_symbols, p->dep_symvers) < 0) {
+			kf_strv_free(&files);
+			return -ENOMEM;
+		}
 	}
 	kf_strv_free(&files);
 	return 0;
@@ -569,6 +602,100 @@ static void dkms_removed(struct kforge_job *job, const char *package, const char
 	pkg_free(p);
 }
 
+/*
+ * After the package was installed for the kernel: every package recorded for it that was built
+ * against another version or content of this one (its record's depends) is rebuilt and installed
+ * again, each said; always, not only with BUILD_DEPENDS_REBUILD=yes as DKMS does. The root's
+ * state is let go first: each rebuild is a job of its own, which takes it. A package already being
+ * rebuilt up the chain (a cycle) is said and left alone.
+ */
+static int dkms_finished(struct kforge_job *job)
+{
+	static struct kf_strv in_progress; /* the packages whose dependents are being rebuilt */
+	struct pkg *p = job->driver_data;
+	if (!p || !p->read || !job->package)
+		return 0;
+	const char *name = p->conf.package_name;
+	struct kforge_record **recs = NULL;
+	size_t n = 0;
+	int r = kforge_records_list(job, job->kernel.release, &recs, &n);
+	if (r < 0)
+		return r;
+	const struct kforge_record *self = installed_package(job, recs, n, name);
+	_cleanup_free_ char *now = self ? package_stamp(recs, n, self) : NULL;
+	_cleanup_free_ char *prefix = kf_strdup_printf("%s/", name);
+	struct kf_strv todo = { 0 }, why = { 0 };
+	for (size_t k = 0; now && prefix && k < n; k++)
+		for (size_t i = 0; recs[k]->depends && recs[k]->depends[i]; i++) {
+			const char *was = recs[k]->depends[i];
+			if (strncmp(was, prefix, strlen(prefix)) == 0 && strcmp(was, now) != 0 &&
+			    !kf_strv_contains(&todo, recs[k]->spec)) {
+				kf_strv_push(&todo, recs[k]->spec);
+				kf_strv_push(&why, recs[k]->package ? recs[k]->package : recs[k]->spec);
+			}
+		}
+	kforge_records_free(recs, n);
+	if (!todo.n) {
+		kf_strv_free(&why);
+		return 0;
+	}
+	/* the rebuilds take the root's lock themselves */
+	kf_state_close(job->state);
+	job->state = NULL;
+	kf_strv_push(&in_progress, name);
+	struct kf_strbuf failed = { 0 };
+	for (size_t i = 0; i < todo.n; i++) {
+		_cleanup_free_ char *dep_name = strndup(why.v[i], strcspn(why.v[i], "/"));
+		if (dep_name && kf_strv_contains(&in_progress, dep_name)) {
+			kf_err(job->ctx, "%s: not rebuilt for %s: its BUILD_DEPENDS lead back to it (a cycle): break it in their "
+					 "dkms.conf files",
+			       why.v[i], job->kernel.release);
+			kf_strbuf_appendf(&failed, "%s%s", failed.len ? ", " : "", why.v[i]);
+			continue;
+		}
+		kf_notice(job->ctx, "%s: rebuilding for %s: it was built against another version or content of %s, now %s",
+			  why.v[i], job->kernel.release, name, job->package);
+		struct kforge_job_options o = {
+			.kernel = job->kernel.release,
+			.module = todo.v[i],
+			.jobs = job->jobs,
+			.install_mod_path = job->install_mod_path,
+			.no_wait = job->no_wait,
+			.strategy = KFORGE_STRATEGY_AUTO,
+		};
+		struct kforge_job *dep = NULL;
+		enum kforge_exit code = KFORGE_EXIT_OK;
+		if (kforge_job_new(job->ctx, &o, &dep, &code) == 0) {
+			kforge_job_open_log(dep, "rebuild");
+			kforge_job_run(dep, KFORGE_STEP_LOCATE_SOURCE, KFORGE_STEP_COUNT - 1);
+			code = kforge_job_exit_code(dep);
+		}
+		if (code != KFORGE_EXIT_OK) {
+			kf_strbuf_appendf(&failed, "%s%s (exit %d%s%s)", failed.len ? ", " : "", why.v[i], (int)code,
+					  dep && kforge_job_log_path(dep) ? ": see " : "",
+					  dep && kforge_job_log_path(dep) ? kforge_job_log_path(dep) : "");
+		} else {
+			kf_notice(job->ctx, "%s: rebuilt and installed for %s against %s", why.v[i], job->kernel.release,
+				  job->package);
+		}
+		kforge_job_unref(dep);
+	}
+	free(in_progress.v[--in_progress.n]);
+	in_progress.v[in_progress.n] = NULL;
+	if (!in_progress.n)
+		kf_strv_free(&in_progress);
+	kf_strv_free(&todo);
+	kf_strv_free(&why);
+	if (failed.len) {
+		_cleanup_free_ char *list = kf_strbuf_steal(&failed);
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD,
+				       "%s is installed for %s, but packages built against its older version or content "
+				       "could not be rebuilt: %s. They stay installed as they were",
+				       job->package, job->kernel.release, list ? list : "?");
+	}
+	return 0;
+}
+
 static const struct kf_job_driver dkms_driver = {
 	.name = "dkms",
 	.steps = {
@@ -579,6 +706,7 @@ static const struct kf_job_driver dkms_driver = {
 	},
 	.free_data = pkg_free,
 	.removed = dkms_removed,
+	.finished = dkms_finished,
 };
 
 /* The pipeline lies below this layer: it learns of DKMS packages here, when the library loads. */
