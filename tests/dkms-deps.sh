@@ -6,14 +6,9 @@
 set -u
 NAME=dkms-deps
 . "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
-need_headers
 A=6.1.0-56-amd64
 B=6.1.0-58-amd64
-chmod 755 "$tmp"
-root=$tmp/root
-cp -a "$R/debian" "$root"
-synth "$root/usr/src/linux-headers-$A" "$A"
-synth_kernel "$root" "$A" "$B"
+dkms_root "$A" "$B"
 cp -a "$srcdir/tests/dkms/deps/." "$root/usr/src/"
 kf() { k=$1; shift; "$KFORGE" --root "$root" -k "$k" "$@"; }
 work=$root/var/cache/kforge/work
