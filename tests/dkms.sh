@@ -9,14 +9,9 @@
 set -u
 NAME=dkms
 . "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
-need_headers
 A=6.1.0-56-amd64
 B=6.1.0-58-amd64
-chmod 755 "$tmp"
-root=$tmp/root
-cp -a "$R/debian" "$root"
-synth "$root/usr/src/linux-headers-$A" "$A"
-synth_kernel "$root" "$A" "$B"
+dkms_root "$A" "$B"
 # kernel B has no CONFIG_VIDEO_DEV: kfvideo's dkms.conf excludes it
 for f in "$root/usr/lib/modules/$B/build/.config" "$root/usr/lib/modules/$B/build/include/config/auto.conf" "$root/boot/config-$B"; do
 	[ -f "$f" ] && sed -i '/^CONFIG_VIDEO_DEV=/d' "$f"

@@ -22,6 +22,17 @@ need_headers() {
 	fi
 }
 
+# dkms_root A B: $root, a copy of the Debian fixture root with kernel A (its build dir the host's
+# headers, synthesized) and B; $tmp traversable by the build user. Skips without headers
+dkms_root() {
+	need_headers
+	chmod 755 "$tmp"
+	root=$tmp/root
+	cp -a "$R/debian" "$root"
+	synth "$root/usr/src/linux-headers-$1" "$1"
+	synth_kernel "$root" "$1" "$2"
+}
+
 # expect_fail NAME CODE NEEDLE CMD...: CMD exits CODE and its stderr holds NEEDLE (a fixed string);
 # otherwise the exit and the stderr are shown
 expect_fail() { # name code needle cmd...

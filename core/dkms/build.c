@@ -20,6 +20,7 @@
 
 #include "dkms/dkms.h"
 #include "pipeline/steps.h"
+#include "txn/record.h"
 
 /* What the driver keeps of one package for the job. */
 struct pkg {
@@ -30,6 +31,7 @@ struct pkg {
 	char *base, *build;  /* DKMS_TREE/NAME/VER and its build/ */
 	char *ksrc_real;     /* the target's build dir, symlinks resolved */
 	bool *excluded;	     /* per module: BUILD_EXCLUSIVE_* leaves it out */
+	char *dep_symvers;   /* BASE/.kforge-depends.symvers: the BUILD_DEPENDS' exports, or NULL */
 };
 
 static void pkg_free(void *data)
@@ -44,6 +46,7 @@ static void pkg_free(void *data)
 	free(p->build);
 	free(p->ksrc_real);
 	free(p->excluded);
+	free(p->dep_symvers);
 	free(p);
 }
 
@@ -101,7 +104,8 @@ static void pkg_sandbox(const struct kforge_job *job, const struct pkg *p, const
 static int run_shell(struct kforge_job *job, const struct pkg *p, const char *cwd, const char *cmd)
 {
 	_cleanup_free_ char *pwd = kf_strdup_printf("PWD=%s", cwd);
-	const char *env[4] = { pwd };
+	_cleanup_free_ char *extra = p->dep_symvers ? kf_strdup_printf("KBUILD_EXTRA_SYMBOLS=%s", p->dep_symvers) : NULL;
+	const char *env[5] = { pwd };
 	size_t n = 1;
 	/* DKMS exports CC and KERNEL_CC: the compiler the kernel was built with (CONFIG_CC_VERSION_TEXT) */
 	_cleanup_free_ char *cc = NULL, *kcc = NULL;
@@ -118,8 +122,11 @@ static int run_shell(struct kforge_job *job, const struct pkg *p, const char *cw
 			}
 		}
 	}
+	/* the BUILD_DEPENDS' Module.symvers, which kbuild's modpost reads from the environment */
+	if (extra)
+		env[n++] = extra;
 	env[n] = NULL;
-	if (!pwd)
+	if (!pwd || (p->dep_symvers && !extra))
 		return -ENOMEM;
 	struct pkg_sandbox s;
 	pkg_sandbox(job, p, env, &s);
@@ -259,6 +266,16 @@ static int dkms_locate(struct kforge_job *job)
 	p->excluded = calloc(p->conf.n_modules + 1, sizeof(*p->excluded));
 	if (!job->package || !p->base || !p->build || !p->excluded)
 		return -ENOMEM;
+	/* DKMS's autoinstall leaves out a package whose AUTOINSTALL is not yes (dkms.in:3034-3039) */
+	if (job->autoinstall && !p->conf.autoinstall) {
+		job->not_autoinstalled = true;
+		return kf_job_skip(job, "%s: not autoinstalled (AUTOINSTALL is not yes in its dkms.conf)", job->package);
+	}
+	for (size_t i = 0; i < p->conf.build_depends.len; i++) {
+		const char *d = kf_dkms_array_get(&p->conf.build_depends, i);
+		if (d && d[0] && !kf_strv_contains(&job->dkms_depends, d) && kf_strv_push(&job->dkms_depends, d) < 0)
+			return -ENOMEM;
+	}
 	const char *config = job->kernel.config_text;
 	_cleanup_free_ char *why = NULL;
 	if (kf_dkms_package_excluded(&p->conf, kver, p->arch, config, &why))
@@ -279,6 +296,105 @@ static int dkms_locate(struct kforge_job *job)
 		kf_log_to_file(job, "# REMAKE_INITRD=%s is ignored, as DKMS 3.x ignores it; kforge refreshes the "
 				    "initramfs when the module is in it (the refresh initramfs step)\n",
 			       p->conf.remake_initrd);
+	return 0;
+}
+
+/* The record of package NAME (any version) intact for the job's kernel among RECS, or NULL. */
+static const struct kforge_record *installed_package(struct kforge_job *job, struct kforge_record **recs, size_t n,
+						     const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(recs[k]->kind, "dkms") == 0 && recs[k]->package && strncmp(recs[k]->package, name, len) == 0 &&
+		    recs[k]->package[len] == '/' && kforge_record_check(job, recs[k]) == KFORGE_RECORD_OK)
+			return recs[k];
+	return NULL;
+}
+
+/* What a dependent is built against: "NAME/VER SHA256,..." of the records of FOUND's package (by module). */
+static char *package_stamp(struct kforge_record **recs, size_t n, const struct kforge_record *found)
+{
+	struct kf_strbuf b = { 0 };
+	kf_strbuf_appendf(&b, "%s ", found->package);
+	bool first = true;
+	for (size_t k = 0; k < n; k++)
+		if (recs[k]->package && strcmp(recs[k]->package, found->package) == 0) {
+			kf_strbuf_appendf(&b, "%s%s", first ? "" : ",", recs[k]->sha256);
+			first = false;
+		}
+	return kf_strbuf_steal(&b);
+}
+
+/*
+ * BUILD_DEPENDS (dkms.in:1551-1569): each package named must be installed by kforge for the
+ * kernel (a record of package NAME/VER whose file is intact), or counted as such by autoinstall (skipped
+ * there); else the build fails naming them (DKMS's exit 13, kforge's 3). The exports of those
+ * installed are merged into BASE/.kforge-depends.symvers for modpost (KBUILD_EXTRA_SYMBOLS).
+ */
+static int check_depends(struct kforge_job *job, struct pkg *p)
+{
+	if (!job->dkms_depends.n)
+		return 0;
+	struct kforge_record **recs = NULL;
+	size_t n = 0;
+	int r = kforge_records_list(job, job->kernel.release, &recs, &n);
+	if (r < 0)
+		return r;
+	struct kf_strbuf missing = { 0 };
+	struct kf_strv files = { 0 };
+	for (size_t i = 0; i < job->dkms_depends.n; i++) {
+		const char *d = job->dkms_depends.v[i];
+		const struct kforge_record *found = installed_package(job, recs, n, d);
+		if (found) {
+			_cleanup_free_ char *stamp = package_stamp(recs, n, found);
+			if (!stamp || kf_strv_push(&job->dkms_built_against, stamp) < 0) {
+				kforge_records_free(recs, n);
+				kf_strv_free(&files);
+				free(kf_strbuf_steal(&missing));
+				return -ENOMEM;
+			}
+			_cleanup_free_ char *sv = kf_symvers_of(job->cache_dir, job->kernel.release, found->spec);
+			kf_info(job->ctx, "%s: BUILD_DEPENDS %s is installed for %s (%s)%s", job->package, d, job->kernel.release,
+				found->package, sv ? "" : ", but kforge kept no Module.symvers of it: its exports are not given to modpost");
+			if (sv && !kf_strv_contains(&files, sv))
+				kf_strv_push(&files, sv);
+		} else if (kf_strv_contains(&job->dkms_satisfied, d)) {
+			kf_notice(job->ctx, "%s: BUILD_DEPENDS %s was skipped for %s (its BUILD_EXCLUSIVE): counted as installed, "
+					    "as DKMS 3.4's autoinstall counts it",
+				  job->package, d, job->kernel.release);
+		} else {
+			kf_strbuf_appendf(&missing, "%s%s", missing.len ? ", " : "", d);
+		}
+	}
+	kforge_records_free(recs, n);
+	if (missing.len) {
+		_cleanup_free_ char *list = kf_strbuf_steal(&missing);
+		kf_strv_free(&files);
+		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+				       "%s cannot be built for %s: its dkms.conf's BUILD_DEPENDS needs %s, which kforge has "
+				       "not installed for %s. Install it first (kforge -k %s install NAME/VERSION, its folder "
+				       "in /usr/src), then this package; DKMS refuses this build too (its exit 13)",
+				       job->package, job->kernel.release, list ? list : "?", job->kernel.release,
+				       job->kernel.release);
+	}
+	if (files.n) {
+		p->dep_symvers = kforge_path_join(p->base, ".kforge-depends.symvers", NULL);
+		size_t nsyms = 0;
+		r = p->dep_symvers ? kf_symvers_merge(&files, p->dep_symvers, &nsyms) : -ENOMEM;
+		if (r < 0) {
+			kf_strv_free(&files);
+			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot write %s: %s", p->dep_symvers ? p->dep_symvers : "?",
+					       strerror(-r));
+		}
+		kf_log_to_file(job, "# BUILD_DEPENDS: %zu symbols of %zu Module.symvers in %s (KBUILD_EXTRA_SYMBOLS)\n", nsyms,
+			       files.n, p->dep_symvers);
+		/* and to the gate, which checks every symbol the modules import */
+		if (kf_strv_push(&job->extra_symbols, p->dep_symvers) < 0) {
+			kf_strv_free(&files);
+			return -ENOMEM;
+		}
+	}
+	kf_strv_free(&files);
 	return 0;
 }
 
@@ -355,6 +471,8 @@ static int dkms_prepare(struct kforge_job *job)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot make %s: %s (set build.cache_dir in kforge.conf "
 								 "to a writable folder)",
 				       p->base, strerror(errno));
+	if ((r = check_depends(job, p)) < 0)
+		return r;
 	if ((r = post_add(job, p)) < 0)
 		return r;
 	/* every build starts from the package as it is, as DKMS's rm -rf build; cp -a source build */
@@ -484,6 +602,100 @@ static void dkms_removed(struct kforge_job *job, const char *package, const char
 	pkg_free(p);
 }
 
+/*
+ * After the package was installed for the kernel: every package recorded for it that was built
+ * against another version or content of this one (its record's depends) is rebuilt and installed
+ * again, each said; always, not only with BUILD_DEPENDS_REBUILD=yes as DKMS does. The root's
+ * state is let go first: each rebuild is a job of its own, which takes it. A package already being
+ * rebuilt up the chain (a cycle) is said and left alone.
+ */
+static int dkms_finished(struct kforge_job *job)
+{
+	static struct kf_strv in_progress; /* the packages whose dependents are being rebuilt */
+	struct pkg *p = job->driver_data;
+	if (!p || !p->read || !job->package)
+		return 0;
+	const char *name = p->conf.package_name;
+	struct kforge_record **recs = NULL;
+	size_t n = 0;
+	int r = kforge_records_list(job, job->kernel.release, &recs, &n);
+	if (r < 0)
+		return r;
+	const struct kforge_record *self = installed_package(job, recs, n, name);
+	_cleanup_free_ char *now = self ? package_stamp(recs, n, self) : NULL;
+	_cleanup_free_ char *prefix = kf_strdup_printf("%s/", name);
+	struct kf_strv todo = { 0 }, why = { 0 };
+	for (size_t k = 0; now && prefix && k < n; k++)
+		for (size_t i = 0; recs[k]->depends && recs[k]->depends[i]; i++) {
+			const char *was = recs[k]->depends[i];
+			if (strncmp(was, prefix, strlen(prefix)) == 0 && strcmp(was, now) != 0 &&
+			    !kf_strv_contains(&todo, recs[k]->spec)) {
+				kf_strv_push(&todo, recs[k]->spec);
+				kf_strv_push(&why, recs[k]->package ? recs[k]->package : recs[k]->spec);
+			}
+		}
+	kforge_records_free(recs, n);
+	if (!todo.n) {
+		kf_strv_free(&why);
+		return 0;
+	}
+	/* the rebuilds take the root's lock themselves */
+	kf_state_close(job->state);
+	job->state = NULL;
+	kf_strv_push(&in_progress, name);
+	struct kf_strbuf failed = { 0 };
+	for (size_t i = 0; i < todo.n; i++) {
+		_cleanup_free_ char *dep_name = strndup(why.v[i], strcspn(why.v[i], "/"));
+		if (dep_name && kf_strv_contains(&in_progress, dep_name)) {
+			kf_err(job->ctx, "%s: not rebuilt for %s: its BUILD_DEPENDS lead back to it (a cycle): break it in their "
+					 "dkms.conf files",
+			       why.v[i], job->kernel.release);
+			kf_strbuf_appendf(&failed, "%s%s", failed.len ? ", " : "", why.v[i]);
+			continue;
+		}
+		kf_notice(job->ctx, "%s: rebuilding for %s: it was built against another version or content of %s, now %s",
+			  why.v[i], job->kernel.release, name, job->package);
+		struct kforge_job_options o = {
+			.kernel = job->kernel.release,
+			.module = todo.v[i],
+			.jobs = job->jobs,
+			.install_mod_path = job->install_mod_path,
+			.no_wait = job->no_wait,
+			.strategy = KFORGE_STRATEGY_AUTO,
+		};
+		struct kforge_job *dep = NULL;
+		enum kforge_exit code = KFORGE_EXIT_OK;
+		if (kforge_job_new(job->ctx, &o, &dep, &code) == 0) {
+			kforge_job_open_log(dep, "rebuild");
+			kforge_job_run(dep, KFORGE_STEP_LOCATE_SOURCE, KFORGE_STEP_COUNT - 1);
+			code = kforge_job_exit_code(dep);
+		}
+		if (code != KFORGE_EXIT_OK) {
+			kf_strbuf_appendf(&failed, "%s%s (exit %d%s%s)", failed.len ? ", " : "", why.v[i], (int)code,
+					  dep && kforge_job_log_path(dep) ? ": see " : "",
+					  dep && kforge_job_log_path(dep) ? kforge_job_log_path(dep) : "");
+		} else {
+			kf_notice(job->ctx, "%s: rebuilt and installed for %s against %s", why.v[i], job->kernel.release,
+				  job->package);
+		}
+		kforge_job_unref(dep);
+	}
+	free(in_progress.v[--in_progress.n]);
+	in_progress.v[in_progress.n] = NULL;
+	if (!in_progress.n)
+		kf_strv_free(&in_progress);
+	kf_strv_free(&todo);
+	kf_strv_free(&why);
+	if (failed.len) {
+		_cleanup_free_ char *list = kf_strbuf_steal(&failed);
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD,
+				       "%s is installed for %s, but packages built against its older version or content "
+				       "could not be rebuilt: %s. They stay installed as they were",
+				       job->package, job->kernel.release, list ? list : "?");
+	}
+	return 0;
+}
+
 static const struct kf_job_driver dkms_driver = {
 	.name = "dkms",
 	.steps = {
@@ -494,6 +706,7 @@ static const struct kf_job_driver dkms_driver = {
 	},
 	.free_data = pkg_free,
 	.removed = dkms_removed,
+	.finished = dkms_finished,
 };
 
 /* The pipeline lies below this layer: it learns of DKMS packages here, when the library loads. */

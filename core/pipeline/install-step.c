@@ -76,8 +76,11 @@ static struct kforge_record *new_record(struct kforge_job *job, const char *base
 	r->install_dir_forced = job->install_dir_forced != NULL;
 	r->time = utc_now();
 	r->path = strdup(bn && strncmp(dest, base, bn) == 0 ? dest + bn : dest);
-	struct kf_strv c = { 0 }, e = { 0 };
+	struct kf_strv c = { 0 }, e = { 0 }, d = { 0 };
 	bool lists = true;
+	for (size_t i = 0; i < job->dkms_built_against.n; i++)
+		lists = lists && kf_strv_push(&d, job->dkms_built_against.v[i]) == 0;
+	r->depends = d.v;
 	for (size_t i = 0; i < job->changes.n; i++)
 		lists = lists && kf_strv_push(&c, job->changes.v[i]) == 0;
 	for (size_t i = 0; i < job->user_extra_symbols.n; i++)

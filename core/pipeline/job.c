@@ -536,6 +536,9 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	kf_strv_free(&job->built_as);
 	kf_strv_free(&job->built_dest);
 	kf_strv_free(&job->no_strip);
+	kf_strv_free(&job->dkms_depends);
+	kf_strv_free(&job->dkms_satisfied);
+	kf_strv_free(&job->dkms_built_against);
 	free(job->cache_dir);
 	free(job->kbuild_dir);
 	free(job->install_subdir);

@@ -53,6 +53,13 @@ struct kforge_job {
 	 * without .ko), and where the package wanted it (DEST_MODULE_LOCATION) for the record */
 	struct kf_strv built_as, built_dest;
 	struct kf_strv no_strip; /* built files installed with their debug info (STRIP[i]=no) */
+	/* the package's BUILD_DEPENDS (names), set when its dkms.conf is read; those autoinstall
+	 * counts as installed for the kernel (they were skipped there, exit 77, as DKMS 3.4 counts them) */
+	struct kf_strv dkms_depends, dkms_satisfied;
+	/* "NAME/VER SHA256,..." of each BUILD_DEPENDS package the build used, for the record */
+	struct kf_strv dkms_built_against;
+	/* run by autoinstall: a package whose AUTOINSTALL is not yes is skipped, not_autoinstalled set */
+	bool autoinstall, not_autoinstalled;
 };
 
 /*
@@ -66,6 +73,8 @@ struct kf_job_driver {
 	void (*free_data)(void *data);
 	/* after kforge_job_uninstall removed the last module of PACKAGE (its folder DIR) for the kernel */
 	void (*removed)(struct kforge_job *job, const char *package, const char *dir);
+	/* after the job's last step succeeded (kforge_job_run): a negative errno fails the job */
+	int (*finished)(struct kforge_job *job);
 };
 void kf_job_driver_register(const struct kf_job_driver *driver);
 const struct kf_job_driver *kf_job_driver_get(void);

@@ -103,8 +103,11 @@ int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_s
 			kf_dbg(job->ctx, "%s took %.2f s", kforge_step_name((enum kforge_step)s), secs);
 		if (r >= 0 && s == KFORGE_STEP_LOCATE_SOURCE)
 			kf_job_resolve_strategy(job);
-		if (r >= 0 && s == KFORGE_STEP_REFRESH_INITRAMFS)
+		if (r >= 0 && s == KFORGE_STEP_REFRESH_INITRAMFS) {
 			kf_job_refresh_done(job);
+			if (!job->plan && job->driver && job->driver->finished)
+				r = job->driver->finished(job);
+		}
 		if (r < 0) {
 			if (job->exit_code == KFORGE_EXIT_OK)
 				job->exit_code = KFORGE_EXIT_FAILURE;
