@@ -92,11 +92,11 @@ iptables-netflow-dkms:ipt_NETFLOW
 dm-writeboost-dkms:dm-writeboost
 openrazer-driver-dkms:razerkbd,razermouse,razerkraken,razeraccessory
 nat-rtsp-dkms:nf_nat_rtsp,nf_conntrack_rtsp
-fixture/kfhdaps-1.0:kfbase,kfhdaps
-fixture/kfpatch-1.2:kfpatch_renamed
-fixture/kfvideo-0.3:kfvideo
-fixture/kfwrap-2.1:kfwrap_a'
-# and kforge's fixture packages (tests/dkms/pkgs, fixture/NAME-VER): a MAKE variable that adds a
+fixture-kfhdaps-1.0:kfbase,kfhdaps
+fixture-kfpatch-1.2:kfpatch_renamed
+fixture-kfvideo-0.3:kfvideo
+fixture-kfwrap-2.1:kfwrap_a'
+# and kforge's fixture packages (tests/dkms/pkgs, fixture-NAME-VER): a MAKE variable that adds a
 # module, PATCH/PATCH_MATCH with MAKE_MATCH and DEST_MODULE_NAME (installed renamed), PRE_BUILD's
 # configure, a wrapper with BUILT_MODULE_LOCATION sub-folders whose second module a per-module
 # BUILD_EXCLUSIVE_CONFIG leaves out
@@ -169,12 +169,12 @@ if want packages; then
 		pkg=${line%%:*}
 		want_mods=$(echo "${line#*:}" | tr , '\n' | sort | tr '\n' ' ')
 		case $pkg in
-		fixture/*)
+		fixture-*)
 			# kforge's own fixture packages (tests/dkms/pkgs), copied as a package manager would put them
-			src=$X/fixtures/${pkg#fixture/}
+			src=$X/fixtures/${pkg#fixture-}
 			rm -rf "$src"
 			mkdir -p "$X/fixtures"
-			cp -a "$top/tests/dkms/pkgs/${pkg#fixture/}" "$src"
+			cp -a "$top/tests/dkms/pkgs/${pkg#fixture-}" "$src"
 			ver=
 			;;
 		*) unpack "$pkg" || continue ;;

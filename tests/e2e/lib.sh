@@ -90,11 +90,13 @@ echo KFORGE-LOCKDOWN \$(cat /sys/kernel/security/lockdown 2>/dev/null)
 	echo KFORGE-SECUREBOOT \$5 # 4 bytes of attributes, then the value
 dmesg | grep "Loaded X.509 cert 'kforge" | sed 's/^/KFORGE-CERT /'
 for m in $*; do
-	# kmod's modprobe (busybox installed its own applet into /bin); /sys/module has the name
-	# with _ for - (dm-writeboost is dm_writeboost)
-	if /sbin/modprobe -v \$m >/tmp/out 2>&1 && [ -d /sys/module/\$(echo \$m | tr - _) ]; then
-		f=\$(awk '\$1 == "insmod" {f = \$2} END {print f}' /tmp/out)
-		[ -n "\$f" ] || f=/nonexistent
+	# kmod's modprobe (busybox installed its own applet into /bin); /sys/module has the name the
+	# module was built as (a DKMS DEST_MODULE_NAME renames only its file), with _ for -
+	# (dm-writeboost is dm_writeboost)
+	f=
+	/sbin/modprobe -v \$m >/tmp/out 2>&1 && f=\$(awk '\$1 == "insmod" {f = \$2} END {print f}' /tmp/out)
+	[ -n "\$f" ] || f=/nonexistent
+	if [ -f "\$f" ] && [ -d /sys/module/\$(/sbin/modinfo -F name \$f | tr - _) ]; then
 		echo KFORGE-LOADED \$m \$f \$(sha256sum \$f </dev/null | cut -d' ' -f1) tainted=\$(cat /proc/sys/kernel/tainted)
 	else
 		echo KFORGE-FAILED \$m: \$(cat /tmp/out)
