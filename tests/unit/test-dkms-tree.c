@@ -80,7 +80,9 @@ static void test_states(void **state)
 	/* added, built for no kernel */
 	unit_write(root, "usr/src/lonely-2.0/Kbuild", "obj-m += lonely.o\n");
 	unit_symlink(root, TREE "/lonely/2.0/source", "/usr/src/lonely-2.0");
-	assert_int_equal(kf_mkdir_p(kforge_path_join(root, TREE "/lonely/2.0/build", NULL)), 0);
+	char *lonely_build = kforge_path_join(root, TREE "/lonely/2.0/build", NULL);
+	assert_int_equal(kf_mkdir_p(lonely_build), 0);
+	free(lonely_build);
 	/* installed where the module is found by name only (not in updates/dkms): kernel/extra */
 	add_installed(root, "moved", "3", "mv-mod");
 	char *dkms_copy = kforge_path_join(root, "lib/modules/" KV "/updates/dkms/mv-mod.ko", NULL);
