@@ -108,7 +108,8 @@ fixture-kfwrap-2.1:kfwrap_a'
 broken='openrazer-driver-dkms=3.5.1+dfsg-2+deb12u1'
 # the modules whose init refuses a machine without their hardware: thinkpad_ec checks DMI for a
 # ThinkPad's embedded controller (-ENODEV); tp_smapi and hdaps need thinkpad_ec, so modprobe
-# stops at it
+# stops at it (with qemu's DMI made a ThinkPad's, thinkpad_ec's init goes on to read the embedded
+# controller, which qemu has not: -ENXIO; tried, no further)
 nodev='thinkpad_ec tp_smapi hdaps'
 
 # the package's .deb for its candidate version: from the cache, else `apt-get download`
@@ -144,6 +145,10 @@ unpack() { # package
 # to the kernel's build dir) stay the same from run to run; ccache's own cache beside it, in the
 # folder kforge's builds may write
 kc=$E/dkms/kforge
+# those fixed paths are this suite's alone while it runs: a second run on the machine waits
+mkdir -p "$E/dkms"
+exec 9>"$E/dkms/.lock"
+flock 9
 rm -rf "$kc/work"
 mkdir -p "$kc"
 if command -v ccache >/dev/null; then
