@@ -44,9 +44,7 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->path, ((const struct entry *)b)->path);
 }
 
-/* What kbuild writes, and kforge's own notes: never copied from the user's folder (a build there
- * may be for any kernel), as `make clean` would have removed them. */
-static bool build_output(const char *name)
+bool kf_build_output(const char *name)
 {
 	static const char *const suffixes[] = { ".o", ".ko", ".mod", ".mod.c", ".a" };
 	if (strcmp(name, "modules.order") == 0 || strcmp(name, "Module.symvers") == 0 ||
@@ -170,7 +168,7 @@ static int mirror_dir(struct mirror *m, const char *rel)
 		return -errno;
 	int r = 0;
 	for (struct dirent *e; r == 0 && (e = readdir(d));) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || build_output(e->d_name))
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || kf_build_output(e->d_name))
 			continue;
 		_cleanup_free_ char *sub = rel ? kforge_path_join(rel, e->d_name, NULL) : strdup(e->d_name);
 		_cleanup_free_ char *from = kforge_path_join(m->src, sub, NULL);

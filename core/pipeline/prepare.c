@@ -10,7 +10,10 @@
 
 #include "pipeline/steps.h"
 
-/* Mirrors SRC into DST: folders made, files symlinked; RECURSE 0 takes only SRC's own files. */
+/*
+ * Mirrors SRC into DST: folders made, files symlinked (a prepared tree's build outputs left out:
+ * kbuild would write through the link into the tree); RECURSE 0 takes only SRC's own files.
+ */
 static int mirror(const char *src, const char *dst, bool recurse)
 {
 	if (kf_mkdir_p(dst) < 0)
@@ -30,7 +33,7 @@ static int mirror(const char *src, const char *dst, bool recurse)
 			break;
 		}
 		struct stat st;
-		if (lstat(from, &st) < 0)
+		if (lstat(from, &st) < 0 || (!S_ISDIR(st.st_mode) && kf_build_output(e->d_name)))
 			continue;
 		if (S_ISDIR(st.st_mode))
 			r = recurse ? mirror(from, to, true) : 0;

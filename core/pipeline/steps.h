@@ -47,6 +47,12 @@ int kf_mirror_external(struct kforge_job *job, const char *src, const char *dst)
  * Kbuild file, no obj-m line, ..."), appended to OUT. */
 int kf_describe_external(const char *dir, struct kf_strbuf *out);
 /*
+ * Is NAME what kbuild writes (an object, .ko, .mod, .cmd, modules.order, Module.symvers), or one
+ * of kforge's own notes? Never copied or linked into a build folder: a build there may be for
+ * any kernel, and a link to a read-only tree's object would be written through.
+ */
+bool kf_build_output(const char *name);
+/*
  * Does DIR's Makefile run $(MAKE) -C itself (a wrapper)? *OBJM: does its Makefile or Kbuild assign
  * obj-m? *GUARD: does the Makefile test KERNELRELEASE (ifneq ($(KERNELRELEASE),)) to tell kbuild's
  * pass from its own, so that KERNELRELEASE must not be set on its command line?
