@@ -480,7 +480,10 @@ static int dkms_prepare(struct kforge_job *job)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot remove the old copy %s: %s", p->build,
 				       strerror(-r));
 	kf_info(job->ctx, "%s: copying %s into %s", job->package, job->dkms_dir, p->build);
-	if (kforge_runl(job, NULL, "cp", "-a", "--", job->dkms_dir, p->build, NULL) != 0)
+	/* the copy is the build's to write, whatever modes the package's files have (read-only
+	 * ones, as a dist tarball's or a read-only mount's, would stop kbuild) */
+	if (kforge_runl(job, NULL, "cp", "-a", "--", job->dkms_dir, p->build, NULL) != 0 ||
+	    kforge_runl(job, NULL, "chmod", "-R", "u+w", "--", p->build, NULL) != 0)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot copy %s into %s: see %s", job->dkms_dir, p->build,
 				       kf_job_log_name(job));
 	if ((r = kforge_job_set_module_dir(job, p->build)) < 0)

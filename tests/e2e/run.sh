@@ -245,8 +245,10 @@ refused() { # name action needle
 	sd=$(mktemp -d "$E/shim-XXXXXX")
 	chmod 755 "$sd"
 	case $action in substitute:*) cp "${action#substitute:}" "$sd/substitute.ko" && action=substitute:$sd/substitute.ko ;; esac
-	printf '#!/bin/sh\nKFORGE_SHIM_ACTION=%s exec %s "$@"\n' "$action" "$top/tests/e2e/shim/make" >"$sd/make"
-	chmod 755 "$sd/make" "$sd"/*.ko 2>/dev/null
+	# the shim itself copied there too: the source tree may be under /tmp, which the sandbox hides
+	cp "$top/tests/e2e/shim/make" "$sd/shim-make"
+	printf '#!/bin/sh\nKFORGE_SHIM_ACTION=%s exec %s "$@"\n' "$action" "$sd/shim-make" >"$sd/make"
+	chmod 755 "$sd/make" "$sd/shim-make" "$sd"/*.ko 2>/dev/null
 	PATH="$sd:$PATH" "$KFORGE" -k "$KVER" install "$work/hello-$n" --install-mod-path "$d" >"$work/$n.out" 2>&1
 	rc=$?
 	rm -rf "$sd"
