@@ -89,6 +89,14 @@ has "on a 5.x kernel: MAKE_MATCH[1] wins, its escaped \\\$PWD expanded in the se
 	"make=make -j2 KERNELRELEASE=5.10.0-9-amd64 -C $tmp/ksrc-full M=$D/treevars OLD=1" \
 	"patch=all.patch" "patch=old.patch"
 
+read_conf presets "$tmp/ksrc-full" --module fx-pre 3.0
+has "read as NAME/VER: PACKAGE_NAME and PACKAGE_VERSION preset from it, installed_modules_dir is kforge's folder" \
+	"name=fx-pre" "version=3.0" "make=make -j2 KERNELRELEASE=$K NAME=fx-pre VER=3.0 DEST=/lib/modules/$K/updates"
+read_conf treevars "$tmp/ksrc-full" --module other 9
+has "a conf's own PACKAGE_NAME and PACKAGE_VERSION win over the preset ones" "name=fx-vars" "version=2.1"
+expect_fail "read from its folder alone, a conf without PACKAGE_NAME is refused as DKMS refuses it" 5 \
+	"$D/presets/dkms.conf: PACKAGE_NAME is not set: DKMS refuses the file too" read_conf presets "$tmp/ksrc-full"
+
 expect_fail "a hole in the module arrays and AUTOINSTALL=true are refused, naming file, variable and fix" 5 \
 	"$D/holes/dkms.conf: BUILT_MODULE_NAME[0] is not set" read_conf holes "$tmp/ksrc-full"
 check "the refusal also names BUILT_MODULE_NAME[2], DEST_MODULE_LOCATION[0] and AUTOINSTALL" sh -c '

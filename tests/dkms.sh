@@ -110,4 +110,29 @@ step "uninstall kfpatch/1.2 removes its module and runs POST_REMOVE" t5
 check "uninstall kfhdaps (a module name) removes that module only" sh -c '
 	"$1" --root "$2" -k "$3" uninstall kfhdaps >/dev/null 2>&1 && [ -z "$(find "$2/usr/lib/modules/$3" "$2/lib/modules/$3" -name kfhdaps.ko 2>/dev/null)" ] &&
 	[ -n "$(find "$2/usr/lib/modules/$3" "$2/lib/modules/$3" -name kfbase.ko 2>/dev/null)" ]' _ "$KFORGE" "$root" "$A"
+# (9) REMAKE_INITRD=yes is ignored, as DKMS 3.x ignores it: the initramfs is refreshed only when it
+# holds the module (shim generators on PATH log each call; the image is the listing they print)
+mkdir -p "$tmp/bin"
+for t in update-initramfs lsinitramfs; do ln -sf "$srcdir/tests/shim/initramfs-tool" "$tmp/bin/$t"; done
+ini=$tmp/kfinit-1.0
+cp -r "$srcdir/tests/src/hello" "$ini" && chmod -R u+w,go+rX "$ini"
+printf '%s\n' PACKAGE_NAME=kfinit PACKAGE_VERSION=1.0 'BUILT_MODULE_NAME[0]=hello' \
+	'DEST_MODULE_LOCATION[0]=/updates/dkms' REMAKE_INITRD=yes >"$ini/dkms.conf"
+mkdir -p "$root/boot"
+echo "usr/lib/modules/$A/kernel/drivers/net/dummy.ko" >"$root/boot/initrd.img-$A"
+export KFORGE_SHIM_LOG="$tmp/shim.log"
+: >"$KFORGE_SHIM_LOG"
+PATH="$tmp/bin:$PATH" kf "$A" install "$ini" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "REMAKE_INITRD=yes, the module not in the image: installed, the directive said ignored, update-initramfs not run" sh -c '
+	[ "$1" -eq 0 ] && [ -n "$4" ] && grep -q "REMAKE_INITRD is deprecated and ignored, as in DKMS 3.x" "$2" &&
+	grep -q "^lsinitramfs " "$3" && ! grep -q "^update-initramfs" "$3"' _ "$rc" "$tmp/err" "$KFORGE_SHIM_LOG" \
+	"$(installed "$A" hello.ko)" || show "$tmp/err" "$KFORGE_SHIM_LOG"
+echo "usr/lib/modules/$A/updates/hello.ko" >"$root/boot/initrd.img-$A"
+: >"$KFORGE_SHIM_LOG"
+PATH="$tmp/bin:$PATH" kf "$A" install "$ini" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "... the module in the image: the initramfs is refreshed (update-initramfs -u -k $A)" sh -c '
+	[ "$1" -eq 0 ] && grep -qx "update-initramfs -u -k $3" "$2"' _ "$rc" "$KFORGE_SHIM_LOG" "$A" ||
+	show "$tmp/err" "$KFORGE_SHIM_LOG"
 tap_done

@@ -194,7 +194,8 @@ static int read_conf(struct kforge_job *job, struct pkg *p, const char *module, 
 	_cleanup_free_ char *conf = kforge_path_join(job->dkms_dir, "dkms.conf", NULL);
 	_cleanup_free_ char *src_tree = NULL;
 	_cleanup_free_ char *install_tree = strdup(job->kernel.modules_dir);
-	if (!conf || !install_tree || kforge_path_resolve(kforge_ctx_root(job->ctx), "/usr/src", &src_tree) < 0)
+	_cleanup_free_ char *installed = kforge_path_join(job->kernel.modules_dir, job->install_subdir, NULL);
+	if (!conf || !install_tree || !installed || kforge_path_resolve(kforge_ctx_root(job->ctx), "/usr/src", &src_tree) < 0)
 		return -ENOMEM;
 	char *slash = strrchr(install_tree, '/');
 	if (slash && slash != install_tree)
@@ -208,6 +209,7 @@ static int read_conf(struct kforge_job *job, struct pkg *p, const char *module, 
 		.install_tree = install_tree,
 		.module = module,
 		.module_version = version,
+		.installed_modules_dir = installed,
 	};
 	return kf_dkms_conf_read(job, conf, &vars, &p->conf);
 }

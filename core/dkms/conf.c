@@ -72,10 +72,12 @@ static const char *const var_names[N_VARS] = {
  * install_tree module module_version`. It is DKMS's safe_source (dkms.in:540-578), kept as close
  * as bash allows:
  * - DKMS's variables are plain shell variables, not exported (a command the conf runs does not
- *   see them), and every name DKMS reads back is unset first (dkms.in:630-633): PACKAGE_NAME
- *   and PACKAGE_VERSION included. The issue lists them, and installed_modules_dir, as preset:
- *   DKMS sets neither (PACKAGE_* are unset; installed_modules_dir exists nowhere in DKMS), so
- *   neither does kforge. install_tree is DKMS's closest variable and is set.
+ *   see them), and every name DKMS reads back is unset first (dkms.in:630-633). Then, as the
+ *   issue asks, PACKAGE_NAME and PACKAGE_VERSION are preset to NAME/VER when they are known
+ *   (DKMS leaves them unset; a conf that sets its own wins; a first read from a path leaves them
+ *   unset, so a conf without them is still refused as DKMS refuses it), and installed_modules_dir
+ *   names the folder kforge installs into (/lib/modules/KVER/updates; DKMS has no such variable,
+ *   install_tree is its closest and is set too).
  * - the conf is sourced in a subshell (`. CONF`, so BASH_SOURCE is its path) with its stdout
  *   discarded, no set -e or -u, extglob on; that subshell prints NAME[i]="value" for every
  *   element, one trailing CR stripped; the outer shell evals those lines: the second expansion
@@ -89,13 +91,15 @@ static const char *const var_names[N_VARS] = {
 const char kf_dkms_driver[] =
 	"shopt -s extglob\n"
 	"_kf_conf=$1 kernelver=$2 arch=$3 kernel_source_dir=$4 kernel_config=$5 dkms_tree=$6 source_tree=$7\n"
-	"install_tree=$8 module=$9 module_version=${10}\n"
+	"install_tree=$8 module=$9 module_version=${10} installed_modules_dir=${11}\n"
 	"_kf_vars='PACKAGE_NAME PACKAGE_VERSION POST_ADD POST_BUILD POST_INSTALL POST_REMOVE PRE_BUILD\n"
 	"  PRE_INSTALL BUILD_DEPENDS BUILD_EXCLUSIVE_ARCH BUILD_EXCLUSIVE_CONFIG BUILD_EXCLUSIVE_KERNEL\n"
 	"  BUILD_EXCLUSIVE_KERNEL_MIN BUILD_EXCLUSIVE_KERNEL_MAX MAKE MAKE_MATCH PATCH PATCH_MATCH\n"
 	"  BUILT_MODULE_NAME BUILT_MODULE_LOCATION DEST_MODULE_NAME DEST_MODULE_LOCATION STRIP AUTOINSTALL\n"
 	"  NO_WEAK_MODULES BUILD_DEPENDS_REBUILD OBSOLETE_BY CLEAN REMAKE_INITRD'\n"
 	"for _kf_v in $_kf_vars; do unset \"$_kf_v\"; done\n"
+	"[[ $module ]] && PACKAGE_NAME=$module\n"
+	"[[ $module_version ]] && PACKAGE_VERSION=$module_version\n"
 	"set --\n"
 	"CR=$'\\r'\n"
 	"exec 3>&1 1>&2\n"
@@ -482,6 +486,13 @@ int kf_dkms_conf_read(struct kforge_job *job, const char *conf_path, const struc
 	}
 	if (!kconfig)
 		return -ENOMEM;
+	_cleanup_free_ char *installed = vars->installed_modules_dir
+						 ? strdup(vars->installed_modules_dir)
+						 : kf_strdup_printf("%s/%s/updates",
+								    vars->install_tree ? vars->install_tree : "/lib/modules",
+								    vars->kernelver ? vars->kernelver : "");
+	if (!installed)
+		return -ENOMEM;
 
 	char dir[] = "/tmp/kforge-dkms-XXXXXX";
 	if (!mkdtemp(dir))
@@ -509,7 +520,7 @@ int kf_dkms_conf_read(struct kforge_job *job, const char *conf_path, const struc
 					     vars->source_tree ? vars->source_tree : "/usr/src",
 					     vars->install_tree ? vars->install_tree : "/lib/modules",
 					     vars->module ? vars->module : "", vars->module_version ? vars->module_version : "",
-					     NULL };
+					     installed ? installed : "", NULL };
 		/* the conf's folder is its working directory, read-only; sourcing one takes milliseconds */
 		struct kforge_sandbox sb = {
 			.user = vars->user,

@@ -61,6 +61,7 @@ struct kf_dkms_vars {
 	const char *source_tree;       /* NULL: /usr/src */
 	const char *install_tree;      /* NULL: /lib/modules */
 	const char *module, *module_version; /* DKMS's -m/-v; NULL or "" on a first read from a path */
+	const char *installed_modules_dir;   /* NULL: INSTALL_TREE/KVER/updates */
 	const char *user;		     /* the build user (NULL or "": [build] user) */
 	const char *user_setting;	     /* what sets it, for messages */
 	bool no_bwrap;			     /* never bubblewrap (tests) */

@@ -23,7 +23,7 @@
 int main(int argc, char **argv)
 {
 	if (argc < 6) {
-		fprintf(stderr, "usage: %s ROOT KVER CONF KSRC DKMS_TREE [--arch A] [--no-bwrap] [--user USER]\n", argv[0]);
+		fprintf(stderr, "usage: %s ROOT KVER CONF KSRC DKMS_TREE [--arch A] [--no-bwrap] [--user USER] [--module NAME VER]\n", argv[0]);
 		return 2;
 	}
 	struct kf_dkms_vars v = { .kernelver = argv[2], .kernel_source_dir = argv[4], .dkms_tree = argv[5],
@@ -37,6 +37,10 @@ int main(int argc, char **argv)
 			v.kernelver = argv[++i];
 		else if (strcmp(argv[i], "--arch") == 0 && i + 1 < argc)
 			v.arch = argv[++i];
+		else if (strcmp(argv[i], "--module") == 0 && i + 2 < argc) {
+			v.module = argv[++i];
+			v.module_version = argv[++i];
+		}
 	}
 	struct kforge_ctx *ctx;
 	struct kforge_job *job;
