@@ -1,8 +1,9 @@
 #!/bin/sh
-# dkms-deps.sh: BUILD_DEPENDS, the rebuild of dependents when a dependency changes, and AUTOINSTALL,
+# dkms-deps.sh: BUILD_DEPENDS (the rebuild of dependents when a dependency changes, a failed
+# dependency in autoinstall, a cycle), and AUTOINSTALL,
 # for real against the host's Debian headers in a copy of the Debian fixture root (TAP). The
 # fixture packages in tests/dkms/deps: kfexp exports kfexp_value, kfimp uses it and names kfexp in
-# BUILD_DEPENDS, kfnoauto has no AUTOINSTALL.
+# BUILD_DEPENDS, kfnoauto has no AUTOINSTALL (and is copied into kfcyc1 and kfcyc2 for the cycle).
 set -u
 NAME=dkms-deps
 . "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
@@ -60,7 +61,22 @@ check "... in dependency order: kfexp rebuilt before kfimp" sh -c '
 check "... kfnoauto said: not autoinstalled (AUTOINSTALL is not yes in its dkms.conf)" \
 	grep -qF "kfnoauto/1.0: not autoinstalled (AUTOINSTALL is not yes in its dkms.conf)" "$tmp/err"
 
-# (5) a changed dependency: a new version folder, then a changed source; each install rebuilds kfimp
+# (5) autoinstall on a new kernel C with kfexp's source broken: kfexp fails there, and kfimp is
+# failed because of it, not built; nothing is installed for C
+C=6.1.0-59-amd64
+synth_kernel "$root" "$A" "$C"
+echo '#error kfexp broken by the test' >>"$root/usr/src/kfexp-1.0/kfexp.c"
+kf "$C" autoinstall >"$tmp/out" 2>"$tmp/err"
+rc=$?
+sed -i '/#error kfexp broken by the test/d' "$root/usr/src/kfexp-1.0/kfexp.c"
+check "autoinstall on $C, kfexp broken: exit 1, kfexp failed, kfimp failed because of it, both counted" sh -c '
+	[ "$1" -eq 1 ] && grep -q "kfexp-1.0: the rebuild for $3 failed (exit 4)" "$2" &&
+	grep -q "kfimp-1.0: not rebuilt for $3: its BUILD_DEPENDS kfexp (kfexp/1.0) failed there" "$2" &&
+	grep -q "autoinstall for $3: 0 rebuilt, 0 skipped, 2 failed" "$2"' _ "$rc" "$tmp/err" "$C" || show "$tmp/err"
+check "... kfimp was never built for $C, and nothing of kfexp or kfimp is installed there" sh -c '
+	[ ! -e "$1/$2/dkms/kfimp" ] && [ -z "$(find "$3/usr/lib/modules/$2" -name "kf*.ko")" ]' _ "$work" "$C" "$root"
+
+# (6) a changed dependency: a new version folder, then a changed source; each install rebuilds kfimp
 cp -a "$root/usr/src/kfexp-1.0" "$root/usr/src/kfexp-1.1"
 sed -i 's/PACKAGE_VERSION="1.0"/PACKAGE_VERSION="1.1"/' "$root/usr/src/kfexp-1.1/dkms.conf"
 t2() { kf "$A" install kfexp/1.1 >"$tmp/out" 2>"$tmp/err" &&
@@ -76,4 +92,28 @@ step "kfexp/1.1's source changed and installed again: kfimp rebuilt against the 
 exp_crc=$(crc_in "$work/$A/dkms/kfexp/1.1/build/Module.symvers" kfexp_value)
 imp_crc=$(crc_of "$(installed "$A" kfimp.ko)" kfexp_value)
 check "the installed kfimp's CRC of kfexp_value is kfexp/1.1's" sh -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$exp_crc" "$imp_crc"
+
+# (7) a cycle: kfcyc1 installed, kfcyc2 (BUILD_DEPENDS kfcyc1) installed, then kfcyc1's conf names
+# kfcyc2 and is installed again; autoinstall on B reports both as failed, builds neither
+for n in 1 2; do
+	d=$root/usr/src/kfcyc$n-1.0
+	cp -a "$root/usr/src/kfnoauto-1.0" "$d"
+	mv "$d/kfnoauto.c" "$d/kfcyc$n.c"
+	sed -i "s/kfnoauto/kfcyc$n/g" "$d/dkms.conf" "$d/Makefile" "$d/kfcyc$n.c"
+	echo 'AUTOINSTALL="yes"' >>"$d/dkms.conf"
+done
+echo 'BUILD_DEPENDS="kfcyc1"' >>"$root/usr/src/kfcyc2-1.0/dkms.conf"
+t4() { kf "$A" install kfcyc1/1.0 >"$tmp/out" 2>"$tmp/err" && kf "$A" install kfcyc2/1.0 >"$tmp/out" 2>"$tmp/err" &&
+	echo 'BUILD_DEPENDS="kfcyc2"' >>"$root/usr/src/kfcyc1-1.0/dkms.conf" &&
+	kf "$A" install kfcyc1/1.0 >"$tmp/out" 2>"$tmp/err"; }
+step "kfcyc1, kfcyc2 (needs kfcyc1), then kfcyc1 needing kfcyc2: installed for $A" t4
+kf "$B" autoinstall >"$tmp/out" 2>"$tmp/err"
+rc=$?
+check "autoinstall on $B: exit 1, the cycle named for each (its BUILD_DEPENDS and the fix), counted failed" sh -c '
+	[ "$1" -eq 1 ] &&
+	grep -q "kfcyc1-1.0: not rebuilt for $3: its BUILD_DEPENDS (kfcyc2) wait on each other, a cycle: break it in their dkms.conf files" "$2" &&
+	grep -q "kfcyc2-1.0: not rebuilt for $3: its BUILD_DEPENDS (kfcyc1) wait on each other, a cycle" "$2" &&
+	grep -q "autoinstall for $3: .* 2 failed" "$2"' _ "$rc" "$tmp/err" "$B" || show "$tmp/err"
+check "... and neither was built for $B" sh -c '[ ! -e "$1/$2/dkms/kfcyc1" ] && [ ! -e "$1/$2/dkms/kfcyc2" ] &&
+	[ -z "$(find "$3/usr/lib/modules/$2" -name "kfcyc*.ko")" ]' _ "$work" "$B" "$root"
 tap_done
