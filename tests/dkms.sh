@@ -135,4 +135,23 @@ rc=$?
 check "... the module in the image: the initramfs is refreshed (update-initramfs -u -k $A)" sh -c '
 	[ "$1" -eq 0 ] && grep -qx "update-initramfs -u -k $3" "$2"' _ "$rc" "$KFORGE_SHIM_LOG" "$A" ||
 	show "$tmp/err" "$KFORGE_SHIM_LOG"
+# (10) PRE_INSTALL that fails aborts the install, nothing changed; a PATCH that is not in patches/ is
+# refused before the build, naming it and the fix
+pre=$tmp/kfpre-1.0
+cp -r "$srcdir/tests/src/hello" "$pre" && chmod -R u+w,go+rX "$pre"
+printf '#!/bin/sh\necho "refusing: no such hardware" >&2\nexit 3\n' >"$pre/pre-install.sh"
+chmod 755 "$pre/pre-install.sh"
+printf '%s\n' PACKAGE_NAME=kfpre PACKAGE_VERSION=1.0 'BUILT_MODULE_NAME[0]=hello' 'DEST_MODULE_NAME[0]=kfpre' \
+	'DEST_MODULE_LOCATION[0]=/updates/dkms' PRE_INSTALL=pre-install.sh >"$pre/dkms.conf"
+expect_fail "PRE_INSTALL exiting 3: exit 5, the script and its status named, the install aborted" 5 \
+	"kfpre/1.0: PRE_INSTALL (pre-install.sh) exited 3: the install is aborted, nothing changed" kf "$A" install "$pre"
+check "... kfpre.ko is not installed and not recorded" sh -c '[ -z "$1" ] && [ ! -e "$2/var/lib/kforge/records/$3/kfpre.conf" ]' \
+	_ "$(installed "$A" kfpre.ko)" "$root" "$A"
+sed -i '/^PRE_INSTALL=/d' "$pre/dkms.conf"
+echo 'PATCH[0]=missing.patch' >>"$pre/dkms.conf"
+expect_fail "PATCH[0] naming a file not in patches/: exit 5, the patch, the folder and the fix named" 5 \
+	"kfpre/1.0: PATCH missing.patch does not exist in $pre/patches: add it there, or fix the PATCH line of $pre/dkms.conf" \
+	kf "$A" install "$pre"
+check "... nothing was built or installed" sh -c '[ -z "$1" ] && [ ! -e "$2/$3/dkms/kfpre/1.0/build/hello.ko" ]' \
+	_ "$(installed "$A" kfpre.ko)" "$work" "$A"
 tap_done
