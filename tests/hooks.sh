@@ -96,6 +96,23 @@ installed_for "$root" 6.1.0-58-amd64 /usr/lib/modules/6.1.0-58-amd64/updates/hel
 run_hook again "$root" "$hook" 6.1.0-57-amd64
 check "autoinstall again: what is installed and intact is left alone" \
 	grep -q "^kforge: $tmp/hello-debian: already installed for 6.1.0-57-amd64\$" "$tmp/again.out"
+# a DKMS package whose dkms.conf excludes a kernel without CONFIG_VIDEO_DEV: the headers of such a
+# kernel arrive (apt-get install linux-headers-...-cloud-amd64, which DKMS fails): a skip, exit 0
+cp -a "$srcdir/tests/dkms/pkgs/kfvideo-0.3" "$root/usr/src/" && chmod -R u+w "$root/usr/src/kfvideo-0.3"
+"$KFORGE" --root "$root" -k 6.1.0-56-amd64 -q install kfvideo/0.3 >"$tmp/setup.out" 2>&1 || cat "$tmp/setup.out"
+synth_kernel "$root" 6.1.0-56-amd64 6.1.0-59-amd64
+for f in "$root/usr/lib/modules/6.1.0-59-amd64/build/.config" "$root/usr/lib/modules/6.1.0-59-amd64/build/include/config/auto.conf"; do
+	[ -f "$f" ] && sed -i '/^CONFIG_VIDEO_DEV=/d' "$f"
+done
+KFORGE_SYSTEM_CONFIG=$tmp/exclude.conf run_hook novideo "$root" "$hook" 6.1.0-59-amd64
+rc=$?
+check "debian header_postinst.d, a kernel without CONFIG_VIDEO_DEV: kfvideo/0.3 skipped with its BUILD_EXCLUSIVE reason, counted skipped, the hook exits 0" sh -c '
+	[ "$1" -eq 0 ] && grep -q "kfvideo/0.3 skipped for 6.1.0-59-amd64.*BUILD_EXCLUSIVE_KERNEL.*REQUIRES CONFIG_VIDEO_DEV" "$2" &&
+	grep -q "autoinstall for 6.1.0-59-amd64: 2 rebuilt, 3 skipped, 0 failed" "$2" && ! grep -q "error" "$2"' \
+	_ "$rc" "$tmp/novideo.out" || sed 's/^/# /' "$tmp/novideo.out"
+check "... kfvideo stays installed for 6.1.0-56-amd64, nothing of it for 6.1.0-59-amd64" sh -c '
+	[ -n "$(find "$1/usr/lib/modules/6.1.0-56-amd64/updates" -name "kfvideo.ko*")" ] &&
+	[ -z "$(find "$1/usr/lib/modules/6.1.0-59-amd64" -name "kfvideo.ko*")" ]' _ "$root"
 
 # --- Fedora and systemd systems: the kernel-install plugin
 hook=$builddir/plugins/fedora/hooks/40-kforge.install
