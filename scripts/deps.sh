@@ -1,9 +1,10 @@
 #!/bin/sh
-# deps.sh: installs everything kforge needs to build, test and run on Debian/Ubuntu (apt-get).
-# Also installs a real Debian 6.1 kernel's headers (the newest linux-headers-6.1.0-N-amd64 in the
-# archive, and its rt-amd64 flavour), Debian's kernel source (linux-source-6.1), qemu and
-# busybox for the end-to-end tests, clang with its sanitizer runtimes and libFuzzer for the
-# sanitizer and fuzz builds. Prints that kernel's release.
+# deps.sh: installs everything kforge needs to build, test and run on Debian/Ubuntu (apt-get). Also
+# installs a real Debian 6.1 kernel's headers (the newest linux-headers-6.1.0-N-amd64 in the
+# archive, and its rt-amd64 and cloud-amd64 flavours: tests/e2e/dkms.sh builds for all three),
+# Debian's kernel source (linux-source-6.1), qemu and busybox for the end-to-end tests, clang with
+# its sanitizer runtimes and libFuzzer for the sanitizer and fuzz builds. Prints that kernel's
+# release.
 set -eu
 [ "$(id -u)" -eq 0 ] && SUDO= || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
@@ -12,7 +13,8 @@ pkgs="build-essential autoconf automake libtool libltdl-dev pkg-config libkmod-d
 libinih-dev libcmocka-dev zlib1g-dev liblzma-dev libzstd-dev jq kmod bc flex bison libelf-dev libssl-dev xz-utils zstd cpio openssl python3
 ovmf mtools dosfstools
 qemu-system-x86 busybox-static linux-source-6.1 procps binutils
-libcurl4-openssl-dev bubblewrap ccache patch rpm"
+libcurl4-openssl-dev bubblewrap ccache patch rpm
+libxtables-dev"
 
 missing() {
 	for p in "$@"; do
@@ -35,8 +37,11 @@ clang_v=$(apt-cache depends clang 2>/dev/null | sed -n 's/^ *Depends: clang-\([0
 clang_rt=libclang-rt-${clang_v:-14}-dev
 apt-cache show "$clang_rt" >/dev/null 2>&1 || clang_rt=libclang-common-${clang_v:-14}-dev
 pkgs="$pkgs clang llvm $clang_rt"
+# tests/e2e/dkms.sh builds Debian's *-dkms packages: iptables-netflow-dkms's configure (its PRE_BUILD)
+# needs libxtables-dev and pkg-config, as the package's Depends say
 # shellcheck disable=SC2086
-need=$(missing $pkgs "linux-headers-$kver" "linux-headers-${kver%-amd64}-rt-amd64")
+need=$(missing $pkgs "linux-headers-$kver" "linux-headers-${kver%-amd64}-rt-amd64" \
+	"linux-headers-${kver%-amd64}-cloud-amd64")
 if [ -n "$need" ]; then
 	echo "deps.sh: installing" $need >&2
 	# shellcheck disable=SC2086

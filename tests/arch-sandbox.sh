@@ -18,24 +18,7 @@ if ! command -v python3 >/dev/null; then
 fi
 
 # a listener on 127.0.0.1 that counts connections: the sandbox must not reach it
-python3 - "$tmp/port" "$tmp/conns" <<'PY' &
-import socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(8)
-open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
-import os
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-n = 0
-while True:
-    c, _ = s.accept()
-    n += 1
-    open(sys.argv[2], "w").write(str(n))
-    c.close()
-PY
-listener=$!
-trap 'kill $listener 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-wait_until 20 test -s "$tmp/port" || { echo "1..0 # SKIP the listener did not start"; exit 0; }
+start_listener || { echo "1..0 # SKIP the listener did not start"; exit 0; }
 port=$(cat "$tmp/port")
 
 # the control: outside any sandbox the listener is reachable (so a failure below means something)

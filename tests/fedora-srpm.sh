@@ -8,7 +8,7 @@
 # network) and with the spec's lines read as data, sets EXTRAVERSION as the spec's InitBuildVars
 # does, and installs dummy.ko.xz (the patched code) whose vermagic is exactly the release. Also
 # prep = rpmspec (rpm's rpmspec -P in the sandbox, its patches applied as data), dnf download
-# --source as nobody where the root has dnf (and the URL when dnf has no such package), and
+# --source as the build user where the root has dnf (and the URL when dnf has no such package), and
 # source = ark (the kernel-ark tag through libgit2 from a file:// stand-in). A
 # corrupt SRPM and a file that is no rpm are refused naming the file; an unreachable server is
 # named with the rewrite.
@@ -145,7 +145,7 @@ else
 fi
 log=$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)
 check "dummy.ko.xz in updates/ is the patched code, vermagic exactly $K" vermagic_ok "$(ko good)"
-check "rpmbuild -bp ran unprivileged without network (setpriv to nobody, bwrap or unshare --net)" sh -c '
+check "rpmbuild -bp ran unprivileged without network (setpriv to the build user, bwrap or unshare --net)" sh -c '
 	grep -q "^\$ .*setpriv --reuid=[0-9]* --regid=[0-9]* --clear-groups --no-new-privs -- .*rpmbuild -bp --nodeps" "$1" &&
 	grep -q "^\$ .*\(bwrap --unshare-all\|unshare --net\)" "$1"' _ "${log:-/dev/null}"
 tree=$(ls -d "$tmp/good/$cache/src/fedora-$K-rpmbuild"* 2>/dev/null | head -n 1)
@@ -231,9 +231,9 @@ ls -d /tmp/kforge-dnf-* 2>/dev/null | sort >"$tmp/dnf-before"
 PATH="$dnf:$PATH"
 installs dnf dnf "dnf: installed from the SRPM dnf download --source gave, vermagic exactly $K"
 PATH=${PATH#"$dnf:"}
-check "dnf: run once as nobody: download --source, its cache and destdir in a folder of its own, --installroot the root, kernel-6.1.192-300.fc39" sh -c '
+check "dnf: run once as the build user (kforge-build): download --source, its cache and destdir in a folder of its own, --installroot the root, kernel-6.1.192-300.fc39" sh -c '
 	[ "$(wc -l <"$1")" -eq 1 ] &&
-	grep -qx "nobody dnf download --source --setopt=cachedir=/tmp/kforge-dnf-[A-Za-z0-9]*/cache --destdir=/tmp/kforge-dnf-[A-Za-z0-9]* --installroot=$2 kernel-6.1.192-300.fc39" "$1" ||
+	grep -qx "kforge-build dnf download --source --setopt=cachedir=/tmp/kforge-dnf-[A-Za-z0-9]*/cache --destdir=/tmp/kforge-dnf-[A-Za-z0-9]* --installroot=$2 kernel-6.1.192-300.fc39" "$1" ||
 	{ cat "$1"; false; }' _ "$dnf/calls" "$tmp/dnf"
 ls -d /tmp/kforge-dnf-* 2>/dev/null | sort >"$tmp/dnf-after"
 check "dnf: its folder is removed after use" cmp -s "$tmp/dnf-before" "$tmp/dnf-after"
@@ -242,12 +242,12 @@ touch "$dnf/fail"
 : >"$dnf/calls"
 out=$(PATH="$dnf:$PATH" kf dnfgood "$tmp/dnffail" plan dummy --strategy headers 2>&1)
 check "dnf: plan says dnf download --source runs first, then the URL if that fails; nothing run" sh -c '
-	printf "%s" "$1" | grep -q "dnf download --source kernel-6.1.192-300.fc39 as nobody into a temporary folder" &&
+	printf "%s" "$1" | grep -q "dnf download --source kernel-6.1.192-300.fc39 as the build user (\[build\] user) into a temporary folder" &&
 	[ ! -s "$2" ]' _ "$out" "$dnf/calls"
 PATH="$dnf:$PATH" kf dnfgood "$tmp/dnffail" install dummy --strategy headers >"$tmp/out" 2>"$tmp/err"
 rc=$?
 check "dnf: no such package: kforge says so, fetches Koji's URL through the rewrite, installs" sh -c '
-	[ "$1" -eq 0 ] && grep -q "nobody dnf download" "$2" && grep -q "$3" "$4" &&
+	[ "$1" -eq 0 ] && grep -q "kforge-build dnf download" "$2" && grep -q "$3" "$4" &&
 	grep -q "gave no kernel-6.1.192-300.fc39.src.rpm: the URL instead" "$5"' _ $rc "$dnf/calls" "$SRPM_PATH" "$tmp/requests" \
 	"$(sed -n 's/^kforge: log: //p' "$tmp/err" | head -n 1)"
 [ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"

@@ -51,7 +51,9 @@ cp -r "$srcdir/tests/src/importer" "$tmp/broken"
 for m in gone exporter; do
 	"$KFORGE" --root "$root" -k 6.1.0-56-amd64 -q install "$tmp/$m" >"$tmp/setup.out" 2>&1 || cat "$tmp/setup.out"
 done
-"$KFORGE" --root "$root" -k 6.1.0-56-amd64 -q install "$tmp/broken" --extra-symbols "$tmp/exporter/Module.symvers" >"$tmp/setup.out" 2>&1 ||
+# kforge built the exporter in its copy of the folder (work/KVER/NAME-HASH): its Module.symvers is there
+exp_symvers=$(ls "$root"/var/cache/kforge/work/6.1.0-56-amd64/exporter-*/Module.symvers | head -n1)
+"$KFORGE" --root "$root" -k 6.1.0-56-amd64 -q install "$tmp/broken" --extra-symbols "$exp_symvers" >"$tmp/setup.out" 2>&1 ||
 	cat "$tmp/setup.out"
 rm -rf "$tmp/gone"
 echo "this is not C;" >>"$tmp/broken/kforge_importer.c"
@@ -94,6 +96,23 @@ installed_for "$root" 6.1.0-58-amd64 /usr/lib/modules/6.1.0-58-amd64/updates/hel
 run_hook again "$root" "$hook" 6.1.0-57-amd64
 check "autoinstall again: what is installed and intact is left alone" \
 	grep -q "^kforge: $tmp/hello-debian: already installed for 6.1.0-57-amd64\$" "$tmp/again.out"
+# a DKMS package whose dkms.conf excludes a kernel without CONFIG_VIDEO_DEV: the headers of such a
+# kernel arrive (apt-get install linux-headers-...-cloud-amd64, which DKMS fails): a skip, exit 0
+cp -a "$srcdir/tests/dkms/pkgs/kfvideo-0.3" "$root/usr/src/" && chmod -R u+w "$root/usr/src/kfvideo-0.3"
+"$KFORGE" --root "$root" -k 6.1.0-56-amd64 -q install kfvideo/0.3 >"$tmp/setup.out" 2>&1 || cat "$tmp/setup.out"
+synth_kernel "$root" 6.1.0-56-amd64 6.1.0-59-amd64
+for f in "$root/usr/lib/modules/6.1.0-59-amd64/build/.config" "$root/usr/lib/modules/6.1.0-59-amd64/build/include/config/auto.conf"; do
+	[ -f "$f" ] && sed -i '/^CONFIG_VIDEO_DEV=/d' "$f"
+done
+KFORGE_SYSTEM_CONFIG=$tmp/exclude.conf run_hook novideo "$root" "$hook" 6.1.0-59-amd64
+rc=$?
+check "debian header_postinst.d, a kernel without CONFIG_VIDEO_DEV: kfvideo/0.3 skipped with its BUILD_EXCLUSIVE reason, counted skipped, the hook exits 0" sh -c '
+	[ "$1" -eq 0 ] && grep -q "kfvideo/0.3 skipped for 6.1.0-59-amd64.*BUILD_EXCLUSIVE_KERNEL.*REQUIRES CONFIG_VIDEO_DEV" "$2" &&
+	grep -q "autoinstall for 6.1.0-59-amd64: 2 rebuilt, 3 skipped, 0 failed" "$2" && ! grep -q "error" "$2"' \
+	_ "$rc" "$tmp/novideo.out" || sed 's/^/# /' "$tmp/novideo.out"
+check "... kfvideo stays installed for 6.1.0-56-amd64, nothing of it for 6.1.0-59-amd64" sh -c '
+	[ -n "$(find "$1/usr/lib/modules/6.1.0-56-amd64/updates" -name "kfvideo.ko*")" ] &&
+	[ -z "$(find "$1/usr/lib/modules/6.1.0-59-amd64" -name "kfvideo.ko*")" ]' _ "$root"
 
 # --- Fedora and systemd systems: the kernel-install plugin
 hook=$builddir/plugins/fedora/hooks/40-kforge.install

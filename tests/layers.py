@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """layers.py: the core's layers, checked on the built objects (nm): every call between two files of
-core/ goes down the layers base < kernel < source < txn < pipeline < cli (or stays in one), and no two files
+core/ goes down the layers base < kernel < source < txn < pipeline < dkms < cli (or stays in one), and no two files
 call each other in a circle. TAP output; run by make check as tests/layers.sh.
 
 Usage: layers.py BUILDDIR  (the objects are BUILDDIR/core/LAYER/[.libs/]*.o, as libtool leaves them)
@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-LAYERS = ["base", "kernel", "source", "txn", "pipeline", "cli"]
+LAYERS = ["base", "kernel", "source", "txn", "pipeline", "dkms", "cli"]
 
 
 def symbols(obj):

@@ -16,12 +16,14 @@ kf() { "$KFORGE" -k "$kver" "$@"; }
 # the modules the tests install: two from one folder (kforge_one, kforge_two)
 cp -r "$srcdir/tests/src/pair" "$tmp/pair"
 cp -r "$srcdir/tests/src/hello" "$tmp/hello"
-kf -q build "$tmp/hello" >"$tmp/build.out" 2>&1 || { echo "Bail out! kforge build hello failed"; cat "$tmp/build.out"; exit 1; }
+kf -q build "$tmp/hello" >"$tmp/built" 2>"$tmp/build.out" || { echo "Bail out! kforge build hello failed"; cat "$tmp/build.out"; exit 1; }
+# built in kforge's copy of the folder: build prints where the module is
+hello_ko=$(head -n1 "$tmp/built")
 # two different real modules stand in for what was there before kforge: a vendor's kforge_one in
 # updates/ (the same path kforge installs to) and a DKMS kforge_two in updates/dkms/ (another path
 # depmod ranks as high, so it must be moved aside)
-cp "$tmp/hello/hello.ko" "$tmp/orig1"
-strip --strip-debug -o "$tmp/orig2" "$tmp/hello/hello.ko"
+cp "$hello_ko" "$tmp/orig1"
+strip --strip-debug -o "$tmp/orig2" "$hello_ko"
 O1=$(sha "$tmp/orig1")
 O2=$(sha "$tmp/orig2")
 

@@ -8,6 +8,8 @@ builddir=${top_builddir:-$srcdir}
 KFORGE="$builddir/kforge"
 R="$srcdir/tests/rootfs"
 tmp=$(mktemp -d "/tmp/kforge-$NAME-XXXXXX")
+# builds run as the build user ([build] user), who must pass through the fixture root to read it
+chmod 755 "$tmp"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 export NO_COLOR=1
 
@@ -18,6 +20,17 @@ need_headers() {
 		echo "1..0 # SKIP no linux-headers-6.1.0-N-amd64 installed (scripts/deps.sh installs one)"
 		exit 0
 	fi
+}
+
+# dkms_root A B: $root, a copy of the Debian fixture root with kernel A (its build dir the host's
+# headers, synthesized) and B; $tmp traversable by the build user. Skips without headers
+dkms_root() {
+	need_headers
+	chmod 755 "$tmp"
+	root=$tmp/root
+	cp -a "$R/debian" "$root"
+	synth "$root/usr/src/linux-headers-$1" "$1"
+	synth_kernel "$root" "$1" "$2"
 }
 
 # expect_fail NAME CODE NEEDLE CMD...: CMD exits CODE and its stderr holds NEEDLE (a fixed string);
@@ -49,6 +62,16 @@ module_exit(dummy_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("$3");
 EOF
+}
+
+# start_listener: tests/lib/listener.py on 127.0.0.1, its port in $tmp/port once it listens, the
+# connections it accepted counted in $tmp/conns; stopped (and $tmp removed) at exit. Fails when it
+# did not start
+start_listener() {
+	python3 "$srcdir/tests/lib/listener.py" "$tmp/port" "$tmp/conns" &
+	listener=$!
+	trap 'kill $listener 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+	wait_until 20 test -s "$tmp/port"
 }
 
 # serve DIR: tests/lib/httpd.py serves DIR on 127.0.0.1 (the requests logged in $tmp/requests), its

@@ -101,16 +101,25 @@ char *kf_find_program(const char *name, const char *path);
 /*
  * sandbox.c: the command line kforge_run_sandboxed runs (kforge/runner.h tells what it does),
  * from the host's facts: kforge is root (then setpriv drops to UID:GID), bubblewrap is used,
- * PATH is the environment's. ARGV gets the whole command line, CMD at its end; 0 or -ENOMEM.
+ * no network namespace either ([build] sandbox = none), PATH is the environment's. ARGV gets the
+ * whole command line, CMD at its end; 0 or -ENOMEM.
  */
 struct kf_sandbox_host {
 	bool as_root;
 	bool bwrap;
+	bool no_netns;
 	unsigned int uid, gid;
 	const char *path;
 };
 int kf_sandbox_argv(const struct kforge_sandbox *opts, const struct kf_sandbox_host *host, const char *cwd,
 		    const char *const cmd[], struct kf_strv *argv);
+/*
+ * The first folder above PATH (an absolute path) that UID:GID (no other groups) cannot pass
+ * through, written into FOLDER (SIZE bytes) and returned, its mode in *MODE; NULL when every
+ * folder above PATH lets it through (or one is missing: the command says so itself).
+ */
+const char *kf_sandbox_blocked(const char *path, unsigned int uid, unsigned int gid, char *folder, size_t size,
+			       unsigned int *mode);
 /*
  * Opens PATH (created 0644, never through a link) and takes an exclusive flock(2) on it, then
  * writes our pid into it. When another process holds it: with WAIT, says so (DOING: what the

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -224,6 +225,11 @@ int kf_runner_run(struct kf_runner *r, const char *cwd, const char *const argv[]
 			dprintf(STDERR_FILENO, "kforge: cannot enter %s: %s\n", cwd, strerror(errno));
 			_exit(126);
 		}
+		/* PWD says where the command runs, as a shell would set it: Makefiles read $(PWD) */
+		char here[PATH_MAX];
+		const char *pwd = cwd && cwd[0] == '/' ? cwd : cwd ? getcwd(here, sizeof(here)) : NULL;
+		if (pwd)
+			setenv("PWD", pwd, 1);
 		watchdog(self, argv);
 	}
 	close(pfd[1]);

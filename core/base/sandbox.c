@@ -1,12 +1,14 @@
 /*
  * sandbox.c: the command line that runs a recipe's code as the build user without network
- * (kforge_run_sandboxed, pipeline/commands.c): timeout, then unshare --net or bubblewrap, setpriv
- * when kforge is root, a cleared environment. Pure: the host's facts come in, nothing is run.
+ * (kforge_run_sandboxed, pipeline/commands.c): timeout, then unshare --net or bubblewrap (neither with
+ * [build] sandbox = none), setpriv when kforge is root, a cleared environment (PWD the working
+ * directory). Pure but for kf_sandbox_blocked's stat: the host's facts come in, nothing is run.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/base.h"
 
@@ -43,7 +45,7 @@ static int sandbox_argv(const struct kforge_sandbox *o, const struct kf_sandbox_
 		r = push_all(v, a);
 	}
 	/* no bubblewrap: a network namespace of its own, the build user's rights (no folder hidden) */
-	if (r == 0 && !o->network && !h->bwrap) {
+	if (r == 0 && !o->network && !h->bwrap && !h->no_netns) {
 		const char *const a[] = { "unshare", "--net", NULL };
 		r = push_all(v, a);
 		if (r == 0 && !h->as_root)
@@ -80,6 +82,11 @@ static int sandbox_argv(const struct kforge_sandbox *o, const struct kf_sandbox_
 					  "--setenv", "LC_ALL", "C", NULL };
 		if (r == 0)
 			r = push_all(v, e);
+		/* PWD says where the command runs, as a shell would set it: Makefiles read $(PWD) */
+		if (r == 0 && cwd) {
+			const char *const pw[] = { "--setenv", "PWD", cwd, NULL };
+			r = push_all(v, pw);
+		}
 		for (size_t i = 0; r == 0 && o->env && o->env[i]; i++)
 			r = push_setenv(v, o->env[i]);
 		if (r == 0)
@@ -87,8 +94,9 @@ static int sandbox_argv(const struct kforge_sandbox *o, const struct kf_sandbox_
 	} else if (r == 0) {
 		_cleanup_free_ char *p = kf_strdup_printf("PATH=%s", path);
 		_cleanup_free_ char *hm = kf_strdup_printf("HOME=%s", home);
-		const char *const a[] = { "env", "-i", p, hm, "LC_ALL=C", NULL };
-		r = p && hm ? push_all(v, a) : -ENOMEM;
+		_cleanup_free_ char *pw = cwd ? kf_strdup_printf("PWD=%s", cwd) : NULL;
+		const char *const a[] = { "env", "-i", p, hm, "LC_ALL=C", pw, NULL };
+		r = p && hm && (pw || !cwd) ? push_all(v, a) : -ENOMEM;
 		if (r == 0)
 			r = push_all(v, o->env);
 	}
@@ -103,4 +111,27 @@ int kf_sandbox_argv(const struct kforge_sandbox *opts, const struct kf_sandbox_h
 	if (r < 0)
 		kf_strv_free(argv);
 	return r;
+}
+
+const char *kf_sandbox_blocked(const char *path, unsigned int uid, unsigned int gid, char *folder, size_t size,
+			       unsigned int *mode)
+{
+	if (!path || path[0] != '/')
+		return NULL;
+	/* every folder above PATH, from / down: the user needs x on each to reach it */
+	for (const char *s = path + 1; (s = strchr(s, '/')); s++) {
+		if ((size_t)(s - path) >= size)
+			return NULL;
+		memcpy(folder, path, (size_t)(s - path));
+		folder[s - path] = '\0';
+		struct stat st;
+		if (stat(folder, &st) < 0 || !S_ISDIR(st.st_mode))
+			return NULL;
+		mode_t bit = st.st_uid == uid ? S_IXUSR : st.st_gid == gid ? S_IXGRP : S_IXOTH;
+		if (!(st.st_mode & bit)) {
+			*mode = (unsigned int)(st.st_mode & 07777);
+			return folder;
+		}
+	}
+	return NULL;
 }

@@ -89,6 +89,15 @@ static int run_pipeline(struct kforge_ctx *ctx, struct opts *o, const char *comm
 	code = r < 0 ? (kforge_job_exit_code(job) ? (int)kforge_job_exit_code(job) : KFORGE_EXIT_FAILURE) : 0;
 	for (unsigned int i = 0; !code && last == KFORGE_STEP_COMPILE && kforge_job_built_module(job, i); i++)
 		printf("%s\n", kforge_job_built_module(job, i));
+	if (!code && last != KFORGE_STEP_COMPILE) {
+		/* DKMS installed a module of the same name for this kernel: two tools would manage it */
+		const char *names[65];
+		unsigned int n = 0;
+		for (; n < 64 && kforge_job_built_module(job, n); n++)
+			names[n] = kforge_job_built_module(job, n);
+		names[n] = NULL;
+		kforge_dkms_warn_same_name(job, names);
+	}
 	if (code && kforge_job_log_path(job))
 		kforge_notice(ctx, "log: %s", kforge_job_log_path(job));
 	kforge_job_unref(job);

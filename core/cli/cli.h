@@ -17,6 +17,7 @@ struct opts {
 	int verbose, quiet;
 	bool json, help, dry_run, no_wait, force;
 	bool all;		       /* cache prune --all */
+	bool remove;		       /* dkms import --remove */
 	const char *older_than;	       /* cache prune --older-than DAYS */
 	const char *source_rewrites[16]; /* --source-rewrite FROM=TO, in order */
 	unsigned int n_rewrites;
@@ -60,3 +61,8 @@ int cmd_autoinstall(struct kforge_ctx *ctx, struct opts *o);
 int cmd_keygen(struct kforge_ctx *ctx, struct opts *o);
 /* cache.c */
 int cmd_cache(struct kforge_ctx *ctx, struct opts *o);
+/* dkms.c */
+int cmd_dkms(struct kforge_ctx *ctx, struct opts *o);
+void dkms_usage(const struct opts *o);
+/* DKMS's modules for KERNEL (NULL: all) in kforge status: a section of the table, or the value of "dkms" in --json. */
+void dkms_status(struct kforge_ctx *ctx, struct kforge_job *job, const char *kernel, bool json);

@@ -38,6 +38,8 @@ static void json_record(const struct kforge_record *r, const char *state, struct
 	json_kv("strategy", r->strategy, true);
 	json_kv("plugin", r->plugin, true);
 	json_kv("install_dir", r->install_dir, true);
+	json_kv("package", r->package, true);
+	json_kv("dest_location", r->dest_location, true);
 	json_kv("time", r->time, true);
 	fputs("\"set\": [", stdout);
 	for (size_t i = 0; r->changes && r->changes[i]; i++) {
@@ -96,6 +98,12 @@ int cmd_status(struct kforge_ctx *ctx, struct opts *o)
 		}
 		printf("%-24s %-20s %-10s %-20s %s\n", recs[i]->kernel, recs[i]->module, state, recs[i]->time,
 		       recs[i]->path);
+		/* a DKMS package's module: the package, where its dkms.conf wanted it, where kforge put it */
+		if (recs[i]->package)
+			printf("%-24s %-20s %-10s %-20s   DKMS package %s (%s): DEST_MODULE_LOCATION %s, installed in %s/ "
+			       "(kforge's placement)\n",
+			       "", "", "", "", recs[i]->package, recs[i]->spec, recs[i]->dest_location ? recs[i]->dest_location : "-",
+			       recs[i]->install_dir);
 		for (size_t j = 0; j < recs[i]->n_replaced; j++)
 			printf("%-24s %-20s %-10s %-20s   replaced %s (kept in %s)\n", "", "", "", "", recs[i]->replaced[j].path,
 			       recs[i]->replaced[j].backup);
@@ -108,7 +116,10 @@ int cmd_status(struct kforge_ctx *ctx, struct opts *o)
 		free(links);
 	}
 	if (o->json)
-		fputs("]}\n", stdout);
+		fputs("], \"dkms\": ", stdout);
+	dkms_status(ctx, job, o->kernel, o->json);
+	if (o->json)
+		fputs("}\n", stdout);
 	kforge_records_free(recs, n);
 	kforge_job_unref(job);
 	return 0;
@@ -126,10 +137,13 @@ int cmd_autoinstall(struct kforge_ctx *ctx, struct opts *o)
 		.initramfs = o->initramfs,
 	};
 	int failed = 0;
-	if (kforge_autoinstall(job, &base, &failed) < 0)
+	if (kforge_autoinstall(job, &base, &failed) < 0) {
 		code = job_code(job);
-	else if (failed)
-		code = KFORGE_EXIT_FAILURE;
+	} else {
+		code = failed ? KFORGE_EXIT_FAILURE : 0;
+		/* the modules kforge now has for this kernel that DKMS installed too */
+		kforge_dkms_warn_same_name(job, NULL);
+	}
 	kforge_job_unref(job);
 	return code;
 }

@@ -46,10 +46,11 @@ static const struct command commands[] = {
 	{ "build", cmd_build, "build MODULE|DIR", "locate, configure, prepare and compile; install nothing", false },
 	{ "install", cmd_install, "install MODULE|DIR", "build, validate, install, depmod, refresh the initramfs", false },
 	{ "uninstall", cmd_uninstall, "uninstall MODULE [--force]", "remove a module kforge installed, put back what it replaced", false },
-	{ "status", cmd_status, "status [--json]", "the modules kforge installed: ok, modified, missing or superseded", true },
+	{ "status", cmd_status, "status [--json]", "the modules kforge installed: ok, modified, missing or superseded; DKMS's beside", true },
 	{ "autoinstall", cmd_autoinstall, "autoinstall -k KVER", "rebuild every module kforge installed for kernel KVER (the hooks call it)", false },
 	{ "keygen", cmd_keygen, "keygen [--dir DIR]", "create a module signing key pair and say how to enroll it", false },
-	{ "cache", cmd_cache, "cache list|prune", "what the cache keeps of sources (downloads, git store, trees); free it", true },
+	{ "dkms", cmd_dkms, "dkms import [NAME...]", "take over what DKMS installed: build and install it with kforge (--remove)", false },
+	{ "cache", cmd_cache, "cache list|prune", "what the cache keeps (downloads, git store, trees, build folders); free it", true },
 };
 
 static void usage(FILE *f)
@@ -77,9 +78,10 @@ static void usage(FILE *f)
 		   "  --dir DIR            keygen: where the key pair goes (default /var/lib/kforge/mok)\n"
 		   "  --all                cache prune: everything, the git store included\n"
 		   "  --older-than DAYS    cache prune: what was not used for DAYS days\n"
+		   "  --remove             dkms import: then remove each package imported from DKMS\n"
 		   "  -j, --jobs N         parallel make jobs\n"
 		   "  --json               machine-readable output (info, plugins, config, plan, status)\n"
-		   "  --dry-run            build: print the plan (the exact commands) instead of running it\n"
+		   "  --dry-run            build, dkms import: print the plan instead of running it\n"
 		   "  -v, --verbose        more messages (twice: command output too)\n"
 		   "  -q, --quiet          errors only\n"
 		   "  -h, --help           this help; `kforge COMMAND --help` for one command\n"
@@ -93,14 +95,20 @@ static void usage(FILE *f)
 		SYSCONFDIR, SYSCONFDIR, PLUGINDIR);
 }
 
-static void command_usage(const struct command *c)
+static void command_usage(const struct command *c, const struct opts *o)
 {
+	if (c->fn == cmd_dkms) {
+		dkms_usage(o);
+		return;
+	}
 	static const struct {
 		const char *name, *text;
 	} extra[] = {
 		{ "install", "--no-wait (fail at once when another kforge holds the lock)" },
 		{ "uninstall", "--install-mod-path DIR, --initramfs, --no-wait, --force (remove a module changed since)" },
-		{ "status", "--install-mod-path DIR (the records of that tree); without -k every kernel" },
+		{ "status", "--install-mod-path DIR (the records of that tree); without -k every kernel.\n"
+			    "DKMS's modules (from /var/lib/dkms, read as data) follow kforge's, marked as DKMS's: state\n"
+			    "installed, built, added or broken, with the package NAME/VER; in --json under \"dkms\"" },
 		{ "autoinstall", "--install-mod-path DIR, --no-wait, -j N" },
 		{ "keygen", "--dir DIR (default /var/lib/kforge/mok, where kforge looks first)" },
 		{ "cache", "list [--json]: each download (with the name and URL it was fetched as), the git object\n"
@@ -194,7 +202,7 @@ int main(int argc, char **argv)
 		{ "install-dir", required_argument, NULL, 'D' }, { "initramfs", no_argument, NULL, 'i' },
 		{ "dry-run", no_argument, NULL, 'n' },	      { "no-wait", no_argument, NULL, 'W' },
 		{ "force", no_argument, NULL, 'F' },	      { "dir", required_argument, NULL, 'd' },
-		{ "all", no_argument, NULL, 'A' },	      { "older-than", required_argument, NULL, 'O' },
+		{ "all", no_argument, NULL, 'A' },	      { "remove", no_argument, NULL, 'X' },	      { "older-than", required_argument, NULL, 'O' },
 		{ "source-rewrite", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -227,6 +235,7 @@ int main(int argc, char **argv)
 		case 'F': o.force = true; break;
 		case 'd': o.dir = optarg; break;
 		case 'A': o.all = true; break;
+		case 'X': o.remove = true; break;
 		case 'O': o.older_than = optarg; break;
 		case 'R':
 			if (push_arg(o.source_rewrites, &o.n_rewrites, ARRAY_SIZE(o.source_rewrites), optarg, "--source-rewrite") < 0)
@@ -277,7 +286,7 @@ int main(int argc, char **argv)
 		return KFORGE_EXIT_USAGE;
 	}
 	if (o.help) {
-		command_usage(cmd);
+		command_usage(cmd, &o);
 		return 0;
 	}
 	if (o.json && !cmd->json) {

@@ -101,8 +101,11 @@ bool kf_is_module_file(const char *leaf);
  */
 /* The registry's files for KERNEL, newest first, without MODULE_DIR's own. */
 void kf_symvers_registered(const char *cache_dir, const char *kernel, const char *module_dir, struct kf_strv *out);
-/* Copies MODULE_DIR/Module.symvers into the registry (nothing when it is empty or missing). */
-void kf_symvers_register(const char *cache_dir, const char *kernel, const char *module_dir);
+/* Copies BUILT_DIR/Module.symvers into the registry as MODULE_DIR's (the folder the user named; the
+ * build ran in BUILT_DIR, kforge's copy of it); nothing when it is empty or missing. */
+/* The registry's Module.symvers of the external folder MODULE_DIR (the user's, as built for KERNEL), malloc'd; NULL: none. */
+char *kf_symvers_of(const char *cache_dir, const char *kernel, const char *module_dir);
+void kf_symvers_register(const char *cache_dir, const char *kernel, const char *module_dir, const char *built_dir);
 /*
  * Writes FILES' symbols into OUT_PATH, each symbol once, the first file's line winning: modpost
  * refuses a symbol "exported twice". *NSYMS: how many.

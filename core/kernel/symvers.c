@@ -18,6 +18,16 @@ static char *registry_file(const char *cache_dir, const char *kernel, const char
 				kf_hash_str(KF_HASH_SEED, module_dir) & 0xffffffffUL);
 }
 
+char *kf_symvers_of(const char *cache_dir, const char *kernel, const char *module_dir)
+{
+	char *file = registry_file(cache_dir, kernel, module_dir);
+	if (file && !kf_is_file(file)) {
+		free(file);
+		return NULL;
+	}
+	return file;
+}
+
 /* The registry's files for this kernel, newest first, without the module's own. */
 void kf_symvers_registered(const char *cache_dir, const char *kernel, const char *module_dir, struct kf_strv *out)
 {
@@ -78,9 +88,9 @@ int kf_symvers_merge(const struct kf_strv *files, const char *out_path, size_t *
 	return r;
 }
 
-void kf_symvers_register(const char *cache_dir, const char *kernel, const char *module_dir)
+void kf_symvers_register(const char *cache_dir, const char *kernel, const char *module_dir, const char *built_dir)
 {
-	_cleanup_free_ char *src = kforge_path_join(module_dir, "Module.symvers", NULL);
+	_cleanup_free_ char *src = kforge_path_join(built_dir, "Module.symvers", NULL);
 	_cleanup_free_ char *text = NULL;
 	if (!src || kf_read_file(src, &text, NULL) < 0 || !text[0])
 		return;

@@ -7,11 +7,92 @@
 #include "pipeline/job.h"
 #include "txn/record.h"
 
+enum wish_state { WISH_TODO, WISH_OK, WISH_SKIPPED, WISH_NOT_AUTO, WISH_FAILED };
+
 /* One thing to rebuild: the newest record of a spec with its options. */
 struct wish {
 	const struct kforge_record *rec;
 	struct kf_strv modules; /* the module names this spec installed */
+	struct kforge_job *job; /* while it waits for its BUILD_DEPENDS: located, not built */
+	enum wish_state state;
+	char *failure; /* why it failed, for the packages that depend on it */
 };
+
+struct tally {
+	unsigned int built, skipped, not_auto;
+	int *failed;
+};
+
+/* The job's end, said and counted; the job let go. */
+static void wish_done(struct kforge_ctx *ctx, struct wish *w, const char *kver, struct tally *t)
+{
+	struct kforge_job *job = w->job;
+	enum kforge_exit code = kforge_job_exit_code(job);
+	if (code == KFORGE_EXIT_SKIPPED && job->not_autoinstalled) {
+		w->state = WISH_NOT_AUTO; /* said by the job: not autoinstalled (AUTOINSTALL ...) */
+		t->not_auto++;
+	} else if (code == KFORGE_EXIT_SKIPPED) {
+		/* a DKMS package that excludes this kernel (BUILD_EXCLUSIVE): said by the job, never a failure */
+		w->state = WISH_SKIPPED;
+		t->skipped++;
+	} else if (code != KFORGE_EXIT_OK) {
+		const char *log = kforge_job_log_path(job) ? kforge_job_log_path(job) : "the log";
+		w->failure = kf_strdup_printf("exit %d: see %s", (int)code, log);
+		kf_err(ctx, "%s: the rebuild for %s failed (exit %d): see %s", w->rec->spec, kver, (int)code, log);
+		w->state = WISH_FAILED;
+		(*t->failed)++;
+	} else {
+		w->state = WISH_OK;
+		t->built++;
+	}
+	w->job = kforge_job_unref(job);
+}
+
+/* Is W the DKMS package NAME (its record's package NAME/VER)? */
+static bool wish_is(const struct wish *w, const char *name)
+{
+	size_t n = strlen(name);
+	const char *pkg = w->rec->package;
+	return pkg && strncmp(pkg, name, n) == 0 && pkg[n] == '/';
+}
+
+/*
+ * The next wish whose BUILD_DEPENDS are all done among the wishes (oldest first), with those
+ * skipped there counted as installed as DKMS 3.4 counts them; one whose dependency failed is
+ * failed with that reason. Returns its index, or NW when none can go on (all done, or a cycle).
+ */
+static size_t next_wish(struct kforge_ctx *ctx, struct wish *wishes, size_t nw, const char *kver, struct tally *t)
+{
+	for (size_t i = 0; i < nw; i++) {
+		struct wish *w = &wishes[i];
+		if (w->state != WISH_TODO)
+			continue;
+		bool waits = false;
+		for (size_t d = 0; d < w->job->dkms_depends.n && !waits; d++) {
+			const char *dep = w->job->dkms_depends.v[d];
+			for (size_t k = 0; k < nw; k++) {
+				if (k == i || !wish_is(&wishes[k], dep))
+					continue;
+				if (wishes[k].state == WISH_TODO) {
+					waits = true;
+				} else if (wishes[k].state == WISH_FAILED) {
+					kf_err(ctx, "%s: not rebuilt for %s: its BUILD_DEPENDS %s (%s) failed there (%s)", w->rec->spec,
+					       kver, dep, wishes[k].rec->package, wishes[k].failure ? wishes[k].failure : "see above");
+					w->failure = kf_strdup_printf("its BUILD_DEPENDS %s failed", dep);
+					w->state = WISH_FAILED;
+					(*t->failed)++;
+					w->job = kforge_job_unref(w->job);
+					return i;
+				} else if (wishes[k].state == WISH_SKIPPED && !kf_strv_contains(&w->job->dkms_satisfied, dep)) {
+					kf_strv_push(&w->job->dkms_satisfied, dep);
+				}
+			}
+		}
+		if (!waits)
+			return i;
+	}
+	return nw;
+}
 
 static char *wish_key(const struct kforge_record *r)
 {
@@ -41,6 +122,12 @@ static char *why_not(struct kforge_job *probe, const struct kforge_record *r, co
 			return kf_strdup_printf("its --extra-symbols file %s is gone", r->extra_symbols[i]);
 	if (strcmp(r->kind, "external") == 0)
 		return kf_is_dir(r->spec) ? NULL : kf_strdup_printf("its folder %s is gone", r->spec);
+	if (strcmp(r->kind, "dkms") == 0) {
+		_cleanup_free_ char *conf = kforge_path_join(r->spec, "dkms.conf", NULL);
+		return conf && kf_is_file(conf) ? NULL
+						: kf_strdup_printf("the DKMS package %s is gone (no %s/dkms.conf)",
+								   r->package ? r->package : r->spec, r->spec);
+	}
 	for (size_t i = 0; r->changes && r->changes[i]; i++) {
 		char opt[128];
 		snprintf(opt, sizeof(opt), "%.*s", (int)strcspn(r->changes[i], "="), r->changes[i]);
@@ -102,9 +189,11 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 			wishes[j - 1] = t;
 		}
 	const char *exclude = kforge_config_get(ctx, "autoinstall.exclude");
-	unsigned int built = 0, skipped = 0;
+	struct tally t = { .failed = failed };
+	/* each located (a DKMS package's conf read: AUTOINSTALL, BUILD_DEPENDS), then built in order */
 	for (size_t i = 0; i < nw; i++) {
 		const struct kforge_record *w = wishes[i].rec;
+		wishes[i].state = WISH_SKIPPED;
 		bool have = true;
 		for (size_t m = 0; m < wishes[i].modules.n; m++) {
 			bool found = false;
@@ -116,12 +205,13 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 		}
 		if (have) {
 			kf_notice(ctx, "%s: already installed for %s", w->spec, kver);
+			wishes[i].state = WISH_OK;
 			continue;
 		}
 		_cleanup_free_ char *why = why_not(probe, w, exclude);
 		if (why) {
 			kf_notice(ctx, "%s: skipped for %s: %s", w->spec, kver, why);
-			skipped++;
+			t.skipped++;
 			continue;
 		}
 		struct kforge_job_options o = *base;
@@ -136,27 +226,53 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 		o.install_dir = w->install_dir_forced ? w->install_dir : NULL;
 		o.lifecycle = false;
 		o.plan = false;
-		struct kforge_job *job = NULL;
 		enum kforge_exit code;
-		kf_notice(ctx, "%s: rebuilding for %s", w->spec, kver);
-		if (kforge_job_new(ctx, &o, &job, &code) < 0) {
+		if (kforge_job_new(ctx, &o, &wishes[i].job, &code) < 0) {
 			kf_err(ctx, "%s: cannot be rebuilt for %s (see the message above)", w->spec, kver);
+			wishes[i].failure = strdup("its job could not start");
+			wishes[i].state = WISH_FAILED;
 			(*failed)++;
 			continue;
 		}
+		wishes[i].state = WISH_TODO;
+		struct kforge_job *job = wishes[i].job;
+		job->autoinstall = true;
 		kforge_job_open_log(job, "autoinstall");
-		if (kforge_job_run(job, KFORGE_STEP_LOCATE_SOURCE, KFORGE_STEP_COUNT - 1) < 0) {
-			kf_err(ctx, "%s: the rebuild for %s failed (exit %d): see %s", w->spec, kver,
-			       (int)kforge_job_exit_code(job), kforge_job_log_path(job) ? kforge_job_log_path(job) : "the log");
-			(*failed)++;
-		} else {
-			built++;
-		}
-		kforge_job_unref(job);
+		if (strcmp(w->kind, "dkms") == 0 && kforge_job_run(job, KFORGE_STEP_LOCATE_SOURCE, KFORGE_STEP_LOCATE_SOURCE) < 0)
+			wish_done(ctx, &wishes[i], kver, &t);
 	}
-	kf_notice(ctx, "autoinstall for %s: %u rebuilt, %u skipped, %d failed", kver, built, skipped, *failed);
+	/* a dependency before its dependents (DKMS 3.4's autoinstall, dkms.in:3046-3087), else the oldest first */
+	for (size_t i; (i = next_wish(ctx, wishes, nw, kver, &t)) < nw;) {
+		if (wishes[i].state != WISH_TODO)
+			continue;
+		const struct kforge_record *w = wishes[i].rec;
+		kf_notice(ctx, "%s: rebuilding for %s", w->spec, kver);
+		enum kforge_step first = strcmp(w->kind, "dkms") == 0 ? KFORGE_STEP_LOCATE_SOURCE + 1 : KFORGE_STEP_LOCATE_SOURCE;
+		kforge_job_run(wishes[i].job, first, KFORGE_STEP_COUNT - 1);
+		wish_done(ctx, &wishes[i], kver, &t);
+	}
 	for (size_t i = 0; i < nw; i++)
+		if (wishes[i].state == WISH_TODO) {
+			struct kf_strbuf deps = { 0 };
+			for (size_t d = 0; d < wishes[i].job->dkms_depends.n; d++)
+				kf_strbuf_appendf(&deps, "%s%s", d ? ", " : "", wishes[i].job->dkms_depends.v[d]);
+			_cleanup_free_ char *list = kf_strbuf_steal(&deps);
+			kf_err(ctx, "%s: not rebuilt for %s: its BUILD_DEPENDS (%s) wait on each other, a cycle: break it in "
+				    "their dkms.conf files",
+			       wishes[i].rec->spec, kver, list ? list : "?");
+			wishes[i].job = kforge_job_unref(wishes[i].job);
+			(*failed)++;
+		}
+	if (t.not_auto)
+		kf_notice(ctx, "autoinstall for %s: %u rebuilt, %u skipped, %d failed; %u not autoinstalled (AUTOINSTALL is "
+			       "not yes in their dkms.conf)",
+			  kver, t.built, t.skipped, *failed, t.not_auto);
+	else
+		kf_notice(ctx, "autoinstall for %s: %u rebuilt, %u skipped, %d failed", kver, t.built, t.skipped, *failed);
+	for (size_t i = 0; i < nw; i++) {
 		kf_strv_free(&wishes[i].modules);
+		free(wishes[i].failure);
+	}
 	free(wishes);
 	kforge_records_free(recs, n);
 	return 0;

@@ -9,12 +9,13 @@
 #include <time.h>
 
 #include "pipeline/job.h"
+#include "pipeline/steps.h"
 #include "source/source.h"
 
 const char *kforge_cache_kind_name(enum kforge_cache_kind kind)
 {
-	static const char *const names[] = { "download", "partial", "git", "src" };
-	return kind <= KFORGE_CACHE_SOURCE ? names[kind] : "?";
+	static const char *const names[] = { "download", "partial", "git", "src", "work" };
+	return kind <= KFORGE_CACHE_WORK ? names[kind] : "?";
 }
 
 void kforge_cache_size_text(unsigned long long bytes, char *buf, size_t size)
@@ -166,6 +167,76 @@ static int list_sources(struct entries *l, const char *cache)
 	return r;
 }
 
+/* The folders DEPTH levels under REL (a folder of the cache: "work/KVER/dkms"), each a work entry. */
+static int list_folders(struct entries *l, const char *cache, const char *rel, int depth)
+{
+	_cleanup_free_ char *dir = kforge_path_join(cache, rel, NULL);
+	DIR *d = dir ? open_cache_dir(dir) : NULL;
+	int r = dir ? 0 : -ENOMEM;
+	for (struct dirent *de; r == 0 && d && (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *sub = kf_strdup_printf("%s/%s", rel, de->d_name);
+		_cleanup_free_ char *full = kforge_path_join(dir, de->d_name, NULL);
+		struct stat st;
+		if (!sub || !full) {
+			r = -ENOMEM;
+			break;
+		}
+		if (lstat(full, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue; /* extra-*.symvers: a few bytes, remade by the next build */
+		if (depth > 0)
+			r = list_folders(l, cache, sub, depth - 1);
+		else
+			r = add(l, KFORGE_CACHE_WORK, cache, sub, NULL);
+	}
+	if (d)
+		closedir(d);
+	return r;
+}
+
+/* work/KVER/NAME (a module's copy or tree) and work/KVER/dkms/NAME/VER (a DKMS package's folder). */
+static int list_work(struct entries *l, const char *cache)
+{
+	_cleanup_free_ char *dir = kforge_path_join(cache, "work", NULL);
+	DIR *d = dir ? open_cache_dir(dir) : NULL;
+	int r = dir ? 0 : -ENOMEM;
+	for (struct dirent *de; r == 0 && d && (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *kver = kf_strdup_printf("work/%s", de->d_name);
+		_cleanup_free_ char *dkms = kf_strdup_printf("work/%s/dkms", de->d_name);
+		if (!kver || !dkms) {
+			r = -ENOMEM;
+			break;
+		}
+		_cleanup_free_ char *full = kforge_path_join(cache, kver, NULL);
+		struct stat st;
+		if (!full || lstat(full, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		DIR *k = opendir(full);
+		for (struct dirent *e; r == 0 && k && (e = readdir(k));) {
+			if (e->d_name[0] == '.')
+				continue;
+			_cleanup_free_ char *sub = kf_strdup_printf("%s/%s", kver, e->d_name);
+			_cleanup_free_ char *path = sub ? kforge_path_join(cache, sub, NULL) : NULL;
+			if (!sub || !path) {
+				r = -ENOMEM;
+				break;
+			}
+			if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+				continue;
+			r = strcmp(e->d_name, "dkms") == 0 ? list_folders(l, cache, dkms, 1)
+							   : add(l, KFORGE_CACHE_WORK, cache, sub, NULL);
+		}
+		if (k)
+			closedir(k);
+	}
+	if (d)
+		closedir(d);
+	return r;
+}
+
 static int by_kind_and_key(const void *a, const void *b)
 {
 	const struct kforge_cache_entry *x = a, *y = b;
@@ -204,6 +275,8 @@ static int collect(struct kforge_job *job, struct entries *l)
 	}
 	if (r == 0)
 		r = list_sources(l, job->cache_dir);
+	if (r == 0)
+		r = list_work(l, job->cache_dir);
 	if (r == 0 && l->n)
 		qsort(l->v, l->n, sizeof(*l->v), by_kind_and_key);
 	return r;
@@ -230,6 +303,8 @@ int kforge_cache_list(struct kforge_job *job, struct kforge_cache_entry **out, s
 /* The lock that whoever writes entry E holds (a download, its .partial, a tree, the git store). */
 static char *entry_lock(const char *cache, const struct kforge_cache_entry *e)
 {
+	if (e->kind == KFORGE_CACHE_WORK)
+		return kf_work_lock_path(cache, e->path); /* the build's, kf_lock_work */
 	if (e->kind == KFORGE_CACHE_GIT)
 		return kforge_path_join(cache, KF_CACHE_GIT_LOCK, NULL);
 	if (strncmp(e->key, KF_STORE_DIR "/", strlen(KF_STORE_DIR) + 1) == 0) {

@@ -171,12 +171,17 @@ int kf_unpack_cached(struct kforge_job *job, const char *tarball, const char *su
  * external module folder) would wipe each other's objects: the second waits for the first.
  * The lock is held until the job ends (install included).
  */
+char *kf_work_lock_path(const char *cache_dir, const char *dir)
+{
+	return kf_strdup_printf("%s/locks/%08lx.lock", cache_dir, kf_hash_str(KF_HASH_SEED, dir) & 0xffffffffUL);
+}
+
 int kf_lock_work(struct kforge_job *job, const char *dir)
 {
 	if (job->plan || job->work_lock >= 0)
 		return 0;
 	_cleanup_free_ char *locks = kforge_path_join(job->cache_dir, "locks", NULL);
-	_cleanup_free_ char *path = kf_strdup_printf("%s/%08lx.lock", locks, kf_hash_str(KF_HASH_SEED, dir) & 0xffffffffUL);
+	_cleanup_free_ char *path = kf_work_lock_path(job->cache_dir, dir);
 	_cleanup_free_ char *waiting = kf_strdup_printf("building in %s", dir);
 	if (!locks || !path || !waiting)
 		return -ENOMEM;

@@ -10,47 +10,109 @@
 
 #include "pipeline/steps.h"
 
-/* The .ko files a build made: NAME.ko for one module, else modules.order's list. */
-static int collect_built(struct kforge_job *job)
+/* The folder the user named: an external module's own, else the one built. */
+static const char *origin_dir(const struct kforge_job *job)
 {
-	if (job->kind == KFORGE_MODULE_NAME) {
-		_cleanup_free_ char *ko = kf_strdup_printf("%s/%s.ko", job->module_dir, job->module_spec);
-		if (ko && !kf_is_file(ko)) {
-			/* kbuild names the file after the Makefile's spelling (dashes) */
-			for (char *p = strrchr(ko, '/'); p && *p; p++)
-				if (*p == '_')
-					*p = '-';
-		}
-		if (!ko || !kf_is_file(ko))
-			return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build made no %s.ko in %s", job->module_spec,
-					       job->module_dir);
-		return kforge_job_add_built_module(job, ko);
+	return job->module_origin ? job->module_origin : job->module_dir;
+}
+
+/* The modules.order files under DIR/REL, DEPTH folders down, into OUT (host paths). */
+static void find_orders(const char *dir, const char *rel, int depth, struct kf_strv *out)
+{
+	_cleanup_free_ char *here = rel ? kforge_path_join(dir, rel, NULL) : strdup(dir);
+	_cleanup_free_ char *order = here ? kforge_path_join(here, "modules.order", NULL) : NULL;
+	if (order && kf_is_file(order))
+		kf_strv_push(out, order);
+	DIR *d = depth > 0 && here ? opendir(here) : NULL;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (e->d_name[0] == '.' || e->d_type == DT_LNK)
+			continue;
+		_cleanup_free_ char *sub = rel ? kforge_path_join(rel, e->d_name, NULL) : strdup(e->d_name);
+		_cleanup_free_ char *path = sub ? kforge_path_join(dir, sub, NULL) : NULL;
+		if (path && kf_is_dir(path))
+			find_orders(dir, sub, depth - 1, out);
 	}
-	_cleanup_free_ char *order = kforge_path_join(job->module_dir, "modules.order", NULL);
+	if (d)
+		closedir(d);
+}
+
+/* The modules ORDER lists (paths relative to its folder), each built .ko once. */
+static void add_ordered(struct kforge_job *job, const char *order)
+{
 	_cleanup_free_ char *text = NULL;
-	if (!order || kf_read_file(order, &text, NULL) < 0)
-		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build left no modules.order in %s", job->module_dir);
+	_cleanup_free_ char *base = strdup(order);
+	if (!base || kf_read_file(order, &text, NULL) < 0)
+		return;
+	*strrchr(base, '/') = '\0';
 	char *save = NULL;
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		l = kf_strstrip(l);
 		size_t n = strlen(l);
 		if (n > 2 && strcmp(l + n - 2, ".o") == 0)
 			strcpy(l + n - 2, ".ko");
-		_cleanup_free_ char *ko = l[0] == '/' ? strdup(l) : kforge_path_join(job->module_dir, l, NULL);
-		if (ko && kf_is_file(ko))
+		_cleanup_free_ char *ko = l[0] == '/' ? strdup(l) : kforge_path_join(base, l, NULL);
+		char real[PATH_MAX], top[PATH_MAX];
+		struct stat st;
+		/* the build user wrote the list: only a file it built, in the build folder, no link out */
+		if (!ko || lstat(ko, &st) < 0 || !S_ISREG(st.st_mode) || !realpath(ko, real) ||
+		    !realpath(job->module_dir, top) || strncmp(real, top, strlen(top)) != 0 || real[strlen(top)] != '/')
+			continue;
+		bool have = false;
+		for (size_t i = 0; i < job->built.n && !have; i++) {
+			char other[PATH_MAX];
+			have = realpath(job->built.v[i], other) && strcmp(other, real) == 0;
+		}
+		if (!have)
 			kforge_job_add_built_module(job, ko);
 	}
-	if (!job->built.n)
-		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build in %s made no module: does its Kbuild say obj-m?",
-				       job->module_dir);
-	return 0;
 }
 
+/* NAME.ko, the one module a build by name made. */
+static int collect_named(struct kforge_job *job)
+{
+	_cleanup_free_ char *ko = kf_strdup_printf("%s/%s.ko", job->module_dir, job->module_spec);
+	if (ko && !kf_is_file(ko)) {
+		/* kbuild names the file after the Makefile's spelling (dashes) */
+		for (char *p = strrchr(ko, '/'); p && *p; p++)
+			if (*p == '_')
+				*p = '-';
+	}
+	if (!ko || !kf_is_file(ko))
+		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build made no %s.ko in %s", job->module_spec,
+				       job->module_dir);
+	return kforge_job_add_built_module(job, ko);
+}
+
+/* The modules a folder's build made: kbuild's modules.order, and a wrapper's that ran kbuild in a
+ * sub-folder (M=$(PWD)/src), each .ko once. */
+static void collect_ordered(struct kforge_job *job)
+{
+	struct kf_strv orders = { 0 };
+	find_orders(job->module_dir, NULL, 3, &orders);
+	for (size_t i = 0; i < orders.n; i++)
+		add_ordered(job, orders.v[i]);
+	kf_strv_free(&orders);
+}
+
+/* The error of a folder whose build made no module. TRIED: the make commands run. */
+static int fail_no_module(struct kforge_job *job, const char *tried)
+{
+	struct kf_strbuf what = { 0 };
+	kf_describe_external(job->module_dir, &what);
+	int r = kforge_job_fail(job, KFORGE_EXIT_BUILD,
+				"%s, run in %s%s, built no module: %s. Fix: the folder's Makefile or "
+				"Kbuild needs obj-m += NAME.o where kbuild reads it (M= is the folder "
+				"itself), or pass the sub-folder that has obj-m",
+				tried ? tried : "`make`", job->module_origin ? "kforge's copy of " : "", origin_dir(job),
+				what.s ? what.s : "");
+	kf_strbuf_release(&what);
+	return r;
+}
 
 /* The registry's Module.symvers of the external modules built before for this kernel, newest first. */
 static void registered_symvers(struct kforge_job *job, struct kf_strv *out)
 {
-	kf_symvers_registered(job->cache_dir, job->kernel.release, job->module_dir, out);
+	kf_symvers_registered(job->cache_dir, job->kernel.release, origin_dir(job), out);
 }
 
 /*
@@ -70,7 +132,7 @@ static int merge_extra_symbols(struct kforge_job *job)
 		return 0;
 	_cleanup_free_ char *dir = kforge_path_join(job->cache_dir, "work", job->kernel.release, NULL);
 	_cleanup_free_ char *merged = kf_strdup_printf("%s/extra-%08lx.symvers", dir ? dir : "",
-						       kf_hash_str(KF_HASH_SEED, job->module_dir) & 0xffffffffUL);
+						       kf_hash_str(KF_HASH_SEED, origin_dir(job)) & 0xffffffffUL);
 	size_t nsyms = 0;
 	int r = dir && merged ? kf_mkdir_p(dir) : -ENOMEM;
 	if (r == 0)
@@ -92,14 +154,9 @@ static bool packaged_symvers_needed(const struct kforge_job *job)
 	return own && !kf_is_file(own) && job->kernel.symvers_packaged && kforge_job_modversions(job);
 }
 
-static int compile_once(struct kforge_job *job)
+/* KBUILD_EXTRA_SYMBOLS=... for a build, into EXTRA (left empty when there is none). */
+static void extra_symbols_arg(struct kforge_job *job, struct kf_strbuf *extra)
 {
-	_cleanup_free_ char *m = kf_strdup_printf("M=%s", job->module_dir);
-	_cleanup_free_ char *target = job->kind == KFORGE_MODULE_NAME ? kf_strdup_printf("%s.ko", job->module_spec)
-								      : strdup("modules");
-	char jobs[16];
-	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
-	struct kf_strbuf extra = { 0 };
 	if (job->kind == KFORGE_MODULE_EXTERNAL) {
 		if (job->plan) {
 			struct kf_strv reg = { 0 };
@@ -114,16 +171,28 @@ static int compile_once(struct kforge_job *job)
 		for (size_t i = 0; i < job->extra_symbols.n; i++) {
 			if (own && strcmp(job->extra_symbols.v[i], own) == 0)
 				continue;
-			kf_strbuf_appendf(&extra, "%s%s", extra.len ? " " : "KBUILD_EXTRA_SYMBOLS=", job->extra_symbols.v[i]);
+			kf_strbuf_appendf(extra, "%s%s", extra->len ? " " : "KBUILD_EXTRA_SYMBOLS=", job->extra_symbols.v[i]);
 		}
 	}
 	/* a build dir without Module.symvers (the headers strategy): the kernel package's own, so
 	 * that modpost writes the CRCs of the symbols the module imports */
 	if (job->packaged_symvers)
-		kf_strbuf_appendf(&extra, "%s%s", extra.len ? " " : "KBUILD_EXTRA_SYMBOLS=", job->packaged_symvers);
+		kf_strbuf_appendf(extra, "%s%s", extra->len ? " " : "KBUILD_EXTRA_SYMBOLS=", job->packaged_symvers);
 	else if (job->plan && packaged_symvers_needed(job))
-		kf_strbuf_appendf(&extra, "%s%s", extra.len ? " " : "KBUILD_EXTRA_SYMBOLS=",
+		kf_strbuf_appendf(extra, "%s%s", extra->len ? " " : "KBUILD_EXTRA_SYMBOLS=",
 				  kforge_job_display_path(job, job->kernel.symvers_packaged));
+}
+
+/* make in the module's folder (the copy), PWD set to it, as DKMS runs it; *TRIED: the command. */
+static int compile_once(struct kforge_job *job, char **tried)
+{
+	_cleanup_free_ char *m = kf_strdup_printf("M=%s", job->module_dir);
+	_cleanup_free_ char *target = job->kind == KFORGE_MODULE_NAME ? kf_strdup_printf("%s.ko", job->module_spec)
+								      : strdup("modules");
+	char jobs[16];
+	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
+	struct kf_strbuf extra = { 0 };
+	extra_symbols_arg(job, &extra);
 	const char *argv[20] = { "make", "-C", job->kbuild_dir, m, jobs };
 	size_t n = kf_add_make_vars(job, argv, 5, ARRAY_SIZE(argv));
 	if (extra.len)
@@ -132,7 +201,58 @@ static int compile_once(struct kforge_job *job)
 	argv[n] = NULL;
 	if (!job->plan)
 		kf_info(job->ctx, "compiling %s against %s", job->module_spec, kforge_job_display_path(job, job->kbuild_dir));
-	int r = kforge_run(job, NULL, argv);
+	free(*tried);
+	*tried = kf_argv_quote(argv);
+	/* as the build user, sandboxed: the copy is all it writes */
+	int r = kf_run_build(job, job->module_dir, argv, job->module_dir);
+	kf_strbuf_release(&extra);
+	return r;
+}
+
+/*
+ * A wrapper Makefile (its default target runs $(MAKE) -C KDIR M=... itself, often after writing a
+ * header, or in sub-folders) driven through its own default target, in the copy with PWD set,
+ * the kernel named as such Makefiles read it. KERNELRELEASE is left out when the Makefile tests it
+ * (GUARD: ifneq ($(KERNELRELEASE),) would take kbuild's branch). *TRIED gets the command appended.
+ */
+static int compile_wrapper(struct kforge_job *job, bool guard, char **tried)
+{
+	static const char *const dir_vars[] = { "KERNEL_DIR", "KDIR", "KSRC", "KERNEL_SRC", "KERNEL_TREE" };
+	const char *release = job->kernel.release;
+	char jobs[16];
+	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
+	char *vars[2 + ARRAY_SIZE(dir_vars)] = { kf_strdup_printf("KERNELRELEASE=%s", release),
+						 kf_strdup_printf("KVER=%s", release) };
+	for (size_t i = 0; i < ARRAY_SIZE(dir_vars); i++)
+		vars[2 + i] = kf_strdup_printf("%s=%s", dir_vars[i], job->kbuild_dir);
+	struct kf_strbuf extra = { 0 };
+	extra_symbols_arg(job, &extra);
+	const char *argv[32] = { "make", "-C", job->module_dir, jobs };
+	size_t n = 4;
+	int r = 0;
+	for (size_t i = guard ? 1 : 0; i < ARRAY_SIZE(vars); i++) {
+		if (!vars[i])
+			r = -ENOMEM;
+		argv[n++] = vars[i];
+	}
+	n = kf_add_make_vars(job, argv, n, ARRAY_SIZE(argv) - 1);
+	if (extra.len && n < ARRAY_SIZE(argv) - 1)
+		argv[n++] = extra.s;
+	argv[n] = NULL;
+	_cleanup_free_ char *cmd = r == 0 ? kf_argv_quote(argv) : NULL;
+	char *both = cmd ? kf_strdup_printf("%s, then its wrapper Makefile's own target `%s`", *tried ? *tried : "", cmd)
+			 : NULL;
+	if (!both)
+		r = -ENOMEM;
+	if (r == 0) {
+		free(*tried);
+		*tried = both;
+		kf_info(job->ctx, "%s: its Makefile is a wrapper, kbuild alone built nothing: running its own target",
+			job->module_spec);
+		r = kf_run_build(job, job->module_dir, argv, job->module_dir);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
+		free(vars[i]);
 	kf_strbuf_release(&extra);
 	return r;
 }
@@ -156,53 +276,19 @@ static bool missing_header(const struct kforge_job *job, char *which, size_t siz
 	return true;
 }
 
-/*
- * An external module is built in its own folder, as the kernel's guide has it; kbuild does not
- * notice that the objects there were made for another kernel, so kforge leaves a note in the
- * folder (.kforge-built-for: release and build tree) and cleans the folder when that changes.
- */
-static char *external_stamp(const struct kforge_job *job)
-{
-	return kforge_path_join(job->module_dir, ".kforge-built-for", NULL);
-}
-
-static int clean_if_other_kernel(struct kforge_job *job)
-{
-	_cleanup_free_ char *stamp = external_stamp(job);
-	_cleanup_free_ char *last = NULL;
-	if (!stamp)
-		return -ENOMEM;
-	_cleanup_free_ char *want = kf_strdup_printf("%s %s", job->kernel.release, job->kbuild_dir);
-	if (!want)
-		return -ENOMEM;
-	if (kf_read_file(stamp, &last, NULL) == 0 && strcmp(kf_strstrip(last), want) == 0)
-		return 0;
-	/* built for another kernel, or never by kforge (the objects there may be for any kernel) */
-	_cleanup_free_ char *m = kf_strdup_printf("M=%s", job->module_dir);
-	return kforge_runl(job, NULL, "make", "-C", job->kbuild_dir, m ? m : "M=", "clean", NULL) ? -EIO : 0;
-}
-
-static void write_external_stamp(struct kforge_job *job)
-{
-	_cleanup_free_ char *stamp = external_stamp(job);
-	_cleanup_free_ char *want = kf_strdup_printf("%s %s\n", job->kernel.release, job->kbuild_dir);
-	if (stamp && want && kf_write_file(stamp, want, 0644) < 0)
-		kf_dbg(job->ctx, "cannot write %s", stamp);
-}
-
 int kforge_default_compile(struct kforge_job *job)
 {
 	if (!job->kbuild_dir || !job->module_dir)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "nothing prepared to compile");
-	if (job->kind == KFORGE_MODULE_EXTERNAL && clean_if_other_kernel(job) < 0)
-		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make clean in %s failed: see %s", job->module_dir,
-				       kf_job_log_name(job));
 	const char *packaged = NULL;
 	/* the headers strategy against a build dir without Module.symvers: the kernel package's
 	 * (decompressed once) is modpost's KBUILD_EXTRA_SYMBOLS, so the module carries CRCs */
 	if (!job->plan && packaged_symvers_needed(job) && kf_job_packaged_symvers(job, &packaged) < 0)
 		return -EIO;
-	int r = compile_once(job);
+	_cleanup_free_ char *tried = NULL;
+	int r = compile_once(job, &tried);
+	if (r == -ECANCELED) /* the build user or the sandbox: the job failed saying why */
+		return r;
 	char header[256];
 	if (r != 0 && job->strategy_chosen && job->strategy == KFORGE_STRATEGY_HEADERS &&
 	    job->kind != KFORGE_MODULE_EXTERNAL && missing_header(job, header, sizeof(header))) {
@@ -213,17 +299,42 @@ int kforge_default_compile(struct kforge_job *job)
 		if ((r = kforge_default_derive_version(job)) < 0 || (r = kforge_default_configure(job)) < 0 ||
 		    (r = kforge_default_prepare(job)) < 0)
 			return r;
-		r = compile_once(job);
+		r = compile_once(job, &tried);
 	}
-	if (r != 0)
+	bool objm = false, guard = false;
+	bool wrapper = job->kind == KFORGE_MODULE_EXTERNAL &&
+		       kf_external_wrapper(job->plan ? origin_dir(job) : job->module_dir, &objm, &guard);
+	if (wrapper && !objm && job->plan)
+		kforge_plan_note(job, "if kbuild builds no module there, the folder's wrapper Makefile would be run "
+				      "through its own default target, with %sKVER, KERNEL_DIR, KDIR, KSRC, KERNEL_SRC and "
+				      "KERNEL_TREE set", guard ? "" : "KERNELRELEASE, ");
+	/* a wrapper without obj-m may fail under kbuild: its own target is what its author runs */
+	if (r != 0 && !(wrapper && !objm && !job->plan))
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build of %s failed (make exited %d): see %s",
 				       job->module_spec, r, kf_job_log_name(job));
 	if (job->plan)
 		return 0;
-	r = collect_built(job);
-	if (r == 0 && job->kind == KFORGE_MODULE_EXTERNAL) {
-		kf_symvers_register(job->cache_dir, job->kernel.release, job->module_dir);
-		write_external_stamp(job);
+	_cleanup_free_ char *cmds = tried ? kf_strdup_printf("`%s`", tried) : NULL;
+	if (job->kind == KFORGE_MODULE_NAME) {
+		r = collect_named(job);
+	} else {
+		if (r == 0)
+			collect_ordered(job);
+		/* kbuild built nothing (or failed on a wrapper without obj-m): the wrapper's own target */
+		if (!job->built.n && wrapper) {
+			r = compile_wrapper(job, guard, &cmds);
+			if (r == -ECANCELED)
+				return r;
+			if (r != 0)
+				return kforge_job_fail(job, KFORGE_EXIT_BUILD, "the build of %s failed: %s exited %d: see %s",
+						       job->module_spec, cmds ? cmds : "its wrapper Makefile", r,
+						       kf_job_log_name(job));
+			collect_ordered(job);
+		}
+		if (!job->built.n)
+			r = fail_no_module(job, cmds);
 	}
+	if (r == 0 && job->kind == KFORGE_MODULE_EXTERNAL)
+		kf_symvers_register(job->cache_dir, job->kernel.release, origin_dir(job), job->module_dir);
 	return r;
 }

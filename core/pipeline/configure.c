@@ -31,8 +31,10 @@ static int apply_change(struct kforge_job *job, const char *config, const char *
 	const char *argv[] = { "bash", script, "--file", config, action, opt + 7, NULL, NULL };
 	if (strcmp(action, "--set-val") == 0)
 		argv[6] = val;
-	return kforge_run(job, NULL, argv) == 0
-		       ? 0
+	/* the tree's own script: as the build user, sandboxed, the prepared tree all it writes */
+	int r = kf_run_build(job, job->objdir, argv, job->objdir);
+	return r == 0 || r == -ECANCELED
+		       ? r
 		       : kforge_job_fail(job, KFORGE_EXIT_BUILD, "scripts/config could not apply %s", change);
 }
 
@@ -121,7 +123,10 @@ int kforge_default_configure(struct kforge_job *job)
 	size_t n = kf_add_make_vars(job, argv, 4, ARRAY_SIZE(argv));
 	argv[n++] = "olddefconfig";
 	argv[n] = NULL;
-	if (kforge_run(job, NULL, argv) != 0)
+	int r = kf_run_build(job, job->objdir, argv, job->objdir);
+	if (r == -ECANCELED)
+		return r;
+	if (r != 0)
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make olddefconfig failed in %s: see %s", job->source_dir,
 				       kf_job_log_name(job));
 	return check_changes_kept(job, dst);

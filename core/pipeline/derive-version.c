@@ -19,6 +19,55 @@ size_t kf_add_make_vars(const struct kforge_job *job, const char **argv, size_t 
 }
 
 
+/* PATH's real path into V when it exists (bubblewrap binds only what is there, links resolved)
+ * and no folder of V holds it already */
+static void push_real(struct kf_strv *v, const char *path)
+{
+	_cleanup_free_ char *real = path ? realpath(path, NULL) : NULL;
+	if (!real || strcmp(real, "/") == 0)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		size_t n = strlen(v->v[i]);
+		if (strncmp(real, v->v[i], n) == 0 && (real[n] == '/' || !real[n]))
+			return;
+	}
+	kf_strv_push(v, real);
+}
+
+int kf_run_build(struct kforge_job *job, const char *cwd, const char *const argv[], const char *writable)
+{
+	struct kf_strv ro = { 0 }, rw = { 0 }, env = { 0 };
+	push_real(&ro, kforge_ctx_root(job->ctx));
+	push_real(&ro, job->source_dir);
+	push_real(&ro, job->module_origin);
+	push_real(&ro, job->kbuild_dir);
+	push_real(&ro, job->kernel.build_dir);
+	push_real(&ro, job->packaged_symvers);
+	for (size_t i = 0; i < job->extra_symbols.n; i++)
+		push_real(&ro, job->extra_symbols.v[i]);
+	kf_strv_push(&rw, writable);
+	/* ccache writes its cache as the build user too: the environment's, else kforge's own */
+	if (kforge_config_get(job->ctx, "build.cc_launcher")[0]) {
+		const char *given = getenv("CCACHE_DIR");
+		_cleanup_free_ char *dir = given && given[0] ? strdup(given) : kforge_path_join(job->cache_dir, "ccache", NULL);
+		_cleanup_free_ char *var = dir ? kf_strdup_printf("CCACHE_DIR=%s", dir) : NULL;
+		if (dir && var && (job->plan || kf_mkdir_p(dir) == 0)) {
+			kf_strv_push(&rw, dir);
+			kf_strv_push(&env, var);
+		}
+	}
+	struct kforge_sandbox sb = {
+		.readable = (const char *const *)ro.v,
+		.writable = (const char *const *)rw.v,
+		.env = (const char *const *)env.v,
+	};
+	int r = kforge_run_sandboxed(job, cwd, argv, &sb, NULL);
+	kf_strv_free(&ro);
+	kf_strv_free(&rw);
+	kf_strv_free(&env);
+	return r;
+}
+
 /*
  * build.cc_launcher (ccache, sccache): CC becomes "LAUNCHER COMPILER", the compiler being the
  * one the target was built with (CONFIG_CC_VERSION_TEXT's first word: gcc-12, clang), else gcc.

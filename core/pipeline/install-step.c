@@ -12,9 +12,19 @@
 #include "pipeline/steps.h"
 #include "txn/record.h"
 
-static const char *kind_name(enum kforge_module_kind k)
+static const char *kind_name(const struct kforge_job *job)
 {
-	return k == KFORGE_MODULE_NAME ? "name" : k == KFORGE_MODULE_INTREE_DIR ? "intree-dir" : "external";
+	enum kforge_module_kind k = job->kind;
+	return job->dkms_dir ? "dkms" : k == KFORGE_MODULE_NAME ? "name" : k == KFORGE_MODULE_INTREE_DIR ? "intree-dir" : "external";
+}
+
+/* The index of BUILT in job->built_as (the driver's install names), or -1 when it has none. */
+static ssize_t built_index(const struct kforge_job *job, const char *built)
+{
+	for (size_t i = 0; job->built_as.n == job->built.n && i < job->built.n; i++)
+		if (strcmp(job->built.v[i], built) == 0)
+			return (ssize_t)i;
+	return -1;
 }
 
 static char *utc_now(void)
@@ -25,9 +35,13 @@ static char *utc_now(void)
 	return strdup(buf);
 }
 
-/* Where one built module goes: install_base/subdir/<its path inside the module folder>. */
+/* Where one built module goes: install_base/subdir/<its path inside the module folder (the copy built)>. */
 static char *install_path(const struct kforge_job *job, const char *built)
 {
+	ssize_t k = built_index(job, built);
+	if (k >= 0) /* a DKMS package's module: DEST_MODULE_NAME.ko, in the install dir's top as DKMS puts it */
+		return kf_strdup_printf("%s/%s/%s.ko%s", job->install_base, job->install_subdir, job->built_as.v[k],
+					kforge_compression_suffix(job->compression));
 	const char *rel = strrchr(built, '/') + 1;
 	size_t n = strlen(job->module_dir);
 	if (job->kind == KFORGE_MODULE_EXTERNAL && strncmp(built, job->module_dir, n) == 0 && built[n] == '/')
@@ -37,7 +51,8 @@ static char *install_path(const struct kforge_job *job, const char *built)
 }
 
 /* The record of one module as the target sees it; sha256 and what it replaced come from the install. */
-static struct kforge_record *new_record(struct kforge_job *job, const char *base, const char *name, const char *dest)
+static struct kforge_record *new_record(struct kforge_job *job, const char *base, const char *name, const char *dest,
+				       const char *dest_location)
 {
 	struct kforge_record *r = calloc(1, sizeof(*r));
 	if (!r)
@@ -49,8 +64,10 @@ static struct kforge_record *new_record(struct kforge_job *job, const char *base
 	r->kernel = strdup(job->kernel.release);
 	/* an external module's folder by its full path (where kforge runs, like --source):
 	 * autoinstall finds it from anywhere */
-	r->spec = strdup(job->kind == KFORGE_MODULE_EXTERNAL && job->module_dir ? job->module_dir : job->module_spec);
-	r->kind = strdup(kind_name(job->kind));
+	r->spec = strdup(job->kind == KFORGE_MODULE_EXTERNAL && job->module_origin ? job->module_origin : job->module_spec);
+	r->kind = strdup(kind_name(job));
+	r->package = job->package ? strdup(job->package) : NULL;
+	r->dest_location = dest_location ? strdup(dest_location) : NULL;
 	r->source = source ? strdup(kforge_job_display_path(job, source)) : NULL;
 	r->strategy = strdup(kforge_strategy_name(job->strategy));
 	r->strategy_forced = !job->strategy_chosen;
@@ -59,15 +76,18 @@ static struct kforge_record *new_record(struct kforge_job *job, const char *base
 	r->install_dir_forced = job->install_dir_forced != NULL;
 	r->time = utc_now();
 	r->path = strdup(bn && strncmp(dest, base, bn) == 0 ? dest + bn : dest);
-	struct kf_strv c = { 0 }, e = { 0 };
+	struct kf_strv c = { 0 }, e = { 0 }, d = { 0 };
 	bool lists = true;
+	for (size_t i = 0; i < job->dkms_built_against.n; i++)
+		lists = lists && kf_strv_push(&d, job->dkms_built_against.v[i]) == 0;
+	r->depends = d.v;
 	for (size_t i = 0; i < job->changes.n; i++)
 		lists = lists && kf_strv_push(&c, job->changes.v[i]) == 0;
 	for (size_t i = 0; i < job->user_extra_symbols.n; i++)
 		lists = lists && kf_strv_push(&e, job->user_extra_symbols.v[i]) == 0;
 	r->changes = c.v;
 	r->extra_symbols = e.v;
-	if (!lists || !r->module || !r->kernel || !r->spec || !r->kind || !r->strategy || !r->plugin || !r->install_dir ||
+	if (!lists || (job->package && !r->package) || (dest_location && !r->dest_location) || !r->module || !r->kernel || !r->spec || !r->kind || !r->strategy || !r->plugin || !r->install_dir ||
 	    !r->time || !r->path) {
 		kf_record_free(r);
 		return NULL;
@@ -90,7 +110,8 @@ static int write_module(void *data, const char *built, const char *tmp)
 	close(sfd);
 	int r = kf_copy_file(built, stage, 0644);
 	/* debug info stripped like kbuild's INSTALL_MOD_STRIP=1 (what distributions ship) */
-	if (r == 0 && strcmp(kforge_config_get(job->ctx, "install.strip"), "yes") == 0) {
+	if (r == 0 && strcmp(kforge_config_get(job->ctx, "install.strip"), "yes") == 0 &&
+	    !kf_strv_contains(&job->no_strip, built)) {
 		r = kforge_runl(job, NULL, "strip", "--strip-debug", stage, NULL) ? -EIO : 0;
 		kf_checkpoint("debug info stripped");
 	}
@@ -133,8 +154,10 @@ static int install_built(struct kforge_job *job)
 		struct kf_install_item *it = &items[i];
 		it->built = job->built.v[i];
 		it->dest = install_path(job, it->built);
-		it->name = kf_module_name_of(it->built);
-		it->rec = it->dest && it->name ? new_record(job, job->state->base, it->name, it->dest) : NULL;
+		ssize_t k = built_index(job, it->built);
+		it->name = k >= 0 ? strdup(job->built_as.v[k]) : kf_module_name_of(it->built);
+		const char *want = k >= 0 && job->built_dest.n == job->built.n ? job->built_dest.v[k] : NULL;
+		it->rec = it->dest && it->name ? new_record(job, job->state->base, it->name, it->dest, want) : NULL;
 		r = it->rec ? 0 : -ENOMEM;
 	}
 	if (r == 0)
@@ -144,9 +167,12 @@ static int install_built(struct kforge_job *job)
 	if (r < 0)
 		return kf_job_state_failed(job, r);
 	/* the refresh looks for the built files' names in the image */
-	for (size_t i = 0; i < job->built.n; i++)
-		if (kf_strv_push(&job->affected, job->built.v[i]) < 0)
+	for (size_t i = 0; i < job->built.n; i++) {
+		/* a module installed under another name (DEST_MODULE_NAME) is in the image by that name */
+		_cleanup_free_ char *as = built_index(job, job->built.v[i]) >= 0 ? install_path(job, job->built.v[i]) : NULL;
+		if (kf_strv_push(&job->affected, as ? as : job->built.v[i]) < 0)
 			return -ENOMEM;
+	}
 	return 0;
 }
 

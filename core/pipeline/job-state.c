@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pipeline/job.h"
+#include "pipeline/steps.h"
 
 int kf_job_depmod(void *data, const char *base, const char *kernel, int *status)
 {
@@ -26,17 +27,34 @@ int kf_job_state_failed(struct kforge_job *job, int err)
 	return kforge_job_fail(job, st->rolled_back ? KFORGE_EXIT_ROLLBACK : KFORGE_EXIT_FAILURE, "%s", st->error);
 }
 
-int kf_job_state(struct kforge_job *job, bool create)
+static struct kf_state_options state_options(struct kforge_job *job)
 {
-	if (job->state)
-		return 0;
-	struct kf_state_options o = {
+	return (struct kf_state_options){
 		.ctx = job->ctx,
 		.base = job->install_mod_path ? job->install_mod_path : kforge_ctx_root(job->ctx),
 		.no_wait = job->no_wait,
 		.depmod = kf_job_depmod,
 		.depmod_data = job,
 	};
+}
+
+int kf_job_forget_replaced(struct kforge_job *job, const char *kernel, const char *sha256)
+{
+	/* opened for this alone: the lock is not kept while other jobs of the same run install */
+	struct kf_state_options o = state_options(job);
+	struct kf_state *st = NULL;
+	int r = kf_state_open(&o, false, &st);
+	if (r == 0)
+		r = kf_state_forget_replaced(st, kernel, sha256);
+	kf_state_close(st);
+	return r;
+}
+
+int kf_job_state(struct kforge_job *job, bool create)
+{
+	if (job->state)
+		return 0;
+	struct kf_state_options o = state_options(job);
 	int r = kf_state_open(&o, create, &job->state);
 	if (r < 0) {
 		r = kf_job_state_failed(job, r);

@@ -61,12 +61,76 @@ static bool has_kbuild_file(const char *dir)
 	return (k && kf_is_file(k)) || (m && kf_is_file(m));
 }
 
-/* Sorts the user's module argument into a name, an in-tree dir or an external dir. */
+static const struct kf_job_driver *dkms_driver;
+
+void kf_job_driver_register(const struct kf_job_driver *driver)
+{
+	dkms_driver = driver;
+}
+
+const struct kf_job_driver *kf_job_driver_get(void)
+{
+	return dkms_driver;
+}
+
+/* A DKMS package's folder: DIR/dkms.conf is a file. */
+static bool has_dkms_conf(const char *dir)
+{
+	_cleanup_free_ char *c = kforge_path_join(dir, "dkms.conf", NULL);
+	return c && kf_is_file(c);
+}
+
+/* SPEC read as DKMS's NAME/VER: one '/', a version that starts with a digit and has a dot (fs/9p is no package). */
+static bool looks_like_package(const char *spec)
+{
+	const char *slash = strchr(spec, '/');
+	return slash && slash != spec && !strchr(slash + 1, '/') && slash[1] >= '0' && slash[1] <= '9' &&
+	       strchr(slash + 1, '.') && !strstr(spec, "..");
+}
+
+/* The job is the DKMS package in REAL (a folder with a dkms.conf): its steps are the DKMS driver's. */
+static int classify_package(struct kforge_job *job, const char *real, enum kforge_exit *code)
+{
+	if (!dkms_driver) {
+		*code = KFORGE_EXIT_FAILURE;
+		kf_err(job->ctx, "%s is a DKMS package (it has a dkms.conf), and this libkforge was built without DKMS "
+				 "support",
+		       real);
+		return -ENOTSUP;
+	}
+	job->kind = KFORGE_MODULE_EXTERNAL;
+	job->module_dir = strdup(real);
+	job->module_origin = strdup(real);
+	job->dkms_dir = strdup(real);
+	job->driver = dkms_driver;
+	return job->module_dir && job->module_origin && job->dkms_dir ? 0 : -ENOMEM;
+}
+
+/* Sorts the user's module argument into a name, an in-tree dir, an external dir or a DKMS package. */
 static int classify_module(struct kforge_job *job, const char *spec, enum kforge_exit *code)
 {
 	job->module_spec = strdup(spec);
+	/* NAME/VER: the package DKMS would find in /usr/src/NAME-VER */
+	if (spec[0] != '/' && spec[0] != '.' && spec[0] != '~' && looks_like_package(spec)) {
+		_cleanup_free_ char *leaf = strdup(spec);
+		if (!leaf)
+			return -ENOMEM;
+		*strchr(leaf, '/') = '-';
+		_cleanup_free_ char *dir = NULL;
+		_cleanup_free_ char *rel = kforge_path_join("/usr/src", leaf, NULL);
+		if (!rel || kforge_path_resolve(kforge_ctx_root(job->ctx), rel, &dir) < 0)
+			return -ENOMEM;
+		char real[PATH_MAX];
+		if (kf_is_dir(dir) && has_dkms_conf(dir) && realpath(dir, real))
+			return classify_package(job, real, code);
+		*code = KFORGE_EXIT_MISSING;
+		kf_err(job->ctx, "%s: no DKMS package %s/dkms.conf (NAME/VERSION is looked for as %s/dkms.conf under the "
+				 "root): install the package's sources there, or give the folder that has its dkms.conf",
+		       spec, dir, rel);
+		return -ENOENT;
+	}
 	bool explicit_path = spec[0] == '/' || spec[0] == '.' || spec[0] == '~';
-	if (explicit_path || (strchr(spec, '/') && kf_is_dir(spec) && has_kbuild_file(spec))) {
+	if (explicit_path || (strchr(spec, '/') && kf_is_dir(spec) && (has_kbuild_file(spec) || has_dkms_conf(spec)))) {
 		char real[PATH_MAX];
 		if (!realpath(spec, real) || !kf_is_dir(real)) {
 			*code = KFORGE_EXIT_USAGE;
@@ -75,6 +139,8 @@ static int classify_module(struct kforge_job *job, const char *spec, enum kforge
 			       spec);
 			return -ENOENT;
 		}
+		if (has_dkms_conf(real))
+			return classify_package(job, real, code);
 		if (!has_kbuild_file(real)) {
 			*code = KFORGE_EXIT_USAGE;
 			kf_err(job->ctx, "%s has neither a Kbuild file nor a Makefile: an external module's folder "
@@ -84,6 +150,7 @@ static int classify_module(struct kforge_job *job, const char *spec, enum kforge
 		}
 		job->kind = KFORGE_MODULE_EXTERNAL;
 		job->module_dir = strdup(real);
+		job->module_origin = strdup(real);
 		return 0;
 	}
 	if (strchr(spec, '/')) {
@@ -210,6 +277,41 @@ static char *default_cache_dir(struct kforge_job *job)
 	return dir;
 }
 
+/*
+ * --extra-symbols FILE. DIR/Module.symvers of an external folder kforge built for this kernel is
+ * in kforge's copy, not in DIR (kforge never writes there): the registry's copy of it is taken.
+ */
+static int add_user_symvers(struct kforge_job *job, const char *path, enum kforge_exit *code)
+{
+	char real[PATH_MAX];
+	_cleanup_free_ char *found = NULL;
+	if (!realpath(path, real) || !kf_is_file(real)) {
+		_cleanup_free_ char *dir = strdup(path);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+		char folder[PATH_MAX];
+		if (slash && strcmp(slash + 1, "Module.symvers") == 0) {
+			*slash = '\0';
+			if (realpath(dir[0] ? dir : "/", folder))
+				found = kf_symvers_of(job->cache_dir, job->kernel.release, folder);
+		}
+		if (!found) {
+			*code = KFORGE_EXIT_USAGE;
+			kf_err(job->ctx,
+			       "--extra-symbols %s: no such file: name the Module.symvers of the module that exports the "
+			       "symbols (an external folder kforge builds has its Module.symvers in kforge's copy: build "
+			       "that folder for %s with kforge first, and DIR/Module.symvers finds it)",
+			       path, job->kernel.release);
+			return -ENOENT;
+		}
+		kf_info(job->ctx, "--extra-symbols %s: the folder was built by kforge for %s: its Module.symvers is %s",
+			path, job->kernel.release, found);
+	}
+	const char *file = found ? found : real;
+	if (kf_strv_push(&job->extra_symbols, file) < 0 || kf_strv_push(&job->user_extra_symbols, file) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts, struct kforge_job **out,
 		   enum kforge_exit *code)
 {
@@ -245,21 +347,6 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	const char *ir = kforge_config_get(ctx, "install.initramfs");
 	job->initramfs_forced = opts->initramfs || strcmp(ir, "always") == 0;
 	job->initramfs_never = !opts->initramfs && strcmp(ir, "never") == 0;
-	for (size_t i = 0; opts->extra_symbols && opts->extra_symbols[i]; i++) {
-		char real[PATH_MAX];
-		if (!realpath(opts->extra_symbols[i], real) || !kf_is_file(real)) {
-			*code = KFORGE_EXIT_USAGE;
-			kf_err(ctx, "--extra-symbols %s: no such file: name the Module.symvers of the module that "
-				    "exports the symbols",
-			       opts->extra_symbols[i]);
-			kforge_job_unref(job);
-			return -ENOENT;
-		}
-		if (kf_strv_push(&job->extra_symbols, real) < 0 || kf_strv_push(&job->user_extra_symbols, real) < 0) {
-			kforge_job_unref(job);
-			return -ENOMEM;
-		}
-	}
 	job->no_wait = opts->no_wait;
 	if (opts->install_mod_path) {
 		char cwd[PATH_MAX];
@@ -384,6 +471,13 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 				    : strdup(job->kernel.modules_dir);
 	job->initramfs = strdup(detect_initramfs(job));
 	job->cache_dir = default_cache_dir(job);
+	for (size_t i = 0; opts->extra_symbols && opts->extra_symbols[i]; i++) {
+		r = add_user_symvers(job, opts->extra_symbols[i], code);
+		if (r < 0) {
+			kforge_job_unref(job);
+			return r;
+		}
+	}
 
 	if (opts->module && classify_module(job, opts->module, code) < 0) {
 		kforge_job_unref(job);
@@ -392,6 +486,13 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 	if (job->module_spec) {
 		const char *leaf = strrchr(job->module_spec, '/');
 		_cleanup_free_ char *name = strdup(leaf && leaf[1] ? leaf + 1 : job->module_spec);
+		/* an external folder's copy: keyed by its real path too, so two folders never share one */
+		if (name && job->module_origin) {
+			char *keyed = kf_strdup_printf("%s-%08lx", name,
+						       kf_hash_str(KF_HASH_SEED, job->module_origin) & 0xffffffffUL);
+			free(name);
+			name = keyed;
+		}
 		job->work_dir = kforge_path_join(job->cache_dir ? job->cache_dir : "/tmp", "work", kver,
 						 name ? name : "module", NULL);
 	}
@@ -423,10 +524,21 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	free(job->module_spec);
 	free(job->module_subdir);
 	free(job->module_dir);
+	free(job->module_origin);
 	free(job->source);
 	free(job->source_dir);
 	free(job->work_dir);
 	free(job->packaged_symvers);
+	if (job->driver && job->driver->free_data && job->driver_data)
+		job->driver->free_data(job->driver_data);
+	free(job->dkms_dir);
+	free(job->package);
+	kf_strv_free(&job->built_as);
+	kf_strv_free(&job->built_dest);
+	kf_strv_free(&job->no_strip);
+	kf_strv_free(&job->dkms_depends);
+	kf_strv_free(&job->dkms_satisfied);
+	kf_strv_free(&job->dkms_built_against);
 	free(job->cache_dir);
 	free(job->kbuild_dir);
 	free(job->install_subdir);
@@ -458,19 +570,39 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	return NULL;
 }
 
+/* Ends the job with CODE: an error ("error:" in the log), or a skip (a notice, "skipped:"). */
+__attribute__((format(printf, 4, 0))) static int end_job(struct kforge_job *job, enum kforge_exit code, bool error,
+							   const char *format, va_list ap)
+{
+	_cleanup_free_ char *msg = NULL;
+	if (vasprintf(&msg, format, ap) < 0)
+		msg = NULL;
+	if (error)
+		kf_err(job->ctx, "%s", msg ? msg : format);
+	else
+		kf_notice(job->ctx, "%s", msg ? msg : format);
+	kf_log_to_file(job, "%s: %s\n", error ? "error" : "skipped", msg ? msg : format);
+	if (job->exit_code == KFORGE_EXIT_OK)
+		job->exit_code = code;
+	return -ECANCELED;
+}
+
 int kforge_job_fail(struct kforge_job *job, enum kforge_exit code, const char *format, ...)
 {
 	va_list ap;
 	va_start(ap, format);
-	_cleanup_free_ char *msg = NULL;
-	if (vasprintf(&msg, format, ap) < 0)
-		msg = NULL;
+	int r = end_job(job, code, true, format, ap);
 	va_end(ap);
-	kf_err(job->ctx, "%s", msg ? msg : format);
-	kf_log_to_file(job, "error: %s\n", msg ? msg : format);
-	if (job->exit_code == KFORGE_EXIT_OK)
-		job->exit_code = code;
-	return -ECANCELED;
+	return r;
+}
+
+int kf_job_skip(struct kforge_job *job, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	int r = end_job(job, KFORGE_EXIT_SKIPPED, false, format, ap);
+	va_end(ap);
+	return r;
 }
 
 enum kforge_exit kforge_job_exit_code(const struct kforge_job *job)

@@ -3,6 +3,8 @@
 
 #include "txn/txn.h"
 
+struct kf_job_driver;
+
 struct kforge_job {
 	int refcount;
 	struct kforge_ctx *ctx;
@@ -14,6 +16,9 @@ struct kforge_job {
 	char *module_spec;
 	enum kforge_module_kind kind;
 	char *module_subdir, *module_dir;
+	/* an external module: its folder as the user named it (real path), which records and messages
+	 * name; module_dir is then kforge's copy of it that the build runs in (prepare) */
+	char *module_origin;
 	char *source, *source_dir;
 	char *cache_dir, *work_dir, *kbuild_dir;
 	char *install_subdir, *initramfs;
@@ -39,7 +44,42 @@ struct kforge_job {
 	bool sign_checked;
 	struct kf_strv facts; /* what plugins found about the target: key, value, key, value, ... */
 	char *packaged_symvers; /* kernel.symvers_packaged decompressed (kf_job_packaged_symvers) */
+	/* a DKMS package (a folder with a dkms.conf, also module_origin): its steps are the driver's
+	 * (core/dkms/build.c); package is "NAME/VER" once its dkms.conf is read */
+	char *dkms_dir, *package;
+	const struct kf_job_driver *driver;
+	void *driver_data;
+	/* parallel to built when the driver fills them: the name each is installed as (DEST_MODULE_NAME,
+	 * without .ko), and where the package wanted it (DEST_MODULE_LOCATION) for the record */
+	struct kf_strv built_as, built_dest;
+	struct kf_strv no_strip; /* built files installed with their debug info (STRIP[i]=no) */
+	/* the package's BUILD_DEPENDS (names), set when its dkms.conf is read; those autoinstall
+	 * counts as installed for the kernel (they were skipped there, exit 77, as DKMS 3.4 counts them) */
+	struct kf_strv dkms_depends, dkms_satisfied;
+	/* "NAME/VER SHA256,..." of each BUILD_DEPENDS package the build used, for the record */
+	struct kf_strv dkms_built_against;
+	/* run by autoinstall: a package whose AUTOINSTALL is not yes is skipped, not_autoinstalled set */
+	bool autoinstall, not_autoinstalled;
 };
+
+/*
+ * The steps of a kind of job that the core's defaults do not build (a DKMS package), from a layer
+ * above the pipeline (core/dkms registers its own when the library loads): a step set here
+ * replaces the plugin's hook and the core's default.
+ */
+struct kf_job_driver {
+	const char *name; /* the owner of its steps in the plan and the log ("dkms") */
+	kforge_step_fn steps[KFORGE_STEP_COUNT];
+	void (*free_data)(void *data);
+	/* after kforge_job_uninstall removed the last module of PACKAGE (its folder DIR) for the kernel */
+	void (*removed)(struct kforge_job *job, const char *package, const char *dir);
+	/* after the job's last step succeeded (kforge_job_run): a negative errno fails the job */
+	int (*finished)(struct kforge_job *job);
+};
+void kf_job_driver_register(const struct kf_job_driver *driver);
+const struct kf_job_driver *kf_job_driver_get(void);
+/* Ends the job as skipped (the package excludes this kernel): a notice, not an error; exit 77. */
+int kf_job_skip(struct kforge_job *job, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
 /* job-state.c: the state of the job's root (or --install-mod-path), opened and locked once */
 int kf_job_state(struct kforge_job *job, bool create);

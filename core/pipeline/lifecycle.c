@@ -108,19 +108,70 @@ static int refresh_initramfs(struct kforge_job *job, const char *name, const cha
 	return kforge_job_run(job, KFORGE_STEP_REFRESH_INITRAMFS, KFORGE_STEP_REFRESH_INITRAMFS);
 }
 
-int kforge_job_uninstall(struct kforge_job *job, const char *module, bool force)
+static int uninstall_one(struct kforge_job *job, const char *name, bool force)
 {
-	_cleanup_free_ char *name = kf_module_name_of(module);
-	if (!name)
-		return -ENOMEM;
-	int r = kf_job_state(job, false);
-	if (r < 0)
-		return r;
 	_cleanup_free_ char *installed = NULL;
-	r = kf_txn_uninstall(job->state, job->kernel.release, name, force, kf_job_owes_refresh(job), &installed);
+	int r = kf_txn_uninstall(job->state, job->kernel.release, name, force, kf_job_owes_refresh(job), &installed);
 	if (r < 0)
 		return kf_job_state_failed(job, r);
 	if (installed && remove_dangling_weak_links(job, installed) < 0)
 		kf_warn(job->ctx, "cannot look for weak-updates links to %s", installed);
 	return refresh_initramfs(job, name, installed);
+}
+
+/* Does any record of the kernel belong to PACKAGE (a DKMS package's "NAME/VER")? */
+static bool package_left(struct kforge_record **recs, size_t n, const char *package, const char *except)
+{
+	for (size_t i = 0; i < n; i++)
+		if (recs[i]->package && strcmp(recs[i]->package, package) == 0 && (!except || strcmp(recs[i]->module, except)))
+			return true;
+	return false;
+}
+
+int kforge_job_uninstall(struct kforge_job *job, const char *module, bool force)
+{
+	int r = kf_job_state(job, false);
+	if (r < 0)
+		return r;
+	struct kforge_record **recs = NULL;
+	size_t n = 0;
+	if (job->state && kf_records_read(job->state, job->kernel.release, &recs, &n) < 0)
+		n = 0;
+	/* a DKMS package's NAME/VER: each of its modules; then its POST_REMOVE */
+	_cleanup_free_ char *package = NULL, *dir = NULL;
+	/* NAME/VER, not the path of a module file (lib/modules/.../x.ko) */
+	bool pkg = strchr(module, '/') && !strstr(module, ".ko") && !kf_is_file(module);
+	if (pkg && !package_left(recs, n, module, NULL)) {
+		kforge_records_free(recs, n);
+		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+				       "kforge installed no module of the DKMS package %s for %s: `kforge status` lists "
+				       "what it installed",
+				       module, job->kernel.release);
+	}
+	if (pkg) {
+		package = strdup(module);
+		for (size_t i = 0; r == 0 && i < n; i++)
+			if (recs[i]->package && strcmp(recs[i]->package, module) == 0) {
+				if (!dir && recs[i]->spec)
+					dir = strdup(recs[i]->spec);
+				r = uninstall_one(job, recs[i]->module, force);
+			}
+	} else {
+		_cleanup_free_ char *name = kf_module_name_of(module);
+		if (!name) {
+			kforge_records_free(recs, n);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(recs[i]->module, name) == 0 && recs[i]->package && !package_left(recs, n, recs[i]->package, name)) {
+				package = strdup(recs[i]->package);
+				dir = recs[i]->spec ? strdup(recs[i]->spec) : NULL;
+			}
+		r = uninstall_one(job, name, force);
+	}
+	kforge_records_free(recs, n);
+	const struct kf_job_driver *d = kf_job_driver_get();
+	if (r == 0 && package && dir && d && d->removed)
+		d->removed(job, package, dir);
+	return r;
 }

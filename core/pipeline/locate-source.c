@@ -11,15 +11,21 @@
 #include "pipeline/steps.h"
 #include "source/source.h"
 
+/* The module's path in the kernel's own tree (*PATH) and its folder there, malloc'd; NULL if none. */
+static char *tree_subdir(const struct kforge_job *job, char **path)
+{
+	*path = kf_module_tree_path(job->kernel.modules_dir, job->module_spec);
+	return *path ? kf_module_subdir_of(*path) : NULL;
+}
+
 /* Finds NAME's in-tree directory in the target's module indexes. */
 static int resolve_module_dir(struct kforge_job *job)
 {
-	const char *name = job->module_spec;
-	_cleanup_free_ char *path = kf_module_tree_path(job->kernel.modules_dir, name);
-	_cleanup_free_ char *sub = path ? kf_module_subdir_of(path) : NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *sub = tree_subdir(job, &path);
 	if (!sub)
 		return -ENOENT;
-	kforge_plan_note(job, "%s is %s in the target's module lists: built from %s/", name, path, sub);
+	kforge_plan_note(job, "%s is %s in the target's module lists: built from %s/", job->module_spec, path, sub);
 	return kforge_job_set_module_subdir(job, sub);
 }
 
@@ -27,11 +33,9 @@ int kforge_job_headers_subdir(const struct kforge_job *job, char *buf, size_t si
 {
 	if (job->strategy != KFORGE_STRATEGY_HEADERS || job->changes.n)
 		return -ENOENT;
-	_cleanup_free_ char *found = NULL;
-	if (!job->module_subdir && job->kind == KFORGE_MODULE_NAME) {
-		_cleanup_free_ char *path = kf_module_tree_path(job->kernel.modules_dir, job->module_spec);
-		found = path ? kf_module_subdir_of(path) : NULL;
-	}
+	_cleanup_free_ char *path = NULL, *found = NULL;
+	if (!job->module_subdir && job->kind == KFORGE_MODULE_NAME)
+		found = tree_subdir(job, &path);
 	const char *sub = job->module_subdir ? job->module_subdir : found;
 	if (!sub)
 		return -ENOENT;

@@ -10,7 +10,10 @@
 
 #include "pipeline/steps.h"
 
-/* Mirrors SRC into DST: folders made, files symlinked; RECURSE 0 takes only SRC's own files. */
+/*
+ * Mirrors SRC into DST: folders made, files symlinked (a prepared tree's build outputs left out:
+ * kbuild would write through the link into the tree); RECURSE 0 takes only SRC's own files.
+ */
 static int mirror(const char *src, const char *dst, bool recurse)
 {
 	if (kf_mkdir_p(dst) < 0)
@@ -30,7 +33,7 @@ static int mirror(const char *src, const char *dst, bool recurse)
 			break;
 		}
 		struct stat st;
-		if (lstat(from, &st) < 0)
+		if (lstat(from, &st) < 0 || (!S_ISDIR(st.st_mode) && kf_build_output(e->d_name)))
 			continue;
 		if (S_ISDIR(st.st_mode))
 			r = recurse ? mirror(from, to, true) : 0;
@@ -129,16 +132,53 @@ static int copy_module_dir(struct kforge_job *job)
 	return kforge_job_set_module_dir(job, dst);
 }
 
+/*
+ * An external module is built in kforge's copy of its folder, one per kernel (work/KVER/NAME-HASH),
+ * as DKMS builds in its own tree: the user's folder (a package's under /usr/src) is never written,
+ * and a build for another kernel, failed or not, never touches this kernel's objects. The copy
+ * notes the build dir it was built against (.kforge-built-for) and starts over when that changes.
+ */
+static int copy_external(struct kforge_job *job)
+{
+	const char *src = job->module_origin ? job->module_origin : job->module_dir;
+	if (job->plan) {
+		kforge_plan_note(job, "copy %s into %s (only what changed since the last build), built there", src,
+				 job->work_dir);
+		return kforge_job_set_module_dir(job, job->work_dir);
+	}
+	_cleanup_free_ char *stamp = kforge_path_join(job->work_dir, ".kforge-built-for", NULL);
+	_cleanup_free_ char *want = kf_strdup_printf("%s %s\n", job->kernel.release, job->kbuild_dir);
+	_cleanup_free_ char *last = NULL;
+	if (!stamp || !want)
+		return -ENOMEM;
+	int r = 0;
+	if (kf_read_file(stamp, &last, NULL) < 0 || strcmp(last, want) != 0) {
+		if (last)
+			kf_log_to_file(job, "# %s was built against %s: starting over\n", job->work_dir, kf_strstrip(last));
+		r = kf_rm_rf(job->work_dir);
+	}
+	if (r == 0)
+		r = kf_mirror_external(job, src, job->work_dir);
+	if (r == 0)
+		r = kf_write_file(stamp, want, 0644);
+	if (r < 0)
+		return kforge_job_fail(job, KFORGE_EXIT_FAILURE,
+				       "cannot copy %s into %s: %s (set build.cache_dir in kforge.conf to a writable "
+				       "folder)",
+				       src, job->work_dir, strerror(-r));
+	return kforge_job_set_module_dir(job, job->work_dir);
+}
 
 int kforge_default_prepare(struct kforge_job *job)
 {
-	int lr = kf_lock_work(job, job->kind == KFORGE_MODULE_EXTERNAL ? job->module_dir : job->work_dir);
+	int lr = kf_lock_work(job, job->work_dir);
 	if (lr < 0)
 		return lr;
 	if (job->kind == KFORGE_MODULE_EXTERNAL) {
 		kforge_plan_note(job, "built against the installed build directory %s",
 				 kforge_job_display_path(job, job->kernel.build_dir));
-		return kforge_job_set_kbuild_dir(job, job->kernel.build_dir);
+		int r = kforge_job_set_kbuild_dir(job, job->kernel.build_dir);
+		return r < 0 ? r : copy_external(job);
 	}
 	if (!job->module_subdir)
 		return kforge_job_fail(job, KFORGE_EXIT_MISSING,
@@ -162,7 +202,10 @@ int kforge_default_prepare(struct kforge_job *job)
 	argv[n] = NULL;
 	if (!job->plan)
 		kf_info(job->ctx, "preparing the full tree for %s (once per kernel and config)", job->kernel.release);
-	if (kforge_run(job, NULL, argv) != 0)
+	/* the kernel tree's own code: as the build user, sandboxed, the prepared tree all it writes */
+	if ((r = kf_run_build(job, job->objdir, argv, job->objdir)) == -ECANCELED)
+		return r;
+	if (r != 0)
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD, "make modules_prepare failed: see %s",
 				       kf_job_log_name(job));
 	_cleanup_free_ char *symvers = kforge_path_join(job->kernel.build_dir, "Module.symvers", NULL);

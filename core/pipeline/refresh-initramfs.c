@@ -153,6 +153,8 @@ static int refresh(struct kforge_job *job, const char *const argv[], const char 
 	const char *spec = job->affected_name ? job->affected_name : job->module_spec;
 	const char *leaf = strrchr(spec, '/');
 	leaf = leaf && leaf[1] ? leaf + 1 : spec;
+	if (!job->affected_name && job->package) /* a DKMS package: NAME/VER, not the last part of its spec */
+		leaf = job->package;
 	if (job->plan) {
 		if (job->initramfs_forced)
 			kforge_plan_note(job, "--initramfs or install.initramfs = always: refreshed whatever %s holds:", img);

@@ -40,10 +40,16 @@ static const kforge_step_fn defaults[KFORGE_STEP_COUNT] = {
 	kforge_default_refresh_initramfs,
 };
 
+/* A DKMS package's step (the driver's), else NULL. */
+static kforge_step_fn driver_step(const struct kforge_job *job, enum kforge_step step)
+{
+	return job->driver && step < KFORGE_STEP_COUNT ? job->driver->steps[step] : NULL;
+}
+
 const char *kforge_job_step_owner(const struct kforge_job *job, enum kforge_step step)
 {
 	const struct kf_plugin *p = job->plugin;
-	return plugin_hook(p, step) ? p->name : "core";
+	return driver_step(job, step) ? job->driver->name : plugin_hook(p, step) ? p->name : "core";
 }
 
 int kf_job_setup(struct kforge_job *job)
@@ -71,7 +77,8 @@ int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_s
 		return r;
 	const struct kf_plugin *p = job->plugin;
 	for (int s = (int)first; s <= (int)last && s < KFORGE_STEP_COUNT; s++) {
-		kforge_step_fn fn = plugin_hook(p, (enum kforge_step)s);
+		kforge_step_fn own = driver_step(job, (enum kforge_step)s);
+		kforge_step_fn fn = own ? own : plugin_hook(p, (enum kforge_step)s);
 		job->runner.step = (enum kforge_step)s;
 		if (s == KFORGE_STEP_REFRESH_INITRAMFS && job->initramfs_never) {
 			job->runner.owner = "core";
@@ -81,7 +88,7 @@ int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_s
 					job->kernel.release);
 			continue;
 		}
-		job->runner.owner = fn ? p->name : "core";
+		job->runner.owner = own ? job->driver->name : fn ? p->name : "core";
 		if (!job->plan)
 			kf_info(job->ctx, "[%d/%d] %s (%s)", s + 1, KFORGE_STEP_COUNT, kforge_step_name((enum kforge_step)s),
 				job->runner.owner);
@@ -96,8 +103,11 @@ int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_s
 			kf_dbg(job->ctx, "%s took %.2f s", kforge_step_name((enum kforge_step)s), secs);
 		if (r >= 0 && s == KFORGE_STEP_LOCATE_SOURCE)
 			kf_job_resolve_strategy(job);
-		if (r >= 0 && s == KFORGE_STEP_REFRESH_INITRAMFS)
+		if (r >= 0 && s == KFORGE_STEP_REFRESH_INITRAMFS) {
 			kf_job_refresh_done(job);
+			if (!job->plan && job->driver && job->driver->finished)
+				r = job->driver->finished(job);
+		}
 		if (r < 0) {
 			if (job->exit_code == KFORGE_EXIT_OK)
 				job->exit_code = KFORGE_EXIT_FAILURE;

@@ -5,6 +5,15 @@
 
 /* derive-version.c: make's variables for the release ("KERNELRELEASE=..."), appended to ARGV at N. */
 size_t kf_add_make_vars(const struct kforge_job *job, const char **argv, size_t n, size_t max);
+/*
+ * derive-version.c: a make (or a script) of the module's or the kernel tree's own, run as every
+ * build runs: kforge_run_sandboxed, the build user ([build] user), no network, CWD its working
+ * directory and PWD. What it may read and kforge's bubblewrap would hide (the root, the source,
+ * the module's folder, the build dir, the symbol files, all maybe under /tmp) is bound read-only;
+ * WRITABLE (the build folder) and the compiler launcher's cache (build.cc_launcher: CCACHE_DIR,
+ * else CACHE/ccache) are all it writes. Returns what kforge_run returns, or -ECANCELED.
+ */
+int kf_run_build(struct kforge_job *job, const char *cwd, const char *const argv[], const char *writable);
 /* configure.c: the prepared full tree (job->objdir) is there and made for this release. */
 bool kf_objdir_ready(const struct kforge_job *job);
 /*
@@ -28,5 +37,35 @@ int kf_cache_tree(struct kforge_job *job, const char *key, const char *doing, kf
  * SUBDIR, *PARTIAL then true) exported once into the cache; sets the job's source dir.
  */
 int kf_git_source(struct kforge_job *job, const char *source, const char *subdir, bool *partial);
+/*
+ * external.c: the external module's folder SRC copied into DST, incrementally: files the source
+ * did not change keep their copy (and its mtime), files it lost are removed, kbuild's outputs in
+ * SRC are not taken. Nothing is written into SRC.
+ */
+int kf_mirror_external(struct kforge_job *job, const char *src, const char *dst);
+/* What the module folder DIR holds, for a build that made no module ("it has a Makefile and no
+ * Kbuild file, no obj-m line, ..."), appended to OUT. */
+int kf_describe_external(const char *dir, struct kf_strbuf *out);
+/*
+ * Is NAME what kbuild writes (an object, .ko, .mod, .cmd, modules.order, Module.symvers), or one
+ * of kforge's own notes? Never copied or linked into a build folder: a build there may be for
+ * any kernel, and a link to a read-only tree's object would be written through.
+ */
+bool kf_build_output(const char *name);
+/*
+ * Does DIR's Makefile run $(MAKE) -C itself (a wrapper)? *OBJM: does its Makefile or Kbuild assign
+ * obj-m? *GUARD: does the Makefile test KERNELRELEASE (ifneq ($(KERNELRELEASE),)) to tell kbuild's
+ * pass from its own, so that KERNELRELEASE must not be set on its command line?
+ */
+bool kf_external_wrapper(const char *dir, bool *objm, bool *guard);
 /* cache.c: the lock of the folder a build writes into, held to the end of the job. */
 int kf_lock_work(struct kforge_job *job, const char *dir);
+/* The lock file kf_lock_work takes for the work folder DIR (host path) of the cache CACHE_DIR, malloc'd. */
+char *kf_work_lock_path(const char *cache_dir, const char *dir);
+
+/*
+ * The file whose content is SHA256 was removed for good by its owner (DKMS): the records of
+ * KERNEL under the job's root forget it among what their installs replaced (txn's
+ * kf_state_forget_replaced), so that an uninstall does not bring it back. Records changed, or a negative errno.
+ */
+int kf_job_forget_replaced(struct kforge_job *job, const char *kernel, const char *sha256);

@@ -365,3 +365,36 @@ int kf_txn_uninstall(struct kf_state *st, const char *kver, const char *name, bo
 	kf_record_free(rec);
 	return r;
 }
+
+int kf_state_forget_replaced(struct kf_state *st, const char *kernel, const char *sha256)
+{
+	struct kforge_record **recs = NULL;
+	size_t n = 0;
+	int r = kf_records_read(st, kernel, &recs, &n);
+	int changed = 0;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct kforge_record *rec = recs[i];
+		size_t keep = 0;
+		for (size_t j = 0; j < rec->n_replaced; j++) {
+			if (strcmp(rec->replaced[j].sha256, sha256) != 0) {
+				rec->replaced[keep++] = rec->replaced[j];
+				continue;
+			}
+			free(rec->replaced[j].path);
+			free(rec->replaced[j].sha256);
+			free(rec->replaced[j].backup);
+		}
+		if (keep == rec->n_replaced)
+			continue;
+		rec->n_replaced = keep;
+		_cleanup_free_ char *text = kf_record_text(rec);
+		_cleanup_free_ char *file = kf_record_file(st, kernel, rec->module);
+		r = text && file ? kf_write_atomic(file, text) : -ENOMEM;
+		if (r == 0) {
+			kf_dbg(st->ctx, "%s: forgot the file %s among what its install replaced", file, sha256);
+			changed++;
+		}
+	}
+	kforge_records_free(recs, n);
+	return r < 0 ? r : changed;
+}

@@ -22,16 +22,16 @@ void kf_record_free(struct kforge_record *r)
 	if (!r)
 		return;
 	char **fields[] = { &r->module, &r->kernel,	 &r->spec, &r->kind, &r->source, &r->strategy, &r->plugin,
-			    &r->install_dir, &r->time, &r->path, &r->sha256 };
+			    &r->install_dir, &r->time, &r->path, &r->sha256, &r->package, &r->dest_location };
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
 		free(*fields[i]);
-	struct kf_strv c = { r->changes, 0 }, e = { r->extra_symbols, 0 };
-	while (c.v && c.v[c.n])
-		c.n++;
-	while (e.v && e.v[e.n])
-		e.n++;
-	kf_strv_free(&c);
-	kf_strv_free(&e);
+	char **lists[] = { r->changes, r->extra_symbols, r->depends };
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		struct kf_strv l = { lists[i], 0 };
+		while (l.v && l.v[l.n])
+			l.n++;
+		kf_strv_free(&l);
+	}
 	for (size_t i = 0; i < r->n_replaced; i++) {
 		free(r->replaced[i].path);
 		free(r->replaced[i].sha256);
@@ -96,7 +96,7 @@ static int record_handler(void *data, const char *section, const char *key, cons
 	} fields[] = {
 #define F(x) { #x, offsetof(struct kforge_record, x) }
 		F(module), F(kernel), F(spec), F(kind), F(source), F(strategy), F(plugin),
-		F(install_dir), F(time), F(path), F(sha256),
+		F(install_dir), F(time), F(path), F(sha256), F(package), F(dest_location),
 #undef F
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
@@ -106,6 +106,8 @@ static int record_handler(void *data, const char *section, const char *key, cons
 		return strv_take(&r->changes, value) == 0;
 	if (strcmp(key, "extra_symbols") == 0)
 		return strv_take(&r->extra_symbols, value) == 0;
+	if (strcmp(key, "depends") == 0)
+		return strv_take(&r->depends, value) == 0;
 	if (strcmp(key, "strategy_forced") == 0)
 		r->strategy_forced = strcmp(value, "yes") == 0;
 	else if (strcmp(key, "install_dir_forced") == 0)
@@ -185,7 +187,8 @@ char *kf_record_text(const struct kforge_record *r)
 		{ "module", r->module },   { "kernel", r->kernel },	  { "spec", r->spec },
 		{ "kind", r->kind },	   { "source", r->source },	  { "strategy", r->strategy },
 		{ "plugin", r->plugin },   { "install_dir", r->install_dir }, { "time", r->time },
-		{ "path", r->path },	   { "sha256", r->sha256 },
+		{ "path", r->path },	   { "sha256", r->sha256 },	  { "package", r->package },
+		{ "dest_location", r->dest_location },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
 		if (fields[i][1])
@@ -196,6 +199,8 @@ char *kf_record_text(const struct kforge_record *r)
 		kf_ini_put(f, "set", r->changes[i]);
 	for (size_t i = 0; r->extra_symbols && r->extra_symbols[i]; i++)
 		kf_ini_put(f, "extra_symbols", r->extra_symbols[i]);
+	for (size_t i = 0; r->depends && r->depends[i]; i++)
+		kf_ini_put(f, "depends", r->depends[i]);
 	for (size_t i = 0; i < r->n_replaced; i++) {
 		fputs("[replaced]\n", f);
 		kf_ini_put(f, "path", r->replaced[i].path);

@@ -163,3 +163,11 @@ void kf_install_items_free(struct kf_install_item *items, size_t n);
  */
 int kf_txn_uninstall(struct kf_state *st, const char *kernel, const char *name, bool force, bool owe_refresh,
 		     char **installed);
+
+/*
+ * The file whose content is SHA256 is gone for good: its owner removed it (DKMS, after `kforge
+ * dkms import --remove`). Every record of KERNEL that lists such a file among what its install
+ * replaced forgets it, so that an uninstall does not put back a file nothing manages; each record
+ * is rewritten atomically. Returns how many records changed, or a negative errno.
+ */
+int kf_state_forget_replaced(struct kf_state *st, const char *kernel, const char *sha256);

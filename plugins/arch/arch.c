@@ -126,8 +126,8 @@ static const struct kforge_setting arch_settings[] = {
 	{ "packaging_ref", "",
 	  "the commit of it to read: empty for the installed version's tag (PKGVER-PKGREL, EPOCH-PKGVER-PKGREL), "
 	  "or tag=, branch=, commit= (Manjaro's repositories may not tag every version: not verified)" },
-	{ "build_user", "nobody",
-	  "the unprivileged user a PKGBUILD is evaluated as (bubblewrap, no network) when there is no .SRCINFO" },
+	{ "build_user", "",
+	  "the unprivileged user a PKGBUILD is evaluated as (bubblewrap, no network) when there is no .SRCINFO; empty: [build] user" },
 	{ "keyring", "",
 	  "a gpgv keyring (a path under the root) with the keys validpgpkeys names; empty: [sources] keyring, "
 	  "else signatures are not checked (the plan says so)" },
@@ -141,7 +141,7 @@ static int arch_check_setting(const char *key, const char *value, char *why, siz
 	if (strcmp(key, "packaging_ref") == 0)
 		return arch_check_ref(value, why, whysize);
 	if (strcmp(key, "build_user") == 0) {
-		bool ok = value[0] && strcmp(value, "root") != 0 && strlen(value) < 64;
+		bool ok = strcmp(value, "root") != 0 && strlen(value) < 64;
 		for (const char *p = value; ok && *p; p++)
 			ok = isalnum((unsigned char)*p) || strchr("._-", *p);
 		if (!ok) {

@@ -571,8 +571,8 @@ static int read_srcinfo(struct kforge_job *job, const struct arch_pkg *pkg, cons
 					       pkg->url, pkg->ref);
 		if (r == 0) {
 			const char *user = kforge_plugin_config_get(job, "build_user");
-			/* issue 10 will bring a general build user; until then the plugin's own setting */
-			struct arch_eval ev = { .user = user && user[0] ? user : "nobody", .carch = pkg->carch };
+			/* empty: [build] user (kforge_run_sandboxed) */
+			struct arch_eval ev = { .user = user, .carch = pkg->carch };
 			r = arch_pkgbuild_eval(job, &ev, pkgbuild, plen, &text);
 			if (r == -EAGAIN)
 				return r; /* plan mode: said in the plan */

@@ -112,7 +112,7 @@ static int dnf_download(struct kforge_job *job, const struct fedora_release *fr,
 	if (kforge_job_is_plan(job)) {
 		kforge_plan_note(job, "dnf download --source %s as %s into a temporary folder (dnf is installed); the URL "
 				      "below if that fails",
-				 nvr, user);
+				 nvr, user && user[0] ? user : "the build user ([build] user)");
 		return 0;
 	}
 	char dir[] = "/tmp/kforge-dnf-XXXXXX";
@@ -179,7 +179,7 @@ static int find_srpm(struct kforge_job *job, const struct fedora_release *fr, ch
 	}
 	const char *user = kforge_plugin_config_get(job, "build_user");
 	char *dnf = NULL;
-	int r = dnf_download(job, fr, user && user[0] ? user : "nobody", &dnf);
+	int r = dnf_download(job, fr, user, &dnf);
 	if (r < 0)
 		return r;
 	if (dnf) {
@@ -340,6 +340,12 @@ static char *find_kernel_tree(const char *dir, int depth)
  * rpmbuild -bp (or rpmspec -P, whose output is read as data) as the build user, without network
  * (kforge_run_sandboxed): TOPDIR is all it writes, and its HOME.
  */
+/* Who the sandboxed commands run as, for messages: [plugin.fedora] build_user, else [build] user's. */
+static const char *build_user_name(const struct prep *p)
+{
+	return p->user && p->user[0] ? p->user : "the build user ([build] user)";
+}
+
 static int run_sandboxed(struct kforge_job *job, struct prep *p, const char *topdir, const char *const cmd[],
 			 char **out)
 {
@@ -357,7 +363,7 @@ static int run_sandboxed(struct kforge_job *job, struct prep *p, const char *top
 		return kforge_job_fail(job, KFORGE_EXIT_BUILD,
 				       "%s %s of %s failed (%s %d, as %s without network: see the log); [plugin.fedora] prep "
 				       "= data applies the spec's patches without running it",
-				       cmd[0], cmd[1], p->spec_name, rc < 0 ? "error" : "exit", rc < 0 ? -rc : rc, p->user);
+				       cmd[0], cmd[1], p->spec_name, rc < 0 ? "error" : "exit", rc < 0 ? -rc : rc, build_user_name(p));
 	return 0;
 }
 
@@ -395,7 +401,7 @@ static int prep_rpmbuild(struct kforge_job *job, struct prep *p, const char *top
 	if (mkdir(tmpdir, 0755) < 0)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot make %s: %s", tmpdir, strerror(errno));
 	kforge_plan_note(job, "rpmbuild -bp %s as %s without network: %%prep unpacks and patches the tree", p->spec_name,
-			 p->user);
+			 build_user_name(p));
 	const char *cmd[] = { "rpmbuild", "-bp", "--nodeps", "--define", define, "--define", tmppath, spec, NULL };
 	if ((r = run_sandboxed(job, p, topdir, cmd, NULL)) < 0)
 		return r;
@@ -422,7 +428,7 @@ static int prep_rpmspec(struct kforge_job *job, struct prep *p, const char *topd
 	if (!define || !spec || !sources)
 		return -ENOMEM;
 	kforge_plan_note(job, "rpmspec -P %s as %s without network, its %%prep's patches applied as data", p->spec_name,
-			 p->user);
+			 build_user_name(p));
 	const char *cmd[] = { "rpmspec", "-P", "--define", define, spec, NULL };
 	_fedora_cleanup_free_ char *text = NULL;
 	if ((r = run_sandboxed(job, p, topdir, cmd, &text)) < 0)
@@ -547,7 +553,7 @@ static int build_tree(struct kforge_job *job, const struct fedora_release *fr, c
 		      const char *subdir, const char *final, const char *stampline)
 {
 	const char *user = kforge_plugin_config_get(job, "build_user");
-	struct prep p = { .fr = fr, .srpm = srpm, .subdir = subdir, .user = user && user[0] ? user : "nobody" };
+	struct prep p = { .fr = fr, .srpm = srpm, .subdir = subdir, .user = user };
 	/* the SRPM's files and rpmbuild's topdir: in /tmp, which the build user can reach (the cache may not be) */
 	char work[] = "/tmp/kforge-fedora-XXXXXX";
 	if (!mkdtemp(work))
@@ -692,15 +698,17 @@ int fedora_locate_source(struct kforge_job *job)
 	if (!srcdir)
 		return -ENOMEM;
 	char want[600], got[600];
-	_fedora_cleanup_free_ char *whole = tree_path(srcdir, &fr, method, NULL, want, sizeof(want), got, sizeof(got));
-	if (!whole)
-		return -ENOMEM;
-	/* a whole tree an earlier run made (the full strategy's) serves the headers strategy too */
-	if (subdir && strcmp(got, want) == 0)
-		subdir = NULL;
-	_fedora_cleanup_free_ char *final = tree_path(srcdir, &fr, method, subdir, want, sizeof(want), got, sizeof(got));
+	_fedora_cleanup_free_ char *final = tree_path(srcdir, &fr, method, NULL, want, sizeof(want), got, sizeof(got));
 	if (!final)
 		return -ENOMEM;
+	if (subdir && strcmp(got, want) == 0) {
+		subdir = NULL; /* a whole tree an earlier run made (the full strategy's) serves the headers strategy too */
+	} else if (subdir) {
+		free(final);
+		final = tree_path(srcdir, &fr, method, subdir, want, sizeof(want), got, sizeof(got));
+		if (!final)
+			return -ENOMEM;
+	}
 	int r;
 	if (strcmp(got, want) == 0) {
 		kforge_plan_note(job, "the kernel-%s-%s tree %s is ready from an earlier run", fr.version, fr.rel, final);
@@ -804,7 +812,7 @@ const struct kforge_setting fedora_settings[] = {
 	{ "prep", "auto",
 	  "how the tree is prepared: rpmbuild (-bp), rpmspec (-P, then the patches as data), data (the spec's patch "
 	  "lines read, nothing run); auto: the first of them installed" },
-	{ "build_user", "nobody", "the unprivileged user rpmbuild, rpmspec and dnf download run as (no network)" },
+	{ "build_user", "", "the unprivileged user rpmbuild, rpmspec and dnf download run as (no network); empty: [build] user" },
 	{ NULL, NULL, NULL },
 };
 
@@ -826,7 +834,7 @@ int fedora_check_setting(const char *key, const char *value, char *why, size_t w
 		return -EINVAL;
 	}
 	if (strcmp(key, "build_user") == 0) {
-		bool ok = value[0] && strcmp(value, "root") != 0 && strlen(value) < 64;
+		bool ok = strcmp(value, "root") != 0 && strlen(value) < 64;
 		for (const char *p = value; ok && *p; p++)
 			ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 			     strchr("._-", *p);

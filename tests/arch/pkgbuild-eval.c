@@ -12,6 +12,8 @@
 
 #include <kforge/frontend.h>
 
+#include "../tool-job.h"
+
 #include "../../plugins/arch/arch.h"
 #include "../../plugins/arch/source.h"
 
@@ -28,13 +30,9 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
 			ev.user = argv[++i];
 	}
-	struct kforge_ctx *ctx = NULL;
-	if (kforge_ctx_new(argv[1], &ctx) < 0 || kforge_config_load(ctx, NULL, NULL) < 0)
-		return 2;
-	struct kforge_job_options o = { .kernel = argv[2] };
-	struct kforge_job *job = NULL;
-	enum kforge_exit code;
-	if (kforge_job_new(ctx, &o, &job, &code) < 0)
+	struct kforge_ctx *ctx;
+	struct kforge_job *job;
+	if (tool_job(argv[1], argv[2], &ctx, &job) < 0)
 		return 2;
 	char *text = NULL;
 	FILE *f = fopen(argv[3], "re");

@@ -85,6 +85,16 @@ prove() { # name root conf strategy kforge-args...
 	expect_loaded "$n" "$K" "$r" "$(boot_kernel "$KERNEL_fedora" "$K" "$r" dummy)" dummy "$rel"
 }
 
+# a Fedora 39 root $work/NAME around K (fedora-root.sh with ARGS), its initramfs holding dummy: sets
+# root; the stand-in's request log starts empty
+fedora_root() { # name fedora-root.sh-args...
+	root=$work/$1
+	shift
+	: >"$work/requests"
+	eval "$("$top/tests/e2e/fedora-root.sh" --root "$root" "$@" \
+		--image-holds "usr/lib/modules/$K/kernel/drivers/net/dummy.ko.xz" 2>"$root.err")" || sed 's/^/# /' "$root.err"
+}
+
 # --- the SRPM from Koji (the stand-in), with each strategy
 root=$work/fedora
 if eval "$("$top/tests/e2e/fedora-root.sh" --root "$root" \
@@ -118,11 +128,7 @@ check "koji: kforge status lists dummy installed for $K" sh -c 'grep -q dummy "$
 
 # --- the same SRPM with its spec read as data ([plugin.fedora] prep = data: what kforge does where
 # neither rpmbuild nor rpmspec is installed): the full strategy needs the tree's release exact
-root=$work/fedora-data
-: >"$work/requests"
-eval "$("$top/tests/e2e/fedora-root.sh" --root "$root" --link-build \
-	--image-holds "usr/lib/modules/$K/kernel/drivers/net/dummy.ko.xz" 2>"$work/fedora-data.err")" ||
-	sed 's/^/# /' "$work/fedora-data.err"
+fedora_root fedora-data --link-build
 printf '[sources]\n%s\n[plugin.fedora]\nprep = data\n' "$REWRITE" >"$work/data.conf"
 if prove "data-full" "$root" "$work/data.conf" full; then
 	check "data: the SRPM fetched once; no rpmbuild -bp in the run's log" sh -c '
@@ -134,11 +140,7 @@ fi
 
 # --- --source: the tree rpmbuild -rp prepared (the one the kernel was built from), headers
 # strategy: every step but the fedora plugin's own source location (its hooks are not involved)
-root=$work/fedora-tree
-: >"$work/requests"
-eval "$("$top/tests/e2e/fedora-root.sh" --root "$root" --link-build \
-	--image-holds "usr/lib/modules/$K/kernel/drivers/net/dummy.ko.xz" 2>"$work/fedora-tree.err")" ||
-	sed 's/^/# /' "$work/fedora-tree.err"
+fedora_root fedora-tree --link-build
 if prove "tree-headers" "$root" "$work/kforge.conf" headers --source "$TREE_fedora"; then
 	check "tree: --source a prepared tree: nothing fetched" sh -c '! [ -s "$1" ] || { cat "$1"; exit 1; }' _ "$work/requests"
 else
@@ -146,11 +148,7 @@ else
 fi
 
 # --- [plugin.fedora] srpm = a file under the root: nothing fetched
-root=$work/fedora-local
-: >"$work/requests"
-eval "$("$top/tests/e2e/fedora-root.sh" --root "$root" --build-link abs \
-	--image-holds "usr/lib/modules/$K/kernel/drivers/net/dummy.ko.xz" 2>"$work/fedora-local.err")" ||
-	sed 's/^/# /' "$work/fedora-local.err"
+fedora_root fedora-local --build-link abs
 mkdir -p "$root/var/tmp"
 cp "$FEDORA_SRPM" "$root/var/tmp/kernel-$V-$R.src.rpm"
 # prep = data: the headers strategy then unpacks drivers/net/ alone (what the SRPM is read from is

@@ -8,8 +8,13 @@
 # shellcheck shell=sh disable=SC2154 # top and e2e_name: the caller's
 . "$top/tests/tap.sh"
 E=${KFORGE_E2E_CACHE:-/var/cache/kforge-e2e}
+mkdir -p "$E"
 work=$(mktemp -d "/tmp/kforge-e2e-$e2e_name-XXXXXX")
+# builds run as the build user ([build] user), who must pass through it to read what it holds
+chmod 755 "$work"
 trap 'stop_server; rm -rf "$work"' EXIT
+# traversable: kforge's build user (not root) reads the sources the cases put here
+chmod 755 "$work"
 
 # the kforge under test and its plugins (the build tree's, unless the caller names others)
 KFORGE=${KFORGE:-$top/_build/kforge}
@@ -85,10 +90,13 @@ echo KFORGE-LOCKDOWN \$(cat /sys/kernel/security/lockdown 2>/dev/null)
 	echo KFORGE-SECUREBOOT \$5 # 4 bytes of attributes, then the value
 dmesg | grep "Loaded X.509 cert 'kforge" | sed 's/^/KFORGE-CERT /'
 for m in $*; do
-	# kmod's modprobe (busybox installed its own applet into /bin)
-	if /sbin/modprobe -v \$m >/tmp/out 2>&1 && [ -d /sys/module/\$m ]; then
-		f=\$(awk '\$1 == "insmod" {f = \$2} END {print f}' /tmp/out)
-		[ -n "\$f" ] || f=/nonexistent
+	# kmod's modprobe (busybox installed its own applet into /bin); /sys/module has the name the
+	# module was built as (a DKMS DEST_MODULE_NAME renames only its file), with _ for -
+	# (dm-writeboost is dm_writeboost)
+	f=
+	/sbin/modprobe -v \$m >/tmp/out 2>&1 && f=\$(awk '\$1 == "insmod" {f = \$2} END {print f}' /tmp/out)
+	[ -n "\$f" ] || f=/nonexistent
+	if [ -f "\$f" ] && [ -d /sys/module/\$(/sbin/modinfo -F name \$f | tr - _) ]; then
 		echo KFORGE-LOADED \$m \$f \$(sha256sum \$f </dev/null | cut -d' ' -f1) tainted=\$(cat /proc/sys/kernel/tainted)
 	else
 		echo KFORGE-FAILED \$m: \$(cat /tmp/out)
@@ -137,4 +145,61 @@ expect_loaded() { # test-name kver modpath report mod rel [what]
 		echo "# want $rel sha256 $want_sha"
 		printf '%s\n' "$report" | sed 's/^/# guest: /'
 	fi
+}
+
+# KVER: the newest Debian 6.1 kernel whose headers are installed, RT and CLOUD its rt and cloud
+# flavours (bails out when there is none)
+debian_kernels() {
+	KVER=
+	for d in /usr/src/linux-headers-6.1.0-*-amd64; do
+		case $d in *-rt-amd64 | *-cloud-amd64) continue ;; esac
+		[ -f "$d/.kernelvariables" ] && KVER=${d#/usr/src/linux-headers-}
+	done
+	[ -n "$KVER" ] || { echo "Bail out! no linux-headers-6.1.0-N-amd64: run scripts/deps.sh"; exit 1; }
+	RT=${KVER%-amd64}-rt-amd64
+	CLOUD=${KVER%-amd64}-cloud-amd64
+}
+
+# RUN_ONLY: space-separated shell patterns; only the cases whose names match run (all when empty),
+# e.g. RUN_ONLY='dummy-* symbols' tests/e2e/run.sh, RUN_ONLY=aba tests/e2e/dkms.sh
+want() { # case-name
+	[ -z "${RUN_ONLY:-}" ] && return 0
+	set -f
+	for want_p in $RUN_ONLY; do
+		# shellcheck disable=SC2254 # a pattern
+		case $1 in $want_p) set +f; return 0 ;; esac
+	done
+	set +f
+	return 1
+}
+
+# KVM is not used: on this project's machines /dev/kvm exists but a guest spins in it; TCG boots in ~10 s
+# the kernel image packages, downloaded once and unpacked once
+image() {
+	k=$1
+	if [ ! -f "$E/image-$k/boot/vmlinuz-$k" ]; then
+		deb=$(ls "$E"/linux-image-"$k"_*.deb 2>/dev/null | tail -n 1)
+		[ -n "$deb" ] || (cd "$E" && apt-get download "linux-image-$k" >/dev/null 2>&1)
+		deb=$(ls "$E"/linux-image-"$k"_*.deb 2>/dev/null | tail -n 1)
+		[ -n "$deb" ] || return 1
+		rm -rf "$E/image-$k.partial"
+		dpkg-deb -x "$deb" "$E/image-$k.partial" && mv "$E/image-$k.partial" "$E/image-$k"
+	fi
+	[ -f "$E/image-$k/boot/vmlinuz-$k" ]
+}
+
+# a fresh INSTALL_MOD_PATH holding kernel K's own modules, as installed systems have them
+modpath() { # name kver
+	d=$work/$1
+	mkdir -p "$d/lib/modules"
+	cp -al "$E/image-$2/lib/modules/$2" "$d/lib/modules/$2"
+	depmod -b "$d" "$2"
+	echo "$d"
+}
+
+# kforge install, quietly, its output kept for the failure message
+install_case() { # name kver args...
+	n=$1 k=$2
+	shift 2
+	"$KFORGE" -k "$k" -j "$(nproc)" install "$@" >"$work/$n.out" 2>&1
 }

@@ -11,60 +11,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 e2e_name=debian
 . "$top/tests/e2e/lib.sh"
-mkdir -p "$E"
-
-# the newest Debian 6.1 kernel whose headers are installed, and its rt flavour
-KVER=
-for d in /usr/src/linux-headers-6.1.0-*-amd64; do
-	case $d in *-rt-amd64 | *-cloud-amd64) continue ;; esac
-	[ -f "$d/.kernelvariables" ] && KVER=${d#/usr/src/linux-headers-}
-done
-[ -n "$KVER" ] || { echo "Bail out! no linux-headers-6.1.0-N-amd64: run scripts/deps.sh"; exit 1; }
-RT=${KVER%-amd64}-rt-amd64
-
-# RUN_ONLY: space-separated shell patterns; only the cases whose names match run (all when empty),
-# e.g. RUN_ONLY='dummy-* symbols' tests/e2e/run.sh
-want() { # case-name
-	[ -z "${RUN_ONLY:-}" ] && return 0
-	set -f
-	for want_p in $RUN_ONLY; do
-		# shellcheck disable=SC2254 # a pattern
-		case $1 in $want_p) set +f; return 0 ;; esac
-	done
-	set +f
-	return 1
-}
-
-# KVM is not used: on this project's machines /dev/kvm exists but a guest spins in it; TCG boots in ~10 s
-# the kernel image packages, downloaded once and unpacked once
-image() {
-	k=$1
-	if [ ! -f "$E/image-$k/boot/vmlinuz-$k" ]; then
-		deb=$(ls "$E"/linux-image-"$k"_*.deb 2>/dev/null | tail -n 1)
-		[ -n "$deb" ] || (cd "$E" && apt-get download "linux-image-$k" >/dev/null 2>&1)
-		deb=$(ls "$E"/linux-image-"$k"_*.deb 2>/dev/null | tail -n 1)
-		[ -n "$deb" ] || return 1
-		rm -rf "$E/image-$k.partial"
-		dpkg-deb -x "$deb" "$E/image-$k.partial" && mv "$E/image-$k.partial" "$E/image-$k"
-	fi
-	[ -f "$E/image-$k/boot/vmlinuz-$k" ]
-}
-
-# a fresh INSTALL_MOD_PATH holding kernel K's own modules, as installed systems have them
-modpath() { # name kver
-	d=$work/$1
-	mkdir -p "$d/lib/modules"
-	cp -al "$E/image-$2/lib/modules/$2" "$d/lib/modules/$2"
-	depmod -b "$d" "$2"
-	echo "$d"
-}
-
-# kforge install, quietly, its output kept for the failure message
-install_case() { # name kver args...
-	n=$1 k=$2
-	shift 2
-	"$KFORGE" -k "$k" -j "$(nproc)" install "$@" >"$work/$n.out" 2>&1
-}
+debian_kernels
 
 # the same under UEFI Secure Boot, the way a Debian machine boots: OVMF with Microsoft's keys,
 # Debian's signed shim and grub on an EFI system partition, the signed kernel; VARS is OVMF's
@@ -292,9 +239,19 @@ refused() { # name action needle
 	d=$work/refused-$n
 	mkdir -p "$d"
 	cp -r "$top/tests/src/hello" "$work/hello-$n"
-	PATH="$top/tests/e2e/shim:$PATH" KFORGE_SHIM_ACTION=$action "$KFORGE" -k "$KVER" install "$work/hello-$n" \
-		--install-mod-path "$d" >"$work/$n.out" 2>&1
+	# make runs as the build user in kforge's sandbox: a cleared environment, its own /tmp. The
+	# shim is found on kforge's PATH, so a make of the case's own (in the cache, which the build
+	# user reads) sets the action and runs it; a substitute is copied there too
+	sd=$(mktemp -d "$E/shim-XXXXXX")
+	chmod 755 "$sd"
+	case $action in substitute:*) cp "${action#substitute:}" "$sd/substitute.ko" && action=substitute:$sd/substitute.ko ;; esac
+	# the shim itself copied there too: the source tree may be under /tmp, which the sandbox hides
+	cp "$top/tests/e2e/shim/make" "$sd/shim-make"
+	printf '#!/bin/sh\nKFORGE_SHIM_ACTION=%s exec %s "$@"\n' "$action" "$sd/shim-make" >"$sd/make"
+	chmod 755 "$sd/make" "$sd/shim-make" "$sd"/*.ko 2>/dev/null
+	PATH="$sd:$PATH" "$KFORGE" -k "$KVER" install "$work/hello-$n" --install-mod-path "$d" >"$work/$n.out" 2>&1
 	rc=$?
+	rm -rf "$sd"
 	if [ $rc -eq 5 ] && grep -qF -- "$needle" "$work/$n.out" && [ -z "$(find "$d" -name '*.ko*')" ]; then
 		ok "gate refuses $n (exit 5), nothing reaches the disk"
 	else

@@ -286,6 +286,7 @@ static void test_sandbox_argv(void **state)
 	assert_true(ce != NONE && ce > bw);
 	assert_string_equal(a[index_of(a, "PATH") + 1], "/usr/bin");
 	assert_string_equal(a[index_of(a, "HOME") + 1], "/tmp");
+	assert_string_equal(a[index_of(a, "PWD") + 1], "/tmp/w");
 	assert_string_equal(a[index_of(a, "FOO") + 1], "bar");
 	size_t c = index_of(a, "rpmbuild");
 	assert_string_equal(a[c - 1], "--");
@@ -309,9 +310,20 @@ static void test_sandbox_argv(void **state)
 	assert_string_equal(a[e + 2], "PATH=/usr/bin");
 	assert_string_equal(a[e + 3], "HOME=/tmp/w");
 	assert_string_equal(a[e + 4], "LC_ALL=C");
-	assert_string_equal(a[e + 5], "FOO=bar");
-	assert_string_equal(a[e + 6], "rpmbuild");
+	assert_string_equal(a[e + 5], "PWD=/tmp/w");
+	assert_string_equal(a[e + 6], "FOO=bar");
+	assert_string_equal(a[e + 7], "rpmbuild");
 	kf_strv_free(&v);
+
+	/* [build] sandbox = none: no namespace either, still the build user and a cleared environment */
+	h.no_netns = true;
+	assert_int_equal(kf_sandbox_argv(&o, &h, "/tmp/w", cmd, &v), 0);
+	assert_int_equal(index_of(v.v, "unshare"), NONE);
+	assert_int_equal(index_of(v.v, "bwrap"), NONE);
+	assert_true(index_of(v.v, "setpriv") < index_of(v.v, "env"));
+	assert_true(index_of(v.v, "PWD=/tmp/w") != NONE);
+	kf_strv_free(&v);
+	h.no_netns = false;
 
 	/* not root: no setpriv; unshare keeps the user in a user namespace of its own */
 	h.as_root = false;

@@ -2,7 +2,8 @@
  * kforge/frontend.h: the front-end API, what the kforge command uses and plugins do not: the
  * context and its configuration, loading and listing plugins, making and running jobs, plans,
  * (records.h) what kforge installed: status, uninstall, autoinstall, keygen, and (cache.h)
- * what the cache keeps: kforge cache list|prune. It includes
+ * what the cache keeps: kforge cache list|prune, and (dkms.h) what DKMS manages beside kforge:
+ * kforge status, kforge dkms import. It includes
  * the plugin API, <kforge/kforge.h>.
  */
 #pragma once
@@ -11,6 +12,7 @@
 #include <kforge/kforge.h>
 #include <kforge/records.h>
 #include <kforge/cache.h>
+#include <kforge/dkms.h>
 
 #ifdef __cplusplus
 extern "C" {

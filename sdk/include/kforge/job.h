@@ -96,7 +96,13 @@ int kforge_job_set_module_subdir(struct kforge_job *job, const char *subdir);
  * -ENAMETOOLONG when BUF is too small.
  */
 int kforge_job_headers_subdir(const struct kforge_job *job, char *buf, size_t size);
-/* The external module's directory (host path), or the copy of the in-tree one built. */
+/*
+ * The folder the module is built in (host path): before prepare, an external module's folder as
+ * the user named it; from prepare on, the copy built: kforge's copy of the external folder in the
+ * job's work folder (kforge_job_work_dir, one per kernel; the user's folder is never written), or
+ * the mirror of the in-tree one. make runs there, with PWD set to it. Records and messages name
+ * the user's folder.
+ */
 const char *kforge_job_module_dir(const struct kforge_job *job);
 int kforge_job_set_module_dir(struct kforge_job *job, const char *host_path);
 

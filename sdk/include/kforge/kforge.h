@@ -28,6 +28,9 @@ enum kforge_exit {
 	KFORGE_EXIT_BUILD = 4,	   /* the build failed */
 	KFORGE_EXIT_REFUSED = 5,   /* refused by validation */
 	KFORGE_EXIT_ROLLBACK = 6,  /* install failed and was rolled back */
+	/* the package excludes this kernel (a DKMS package's BUILD_EXCLUSIVE_*): nothing to do, not a
+	 * failure; 77 as DKMS, so that scripts written for `dkms install` read it the same */
+	KFORGE_EXIT_SKIPPED = 77,
 };
 
 /*

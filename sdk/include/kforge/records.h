@@ -35,6 +35,12 @@ struct kforge_record {
 	bool strategy_forced, install_dir_forced;
 	struct kforge_replaced *replaced;
 	size_t n_replaced;
+	/* a DKMS package's module (kind "dkms", spec its folder): "NAME/VER", and the
+	 * DEST_MODULE_LOCATION its dkms.conf asked for ("/kernel/drivers/md"); NULL otherwise */
+	char *package, *dest_location;
+	/* since 0.3, a DKMS package's module: each BUILD_DEPENDS package it was built against, as
+	 * "NAME/VER SHA256[,SHA256...]" (its installed modules' contents); NULL-terminated, or NULL */
+	char **depends;
 };
 
 enum kforge_record_state {

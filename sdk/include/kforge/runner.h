@@ -44,7 +44,12 @@ char *kforge_find_program(const char *name);
  * Makefile): every field may be left zero. Since LIBKFORGE_0.2.
  */
 struct kforge_sandbox {
-	/* the build user (NULL or "": "nobody"); a user that does not exist, or root, is refused */
+	/*
+	 * the build user. NULL or "": kforge.conf's [build] user (default kforge-build), which kforge,
+	 * as root, creates on first use (useradd --system, no home, no login shell). A user named here
+	 * that does not exist, or root, is refused; so is [build] user set to root. Not root, kforge
+	 * cannot change users: the command runs as whoever ran kforge (never root then).
+	 */
 	const char *user;
 	/* what sets USER, for those messages: "[plugin.arch] build_user" (NULL: "the build user setting") */
 	const char *user_setting;
@@ -54,9 +59,12 @@ struct kforge_sandbox {
 	 */
 	const char *const *readable;
 	/*
-	 * Host folders the command writes, NULL-terminated (or NULL): bound writable at the same path;
-	 * when kforge runs as root, handed to the build user first (chown -R). Nothing else is
-	 * writable but the sandbox's own /tmp (bubblewrap) or what the build user may write anyway.
+	 * Host folders the command writes, NULL-terminated (or NULL; at most 16): bound writable at
+	 * the same path; when kforge runs as root, handed to the build user first (chown -R) and back
+	 * to their owner after the command, so that nothing root reads or writes there next can be
+	 * swapped under it. Nothing else is writable but the sandbox's own /tmp (bubblewrap) or what
+	 * the build user may write anyway. A folder above one of these or of READABLE that the build
+	 * user cannot pass through (a private 0700 one) fails the job first, naming it.
 	 */
 	const char *const *writable;
 	/* HOME in the command's environment (NULL: /tmp) */
@@ -73,12 +81,15 @@ struct kforge_sandbox {
 
 /*
  * Runs ARGV (NULL-terminated) in CWD (a host path; NULL: the current directory) as the build
- * user, without network, as kforge runs every recipe's code: never as root. The environment is
- * cleared but for PATH (kforge's), HOME, LC_ALL=C and OPTS->env. With bubblewrap (installed,
- * and not OPTS->no_bwrap): bwrap --unshare-all, / read-only, its own /tmp, /dev and /proc, the
- * OPTS folders bound, CWD the working directory; kforge as root drops to the user first
- * (setpriv --reuid --regid --clear-groups --no-new-privs). Without: unshare --net (a user
- * namespace of its own when not root), then the same setpriv, then env -i. OPTS NULL: all zero.
+ user, without network, as kforge runs every recipe's code: never as root. The environment is
+ * cleared but for PATH (kforge's), HOME, LC_ALL=C, PWD (CWD) and OPTS->env. [build] sandbox
+ * decides the rest: auto (the default) uses bubblewrap where installed, bwrap requires it (the
+ * job fails naming the setting when it is missing), none uses neither bubblewrap nor a network
+ * namespace (the build user only). With bubblewrap (and not OPTS->no_bwrap): bwrap
+ * --unshare-all, / read-only, its own /tmp, /dev and /proc, the OPTS folders bound, CWD the
+ * working directory; kforge as root drops to the user first (setpriv --reuid --regid
+ * --clear-groups --no-new-privs). Without: unshare --net (a user namespace of its own when not
+ * root; not with none), then the same setpriv, then env -i. OPTS NULL: all zero.
  *
  * OUT NULL: its stdout goes to the log; else it is handed back in *OUT (malloc'd) as
  * kforge_run_capture does. In plan mode the whole command line is recorded, not run. Returns

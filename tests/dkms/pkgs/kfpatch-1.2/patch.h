@@ -1,0 +1,1 @@
+#define KF_P "0"
