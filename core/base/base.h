@@ -130,7 +130,7 @@ const char *kf_sandbox_blocked(const char *path, unsigned int uid, unsigned int 
 int kf_lock_file(struct kforge_ctx *ctx, const char *path, bool wait, const char *doing, char **holder);
 /* Creates the folder that holds PATH, and its parents. */
 int kf_mkdir_parent(const char *path);
-/* Writes TEXT into PATH (created with MODE or truncated); 0 or a negative errno. */
+/* Writes TEXT into PATH (created with MODE, or truncated); 0 or a negative errno: a link at PATH is refused (-ELOOP), never followed. */
 int kf_write_file(const char *path, const char *text, mode_t mode);
 
 /* Where `kforge keygen` puts its key pair, and where kforge looks for it first. */

@@ -292,7 +292,8 @@ int kf_mkdir_parent(const char *path)
 
 int kf_write_file(const char *path, const char *text, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* never through a link: the file may be in a folder the build user wrote */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
 	size_t len = strlen(text);

@@ -235,6 +235,11 @@ static int dkms_locate(struct kforge_job *job)
 	if (spec[0] != '/' && spec[0] != '.' && spec[0] != '~' && strchr(spec, '/') && !kf_is_dir(spec)) {
 		name = strndup(spec, (size_t)(strchr(spec, '/') - spec));
 		version = strdup(strchr(spec, '/') + 1);
+		if (name && version && (!kf_dkms_good_name(name) || !kf_dkms_good_name(version)))
+			return kforge_job_fail(job, KFORGE_EXIT_USAGE,
+					       "%s: NAME/VERSION of a DKMS package are letters, digits and . _ + ~ -, not "
+					       "beginning with . or -",
+					       spec);
 	} else {
 		int r = read_conf(job, p, "", "");
 		if (r == -EAGAIN)
@@ -511,6 +516,16 @@ static int collect(struct kforge_job *job, struct pkg *p, const char *cmd)
 					       "and location of the module in dkms.conf are right, or see %s",
 					       rel, job->kernel.release, p->arch, cmd, p->build, rel, i, i,
 					       kf_job_log_name(job));
+		/* the build user made it: a regular file in the copy, reached through no link out of it */
+		char real[PATH_MAX], top[PATH_MAX];
+		struct stat st;
+		size_t tn = realpath(p->build, top) ? strlen(top) : 0;
+		if (lstat(ko, &st) < 0 || !S_ISREG(st.st_mode) || !tn || !realpath(ko, real) ||
+		    strncmp(real, top, tn) != 0 || real[tn] != '/')
+			return kforge_job_fail(job, KFORGE_EXIT_REFUSED,
+					       "%s: %s in %s is a link or leads out of the build folder: refused, a "
+					       "module is installed only from what the build made there",
+					       job->package, rel, p->build);
 		if (kf_strv_push(&job->built, ko) < 0 || kf_strv_push(&job->built_as, m->dest_name) < 0 ||
 		    kf_strv_push(&job->built_dest, m->dest_location) < 0 || (!m->strip && kf_strv_push(&job->no_strip, ko) < 0))
 			return -ENOMEM;

@@ -289,6 +289,22 @@ static bool ends_in_object(const char *s)
 	return s && (kf_str_endswith(s, ".o") || kf_str_endswith(s, ".ko"));
 }
 
+/* A folder named by the conf, relative to the package's (or the modules') folder: no leading '/', no ".." component. */
+static bool location_ok(const char *s)
+{
+	if (s[0] == '/')
+		return false;
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return false;
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	return true;
+}
+
 static int build_modules(struct kf_dkms_conf *c, struct kf_dkms_array *vars, struct errs *e)
 {
 	const char *path = c->path;
@@ -330,6 +346,18 @@ static int build_modules(struct kf_dkms_conf *c, struct kf_dkms_array *vars, str
 				   "a hole in the arrays is an error, as in DKMS; set BUILT_MODULE_NAME[%zu] or number "
 				   "the records from 0 without gaps",
 				path, i, n, n - 1, i);
+		if (bn && !kf_dkms_good_name(bn))
+			err_add(e, "%s: BUILT_MODULE_NAME[%zu] is '%s': a module name is letters, digits and . _ + ~ -, "
+				   "no '/' (the folder is BUILT_MODULE_LOCATION)", path, i, bn);
+		if (dn && !kf_dkms_good_name(dn))
+			err_add(e, "%s: DEST_MODULE_NAME[%zu] is '%s': a module name is letters, digits and . _ + ~ -, "
+				   "no '/'", path, i, dn);
+		if (bl && !location_ok(bl))
+			err_add(e, "%s: BUILT_MODULE_LOCATION[%zu] is '%s': a folder of the package, relative, without "
+				   "'..'", path, i, bl);
+		if (dl && !location_ok(dl[0] == '/' ? dl + 1 : dl))
+			err_add(e, "%s: DEST_MODULE_LOCATION[%zu] is '%s': a folder under the kernel's modules, without "
+				   "'..'", path, i, dl);
 		if (ends_in_object(bn))
 			err_add(e, "%s: BUILT_MODULE_NAME[%zu] is '%s': write the name without .o or .ko", path, i, bn);
 		if (dn && ends_in_object(dn))
@@ -396,6 +424,13 @@ int kf_dkms_conf_parse(const char *path, const char *text, size_t len, struct kf
 	if (!c.package_version)
 		err_add(&e, "%s: PACKAGE_VERSION is not set: DKMS refuses the file too; add PACKAGE_VERSION=\"version\"",
 			path);
+	/* they name kforge's folders (DKMS_TREE/NAME/VER): a '/' or a leading '.' would lead elsewhere */
+	if (c.package_name && !kf_dkms_good_name(c.package_name))
+		err_add(&e, "%s: PACKAGE_NAME is '%s': letters, digits and . _ + ~ -, not beginning with . or -", path,
+			c.package_name);
+	if (c.package_version && !kf_dkms_good_name(c.package_version))
+		err_add(&e, "%s: PACKAGE_VERSION is '%s': letters, digits and . _ + ~ -, not beginning with . or -", path,
+			c.package_version);
 	r = build_modules(&c, vars, &e);
 	if (r < 0)
 		goto out;

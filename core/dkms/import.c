@@ -98,7 +98,11 @@ static int add_result(struct kforge_ctx *ctx, struct results *rs, const char *na
 		.detail = detail,
 	};
 	if (!r->name || (version && !r->version) || (kernel && !r->kernel) || !detail) {
-		kforge_dkms_results_free(r, 1);
+		free(r->name);
+		free(r->version);
+		free(r->kernel);
+		free(r->detail);
+		*r = (struct kforge_dkms_result){ 0 };
 		return -ENOMEM;
 	}
 	rs->n++;

@@ -92,7 +92,9 @@ void kf_symvers_register(const char *cache_dir, const char *kernel, const char *
 {
 	_cleanup_free_ char *src = kforge_path_join(built_dir, "Module.symvers", NULL);
 	_cleanup_free_ char *text = NULL;
-	if (!src || kf_read_file(src, &text, NULL) < 0 || !text[0])
+	struct stat st;
+	/* the build user wrote BUILT_DIR: a link there (to /etc/shadow) must not be read as root */
+	if (!src || lstat(src, &st) < 0 || !S_ISREG(st.st_mode) || kf_read_file(src, &text, NULL) < 0 || !text[0])
 		return;
 	_cleanup_free_ char *dst = registry_file(cache_dir, kernel, module_dir);
 	if (!dst || kf_mkdir_parent(dst) < 0)

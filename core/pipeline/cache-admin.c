@@ -379,6 +379,11 @@ int kforge_cache_prune(struct kforge_job *job, bool all, unsigned int older_than
 				kf_warn(job->ctx, "cannot remove %s: %s", e->path, strerror(-rr));
 				continue;
 			}
+			if (e->kind == KFORGE_CACHE_WORK) { /* the copy's manifest, beside it (external.c) */
+				_cleanup_free_ char *manifest = kf_strdup_printf("%s.kforge-mirror", e->path);
+				if (manifest)
+					unlink(manifest);
+			}
 			if (e->kind == KFORGE_CACHE_DOWNLOAD && strncmp(e->key, KF_STORE_DIR "/", strlen(KF_STORE_DIR) + 1) == 0 &&
 			    (rr = kf_store_names_forget(job->ctx, cache, e->key + strlen(KF_STORE_DIR) + 1)) < 0)
 				kf_warn(job->ctx, "cannot update %s/%s: %s", cache, KF_STORE_INDEX, strerror(-rr));

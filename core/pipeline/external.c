@@ -14,7 +14,8 @@
 
 /*
  * The copy keeps a manifest of the files it took from the source: "SIZE SRC_MTIME DST_MTIME PATH"
- * a line (mtimes in ns). A file whose source and copy are as the manifest says is left alone, so
+ * a line (mtimes in ns), beside the copy (DST.kforge-mirror), where the build user who writes the
+ * copy cannot reach it. A file whose source and copy are as the manifest says is left alone, so
  * that its mtime stays and kbuild's no-op stays one; a file the manifest lists and the source no
  * longer has is removed. What the build wrote (objects) is in no manifest and stays.
  */
@@ -60,7 +61,7 @@ bool kf_build_output(const char *name)
 
 static void load_manifest(struct mirror *m)
 {
-	_cleanup_free_ char *path = kforge_path_join(m->dst, MANIFEST, NULL);
+	_cleanup_free_ char *path = kf_strdup_printf("%s%s", m->dst, MANIFEST);
 	_cleanup_free_ char *text = NULL;
 	if (!path || kf_read_file(path, &text, NULL) < 0)
 		return;
@@ -100,10 +101,17 @@ static int copy_file(const char *from, const char *to, mode_t mode)
 	_cleanup_free_ char *tmp = kf_strdup_printf("%s.kforge-tmp", to);
 	if (!tmp)
 		return -ENOMEM;
-	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (in < 0)
 		return -errno;
-	int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode & 07777) | 0600);
+	/* the copy is the build user's: whatever it left at TMP goes, and no link is followed; no
+	 * setuid or setgid bit is copied into a file root owns */
+	if (unlink(tmp) < 0 && errno != ENOENT) {
+		int e = -errno;
+		close(in);
+		return e;
+	}
+	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode & 0777) | 0600);
 	if (out < 0) {
 		int e = -errno;
 		close(in);
@@ -135,7 +143,7 @@ static int copy_file(const char *from, const char *to, mode_t mode)
 			break;
 	}
 	close(in);
-	if (r == 0 && fchmod(out, (mode & 07777) | 0600) < 0)
+	if (r == 0 && fchmod(out, (mode & 0777) | 0600) < 0)
 		r = -errno;
 	if (close(out) < 0 && r == 0)
 		r = -errno;
@@ -225,16 +233,26 @@ int kf_mirror_external(struct kforge_job *job, const char *src, const char *dst)
 	load_manifest(&m);
 	int r = mirror_dir(&m, NULL);
 	size_t removed = 0;
-	/* the files the source no longer has (a stale header must not win over the new one) */
-	for (size_t i = 0; r == 0 && i < m.n_old; i++) {
-		if (m.old[i].seen)
+	/* the files the source no longer has (a stale header must not win over the new one), only
+	 * where the copy's folders lead inside it (the build user may have put a link there) */
+	char top[PATH_MAX];
+	size_t tn = r == 0 && realpath(dst, top) ? strlen(top) : 0;
+	for (size_t i = 0; tn && i < m.n_old; i++) {
+		if (m.old[i].seen || strstr(m.old[i].path, "..") || m.old[i].path[0] == '/')
 			continue;
 		_cleanup_free_ char *gone = kforge_path_join(dst, m.old[i].path, NULL);
+		_cleanup_free_ char *parent = gone ? strdup(gone) : NULL;
+		char real[PATH_MAX];
 		struct stat st;
-		if (gone && lstat(gone, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(gone) == 0)
+		if (!parent)
+			continue;
+		*strrchr(parent, '/') = '\0';
+		if (!realpath(parent, real) || strncmp(real, top, tn) != 0 || (real[tn] != '/' && real[tn] != '\0'))
+			continue;
+		if (lstat(gone, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(gone) == 0)
 			removed++;
 	}
-	_cleanup_free_ char *manifest = kforge_path_join(dst, MANIFEST, NULL);
+	_cleanup_free_ char *manifest = kf_strdup_printf("%s%s", dst, MANIFEST);
 	if (r == 0)
 		r = manifest ? kf_write_file(manifest, m.out.s ? m.out.s : "", 0644) : -ENOMEM;
 	if (r == 0)

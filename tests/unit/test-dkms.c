@@ -108,6 +108,23 @@ static void test_holes_and_errors(void **state)
 				    "DEST_MODULE_LOCATION", "1", "/updates", NULL };
 	assert_int_equal(parse(dup, &c, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "records #0 and #1 both name a.ko"));
+
+	/* names become paths of kforge's (DKMS_TREE/NAME/VER, updates/NAME.ko, records/KVER/NAME.conf) */
+	const char *const paths[] = { "PACKAGE_NAME", "0", "x", "PACKAGE_VERSION", "0", "../../../../etc",
+				      "BUILT_MODULE_NAME", "0", "a", "BUILT_MODULE_LOCATION", "0", "../../outside",
+				      "DEST_MODULE_NAME", "0", "../../../etc/modprobe.d/evil",
+				      "DEST_MODULE_LOCATION", "0", "/updates/../../..", NULL };
+	assert_int_equal(parse(paths, &c, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "PACKAGE_VERSION is '../../../../etc': letters, digits and . _ + ~ -"));
+	assert_non_null(strstr(why, "BUILT_MODULE_LOCATION[0] is '../../outside': a folder of the package, relative, without '..'"));
+	assert_non_null(strstr(why, "DEST_MODULE_NAME[0] is '../../../etc/modprobe.d/evil': a module name is"));
+	assert_non_null(strstr(why, "DEST_MODULE_LOCATION[0] is '/updates/../../..': a folder under the kernel's modules"));
+	const char *const slash[] = { "PACKAGE_NAME", "0", "a/b", "PACKAGE_VERSION", "0", ".hidden",
+				      "BUILT_MODULE_NAME", "0", "sub/a", "DEST_MODULE_LOCATION", "0", "/updates", NULL };
+	assert_int_equal(parse(slash, &c, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "PACKAGE_NAME is 'a/b'"));
+	assert_non_null(strstr(why, "PACKAGE_VERSION is '.hidden'"));
+	assert_non_null(strstr(why, "BUILT_MODULE_NAME[0] is 'sub/a': a module name is letters, digits and . _ + ~ -, no '/'"));
 }
 
 static void test_malformed(void **state)
@@ -127,9 +144,9 @@ static void test_malformed(void **state)
 		assert_non_null(strstr(why, "could not be read back"));
 	}
 	/* a value with newlines and quotes comes back whole */
-	const char *ok = "PACKAGE_NAME 0 4\na\n\"b\nPACKAGE_VERSION 0 1\n1\nEND\n";
+	const char *ok = "PACKAGE_NAME 0 1\na\nPACKAGE_VERSION 0 1\n1\nPRE_BUILD 0 4\na\n\"b\nEND\n";
 	assert_int_equal(kf_dkms_conf_parse("/c", ok, strlen(ok), &c, why, sizeof(why)), 0);
-	assert_string_equal(c.package_name, "a\n\"b");
+	assert_string_equal(c.pre_build, "a\n\"b");
 	kf_dkms_conf_free(&c);
 }
 
