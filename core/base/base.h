@@ -80,6 +80,8 @@ char *kf_strstrip(char *s);
 bool kf_str_endswith(const char *s, const char *suffix);
 bool kf_is_dir(const char *path);
 bool kf_is_file(const char *path);
+/* Does PATH, its links resolved, lead below TOP (its links resolved too), or to TOP itself when SELF? */
+bool kf_path_leads_below(const char *path, const char *top, bool self);
 /*
  * djb2 over S, continuing from H (start with KF_HASH_SEED): names cache entries after a
  * path or a list of config changes. Stable across releases: names already on disk use it.

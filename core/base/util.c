@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <ftw.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -245,6 +246,17 @@ bool kf_is_dir(const char *path)
 	struct stat st;
 	/* NULL: no folder (a plan asks before a fetch has named the source's) */
 	return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool kf_path_leads_below(const char *path, const char *top, bool self)
+{
+	char real[PATH_MAX], t[PATH_MAX];
+	if (!realpath(path, real) || !realpath(top, t))
+		return false;
+	size_t n = strlen(t);
+	if (n == 1) /* TOP is / */
+		return self || real[1] != '\0';
+	return strncmp(real, t, n) == 0 && (real[n] == '/' || (self && real[n] == '\0'));
 }
 
 bool kf_is_file(const char *path)

@@ -517,11 +517,8 @@ static int collect(struct kforge_job *job, struct pkg *p, const char *cmd)
 					       rel, job->kernel.release, p->arch, cmd, p->build, rel, i, i,
 					       kf_job_log_name(job));
 		/* the build user made it: a regular file in the copy, reached through no link out of it */
-		char real[PATH_MAX], top[PATH_MAX];
 		struct stat st;
-		size_t tn = realpath(p->build, top) ? strlen(top) : 0;
-		if (lstat(ko, &st) < 0 || !S_ISREG(st.st_mode) || !tn || !realpath(ko, real) ||
-		    strncmp(real, top, tn) != 0 || real[tn] != '/')
+		if (lstat(ko, &st) < 0 || !S_ISREG(st.st_mode) || !kf_path_leads_below(ko, p->build, false))
 			return kforge_job_fail(job, KFORGE_EXIT_REFUSED,
 					       "%s: %s in %s is a link or leads out of the build folder: refused, a "
 					       "module is installed only from what the build made there",

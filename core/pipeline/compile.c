@@ -51,11 +51,11 @@ static void add_ordered(struct kforge_job *job, const char *order)
 		if (n > 2 && strcmp(l + n - 2, ".o") == 0)
 			strcpy(l + n - 2, ".ko");
 		_cleanup_free_ char *ko = l[0] == '/' ? strdup(l) : kforge_path_join(base, l, NULL);
-		char real[PATH_MAX], top[PATH_MAX];
+		char real[PATH_MAX];
 		struct stat st;
 		/* the build user wrote the list: only a file it built, in the build folder, no link out */
-		if (!ko || lstat(ko, &st) < 0 || !S_ISREG(st.st_mode) || !realpath(ko, real) ||
-		    !realpath(job->module_dir, top) || strncmp(real, top, strlen(top)) != 0 || real[strlen(top)] != '/')
+		if (!ko || lstat(ko, &st) < 0 || !S_ISREG(st.st_mode) || !kf_path_leads_below(ko, job->module_dir, false) ||
+		    !realpath(ko, real))
 			continue;
 		bool have = false;
 		for (size_t i = 0; i < job->built.n && !have; i++) {

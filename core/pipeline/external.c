@@ -235,19 +235,16 @@ int kf_mirror_external(struct kforge_job *job, const char *src, const char *dst)
 	size_t removed = 0;
 	/* the files the source no longer has (a stale header must not win over the new one), only
 	 * where the copy's folders lead inside it (the build user may have put a link there) */
-	char top[PATH_MAX];
-	size_t tn = r == 0 && realpath(dst, top) ? strlen(top) : 0;
-	for (size_t i = 0; tn && i < m.n_old; i++) {
+	for (size_t i = 0; r == 0 && i < m.n_old; i++) {
 		if (m.old[i].seen || strstr(m.old[i].path, "..") || m.old[i].path[0] == '/')
 			continue;
 		_cleanup_free_ char *gone = kforge_path_join(dst, m.old[i].path, NULL);
 		_cleanup_free_ char *parent = gone ? strdup(gone) : NULL;
-		char real[PATH_MAX];
 		struct stat st;
 		if (!parent)
 			continue;
 		*strrchr(parent, '/') = '\0';
-		if (!realpath(parent, real) || strncmp(real, top, tn) != 0 || (real[tn] != '/' && real[tn] != '\0'))
+		if (!kf_path_leads_below(parent, dst, true))
 			continue;
 		if (lstat(gone, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(gone) == 0)
 			removed++;

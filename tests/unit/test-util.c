@@ -52,6 +52,33 @@ static void test_regular_file(void **state)
 	free(path);
 }
 
+/* kf_path_leads_below: links resolved on both sides, a prefix that is not a folder boundary refused */
+static void test_path_leads_below(void **state)
+{
+	struct fixture *f = *state;
+	char *top = kforge_path_join(f->dir, "top", NULL), *sub = kforge_path_join(f->dir, "top/sub", NULL);
+	char *twin = kforge_path_join(f->dir, "topx", NULL), *out = kforge_path_join(f->dir, "top/out", NULL);
+	char *in = kforge_path_join(f->dir, "top/in", NULL);
+	assert_int_equal(mkdir(top, 0755), 0);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(mkdir(twin, 0755), 0);
+	assert_int_equal(symlink(twin, out), 0); /* top/out -> topx */
+	assert_int_equal(symlink("sub", in), 0); /* top/in -> sub */
+	assert_true(kf_path_leads_below(sub, top, false));
+	assert_true(kf_path_leads_below(in, top, false));
+	assert_false(kf_path_leads_below(out, top, false));
+	assert_false(kf_path_leads_below(twin, top, false)); /* "topx" starts with "top" */
+	assert_false(kf_path_leads_below(top, top, false));
+	assert_true(kf_path_leads_below(top, top, true));
+	assert_true(kf_path_leads_below(sub, "/", false));
+	assert_false(kf_path_leads_below("/nonexistent-kforge-path", "/", false));
+	free(top);
+	free(sub);
+	free(twin);
+	free(out);
+	free(in);
+}
+
 static void test_fifo_refused_at_once(void **state)
 {
 	struct fixture *f = *state;
@@ -361,6 +388,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_regular_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_path_leads_below, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_refused_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_folder_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
