@@ -5,12 +5,16 @@
 # through the gate and the install; a changed source, a changed kernel .config or --rebuild builds
 # again; an entry damaged on disk is removed and rebuilt, never installed; `kforge cache list` shows
 # the kept builds and `cache prune` frees them. A re-install that changes nothing commits nothing.
+# Two kforge instances, each with its own --root, share one cache folder: the second reuses the build.
 set -u
 NAME=build-cache
 . "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
 A=6.1.0-56-amd64
 B=6.1.0-58-amd64
 dkms_root "$A" "$B"
+# two more roots as they are now, for (j): two kforge instances sharing one cache
+cp -a "$root" "$tmp/root1"
+cp -a "$root" "$tmp/root2"
 kf() { "$KFORGE" --root "$root" -k "$A" "$@"; }
 cache=$root/var/cache/kforge
 builds=$cache/builds
@@ -146,4 +150,37 @@ check "cache list shows each kept build as kind build" sh -c '
 check "cache prune --all removes them" sh -c '
 	"$1" --root "$2" -k "$3" cache prune --all >/dev/null 2>&1 && [ -z "$(find "$4" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)" ]' \
 	_ "$KFORGE" "$root" "$A" "$builds"
+
+# (j) two instances, each with its own --root, sharing one cache (as machines share a path): the
+# second reuses the first's build. Each root's cache folder is the shared one, bound in a mount
+# namespace of the run's own (unshare -m), so nothing outside the test sees the mount.
+shared=$tmp/shared
+mkdir -p "$shared"
+chmod 755 "$shared"
+in_root() { # ROOT args...: kforge --root ROOT with ROOT/var/cache/kforge the shared folder
+	r=$1
+	shift
+	mkdir -p "$r/var/cache/kforge"
+	unshare -m sh -c 'mount --bind "$1" "$2/var/cache/kforge" && shift 2 && exec "$@"' _ "$shared" "$r" \
+		"$KFORGE" --root "$r" -k "$A" "$@"
+}
+if ! unshare -m sh -c 'mount --bind "$1" "$1"' _ "$shared" 2>/dev/null; then
+	skip "two --root instances share one cache" "no mount namespace here (unshare -m, mount --bind)"
+else
+	in_root "$tmp/root1" install "$u" >"$tmp/out1" 2>&1
+	rc1=$?
+	l1=$(ls -t "$tmp/root1/var/log/kforge"/*.log | head -n1)
+	in_root "$tmp/root2" install "$u" >"$tmp/out2" 2>&1
+	rc2=$?
+	l2=$(ls -t "$tmp/root2/var/log/kforge"/*.log | head -n1)
+	if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ "$(grep -c '^\$ .*\bmake\b' "$l1")" -ge 1 ] &&
+		[ "$(grep -c '^\$ .*\bmake\b' "$l2")" = 0 ] && grep -q "built before with the same sources" "$tmp/out2" &&
+		[ -n "$(find "$tmp/root2/lib/modules/$A" -name hello.ko)" ] && [ -n "$(ls "$shared/builds")" ]; then
+		ok "two --root instances share one cache: the first builds, the second installs the first's build, no make"
+	else
+		not_ok "two --root instances share one cache: the first builds, the second installs the first's build, no make"
+		sed 's/^/# 1: /' "$tmp/out1"
+		sed 's/^/# 2: /' "$tmp/out2"
+	fi
+fi
 tap_done
