@@ -130,6 +130,8 @@ check "REMAKE_INITRD=yes, the module not in the image: installed, the directive 
 	"$(installed "$A" hello.ko)" "$A" || show "$tmp/err" "$KFORGE_SHIM_LOG"
 echo "usr/lib/modules/$A/updates/hello.ko" >"$root/boot/initrd.img-$A"
 : >"$KFORGE_SHIM_LOG"
+# a changed module (installing the same file again would change nothing and refresh nothing)
+echo 'MODULE_INFO(kforge_test, "2");' >>"$ini/hello-main.c"
 PATH="$tmp/bin:$PATH" kf "$A" install "$ini" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 check "... the module in the image: the initramfs is refreshed (update-initramfs -u -k $A)" sh -c '

@@ -17,6 +17,10 @@ for t in mkinitcpio booster dracut update-initramfs kernel-install lsinitcpio ls
 done
 export KFORGE_SHIM_LOG="$tmp/shim.log"
 cp -r "$srcdir/tests/src/hello" "$tmp/hello"
+# a re-install that would install the same file commits nothing and refreshes nothing: each
+# re-install below that must reach the generator first changes the module (a new modinfo line)
+bumps=0
+bump() { bumps=$((bumps + 1)); echo "MODULE_INFO(kforge_test_bump, \"$bumps\");" >>"$tmp/hello/hello-main.c"; }
 
 # name|fixture|release|destination|image|the generator's command
 while IFS='|' read -r name fixture kver dest image want; do
@@ -47,6 +51,7 @@ while IFS='|' read -r name fixture kver dest image want; do
 		sed 's/^/# /' "$tmp/out"
 	fi
 	: >"$KFORGE_SHIM_LOG"
+	bump
 	PATH="$tmp/bin:$PATH" KFORGE_SHIM_FAIL="$(echo "$want" | cut -d' ' -f1)" "$KFORGE" --root "$root" -k "$kver" install "$tmp/hello" >"$tmp/out" 2>&1
 	rc=$?
 	if [ $rc -eq 1 ] && grep -q "simulated failure" "$tmp/out" &&
@@ -74,6 +79,7 @@ echo "usr/lib/modules/$kver/kernel/drivers/net/dummy.ko" >"$root/boot/initrd.img
 # the failing generator above left a refresh owed (tested at the end): settled here by hand
 rm "$root/var/lib/kforge/initramfs-pending-$kver"
 : >"$KFORGE_SHIM_LOG"
+bump
 PATH="$tmp/bin:$PATH" "$KFORGE" --root "$root" -k "$kver" install "$tmp/hello" >"$tmp/out" 2>&1
 check "debian: hello not in the image: lsinitramfs asked, update-initramfs not run" sh -c '
 	grep -q "^lsinitramfs .*/boot/initrd.img-$2\$" "$1" && ! grep -q "^update-initramfs" "$1" &&
@@ -93,6 +99,7 @@ KFORGE_TEST_CHECKPOINTS=1 PATH="$tmp/bin:$PATH" "$KFORGE" --root "$root" -k "$kv
 n=$(grep -n "checkpoint [0-9]*: journal removed" "$tmp/points" | cut -d: -f1 | head -n 1)
 n=$(sed -n "${n}p" "$tmp/points" | sed 's/^kforge: checkpoint \([0-9]*\):.*/\1/')
 : >"$KFORGE_SHIM_LOG"
+bump
 KFORGE_TEST_KILL_AT=$n PATH="$tmp/bin:$PATH" "$KFORGE" --root "$root" -k "$kver" -q install "$tmp/hello" >"$tmp/out" 2>&1
 rc=$?
 "$KFORGE" --root "$root" -k "$kver" status >"$tmp/status" 2>&1
@@ -106,6 +113,14 @@ check "the next install refreshes the owed initramfs although the image does not
 	grep -qx "update-initramfs -u -k $2" "$1" && [ ! -e "$3/var/lib/kforge/initramfs-pending-$2" ] &&
 	grep -q "refreshed by this run, as an earlier one could not" "$4"' _ "$KFORGE_SHIM_LOG" "$kver" "$root" "$tmp/out"
 echo "usr/lib/modules/$kver/updates/hello.ko" >"$root/boot/initrd.img-$kver"
+bump
 KFORGE_SHIM_FAIL=update-initramfs PATH="$tmp/bin:$PATH" "$KFORGE" --root "$root" -k "$kver" -q install "$tmp/hello" >/dev/null 2>&1
 check "a failed generator leaves the refresh owed" test -f "$root/var/lib/kforge/initramfs-pending-$kver"
+# the refresh settled by hand: the same module installed again changes nothing, so nothing is refreshed
+rm "$root/var/lib/kforge/initramfs-pending-$kver"
+: >"$KFORGE_SHIM_LOG"
+PATH="$tmp/bin:$PATH" "$KFORGE" --root "$root" -k "$kver" install "$tmp/hello" >"$tmp/out" 2>&1
+check "the same module installed again (in the image): nothing committed, the generator not run" sh -c '
+	grep -q "is already installed as this build would install it: nothing to change" "$2" &&
+	grep -q "nothing changed, the initramfs stays as it is" "$2" && ! grep -q "^update-initramfs" "$1"' _ "$KFORGE_SHIM_LOG" "$tmp/out"
 tap_done

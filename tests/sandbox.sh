@@ -37,10 +37,10 @@ conf() { printf '[build]\nuser = %s\nsandbox = %s\n[install]\ninitramfs = never\
 conf auto
 conf bwrap
 conf none
-kf() { # mode args...
+kf() { # mode args... (--rebuild: the same folder is built in each mode, past the build cache)
 	m=$1
 	shift
-	KFORGE_SYSTEM_CONFIG=$tmp/$m.conf "$KFORGE" --root "$root" -k "$A" "$@"
+	KFORGE_SYSTEM_CONFIG=$tmp/$m.conf "$KFORGE" --root "$root" -k "$A" --rebuild "$@"
 }
 
 # the module: what the Makefile tries, written where its copy is (its own folder)
@@ -143,7 +143,7 @@ sandboxed "auto without bubblewrap"
 check "auto without bubblewrap: (c) the build reached no listener (unshare --net): only the probe counted" probe $((seen + 1)) $((seen + 1))
 expect_fail "[build] sandbox = bwrap without bubblewrap: refused, naming the setting and the fix" 3 \
 	"[build] sandbox = bwrap, and bubblewrap is not installed: install it" env PATH="$tmp/nobwrap" \
-	KFORGE_SYSTEM_CONFIG="$tmp/bwrap.conf" "$KFORGE" --root "$root" -k "$A" build "$tmp/m"
+	KFORGE_SYSTEM_CONFIG="$tmp/bwrap.conf" "$KFORGE" --root "$root" -k "$A" --rebuild build "$tmp/m"
 
 # a build user that is root is refused before anything runs
 conf auto root

@@ -16,6 +16,7 @@ struct opts {
 	const char *jobs;
 	int verbose, quiet;
 	bool json, help, dry_run, no_wait, force;
+	bool rebuild;		       /* build, install, autoinstall: past the build cache */
 	bool all;		       /* cache prune --all */
 	bool remove;		       /* dkms import --remove */
 	const char *older_than;	       /* cache prune --older-than DAYS */

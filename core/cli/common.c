@@ -134,6 +134,7 @@ int make_job_for(struct kforge_ctx *ctx, const struct opts *o, const char *modul
 	int r = kforge_job_new(ctx, &jo, job, &ec);
 	if (r < 0)
 		return ec ? (int)ec : exit_for(r);
+	kforge_job_set_rebuild(*job, o->rebuild);
 	return 0;
 }
 

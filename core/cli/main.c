@@ -74,6 +74,8 @@ static void usage(FILE *f)
 		   "  --install-dir DIR    the folder under lib/modules/KVER (default updates)\n"
 		   "  --initramfs          refresh the initramfs even when the module is not in it\n"
 		   "  --no-wait            fail at once when another kforge holds the lock (default: wait)\n"
+		   "  --rebuild            build, install, autoinstall: build even when the build cache holds\n"
+		   "                       a build of the same sources, options and kernel\n"
 		   "  --force              uninstall: remove the module even when it changed since\n"
 		   "  --dir DIR            keygen: where the key pair goes (default /var/lib/kforge/mok)\n"
 		   "  --all                cache prune: everything, the git store included\n"
@@ -104,15 +106,20 @@ static void command_usage(const struct command *c, const struct opts *o)
 	static const struct {
 		const char *name, *text;
 	} extra[] = {
-		{ "install", "--no-wait (fail at once when another kforge holds the lock)" },
+		{ "install", "--no-wait (fail at once when another kforge holds the lock), --rebuild (build even when\n"
+			     "the build cache holds a build of the same sources, options and kernel)" },
+		{ "build", "--rebuild (build even when the build cache holds a build of the same sources, options\n"
+			   "and kernel)" },
 		{ "uninstall", "--install-mod-path DIR, --initramfs, --no-wait, --force (remove a module changed since)" },
 		{ "status", "--install-mod-path DIR (the records of that tree); without -k every kernel.\n"
 			    "DKMS's modules (from /var/lib/dkms, read as data) follow kforge's, marked as DKMS's: state\n"
 			    "installed, built, added or broken, with the package NAME/VER; in --json under \"dkms\"" },
-		{ "autoinstall", "--install-mod-path DIR, --no-wait, -j N" },
+		{ "autoinstall", "--install-mod-path DIR, --no-wait, -j N, --rebuild" },
 		{ "keygen", "--dir DIR (default /var/lib/kforge/mok, where kforge looks first)" },
 		{ "cache", "list [--json]: each download (with the name and URL it was fetched as), the git object\n"
-			   "store and each source tree in build.cache_dir, with its size and age.\n"
+			   "store, each source tree, each module's build folder (work) and each kept build (build: the\n"
+			   "modules of a build reused when its sources, options and kernel are the same) in\n"
+			   "build.cache_dir, with its size and age.\n"
 			   "prune --all | --older-than DAYS [--dry-run]: removes them (--all also the git store), under\n"
 			   "the cache's lock, and says what it freed; an entry another kforge is using is kept.\n"
 			   "fetch URL NAME [sha256:HEX|b2:HEX] [--dry-run] [--source-rewrite FROM=TO]: fetches URL into the\n"
@@ -203,7 +210,7 @@ int main(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },	      { "no-wait", no_argument, NULL, 'W' },
 		{ "force", no_argument, NULL, 'F' },	      { "dir", required_argument, NULL, 'd' },
 		{ "all", no_argument, NULL, 'A' },	      { "remove", no_argument, NULL, 'X' },	      { "older-than", required_argument, NULL, 'O' },
-		{ "source-rewrite", required_argument, NULL, 'R' },
+		{ "source-rewrite", required_argument, NULL, 'R' }, { "rebuild", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -233,6 +240,7 @@ int main(int argc, char **argv)
 		case 'n': o.dry_run = true; break;
 		case 'W': o.no_wait = true; break;
 		case 'F': o.force = true; break;
+		case 'B': o.rebuild = true; break;
 		case 'd': o.dir = optarg; break;
 		case 'A': o.all = true; break;
 		case 'X': o.remove = true; break;

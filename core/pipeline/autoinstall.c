@@ -237,6 +237,7 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 		wishes[i].state = WISH_TODO;
 		struct kforge_job *job = wishes[i].job;
 		job->autoinstall = true;
+		job->rebuild = probe->rebuild;
 		kforge_job_open_log(job, "autoinstall");
 		if (strcmp(w->kind, "dkms") == 0 && kforge_job_run(job, KFORGE_STEP_LOCATE_SOURCE, KFORGE_STEP_LOCATE_SOURCE) < 0)
 			wish_done(ctx, &wishes[i], kver, &t);

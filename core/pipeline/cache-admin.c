@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -14,8 +16,8 @@
 
 const char *kforge_cache_kind_name(enum kforge_cache_kind kind)
 {
-	static const char *const names[] = { "download", "partial", "git", "src", "work" };
-	return kind <= KFORGE_CACHE_WORK ? names[kind] : "?";
+	static const char *const names[] = { "download", "partial", "git", "src", "work", "build" };
+	return kind <= KFORGE_CACHE_BUILD ? names[kind] : "?";
 }
 
 void kforge_cache_size_text(unsigned long long bytes, char *buf, size_t size)
@@ -167,6 +169,33 @@ static int list_sources(struct entries *l, const char *cache)
 	return r;
 }
 
+/*
+ * builds/KEY: a kept build (build-cache.c); builds/.KEY.tmp-PID: one being kept, or left by a
+ * kforge that was killed (partial once that process is gone).
+ */
+static int list_builds(struct entries *l, const char *cache)
+{
+	_cleanup_free_ char *dir = kforge_path_join(cache, "builds", NULL);
+	DIR *d = dir ? open_cache_dir(dir) : NULL;
+	int r = dir ? 0 : -ENOMEM;
+	for (struct dirent *de; r == 0 && d && (de = readdir(d));) {
+		const char *name = de->d_name;
+		const char *tmp = name[0] == '.' && is_hex(name + 1, 64) ? strstr(name, ".tmp-") : NULL;
+		if (!(is_hex(name, 64) && !name[64]) && !tmp)
+			continue; /* ., .., the entries' lock files */
+		if (tmp) {
+			long pid = strtol(tmp + 5, NULL, 10);
+			if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+				continue; /* being written now */
+		}
+		_cleanup_free_ char *rel = kf_strdup_printf("builds/%s", name);
+		r = rel ? add(l, tmp ? KFORGE_CACHE_PARTIAL : KFORGE_CACHE_BUILD, cache, rel, NULL) : -ENOMEM;
+	}
+	if (d)
+		closedir(d);
+	return r;
+}
+
 /* The folders DEPTH levels under REL (a folder of the cache: "work/KVER/dkms"), each a work entry. */
 static int list_folders(struct entries *l, const char *cache, const char *rel, int depth)
 {
@@ -277,6 +306,8 @@ static int collect(struct kforge_job *job, struct entries *l)
 		r = list_sources(l, job->cache_dir);
 	if (r == 0)
 		r = list_work(l, job->cache_dir);
+	if (r == 0)
+		r = list_builds(l, job->cache_dir);
 	if (r == 0 && l->n)
 		qsort(l->v, l->n, sizeof(*l->v), by_kind_and_key);
 	return r;
@@ -307,6 +338,10 @@ static char *entry_lock(const char *cache, const struct kforge_cache_entry *e)
 		return kf_work_lock_path(cache, e->path); /* the build's, kf_lock_work */
 	if (e->kind == KFORGE_CACHE_GIT)
 		return kforge_path_join(cache, KF_CACHE_GIT_LOCK, NULL);
+	if (strncmp(e->key, "builds/", 7) == 0) { /* a reader holds it shared (build-cache.c) */
+		const char *key = e->key + 7 + (e->key[7] == '.');
+		return kf_build_cache_lock_path(cache, strndupa(key, 64));
+	}
 	if (strncmp(e->key, KF_STORE_DIR "/", strlen(KF_STORE_DIR) + 1) == 0) {
 		/* store.c's lock of the download, which its .partial shares */
 		_cleanup_free_ char *key = strdup(e->key + strlen(KF_STORE_DIR) + 1);

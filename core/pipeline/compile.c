@@ -276,6 +276,68 @@ static bool missing_header(const struct kforge_job *job, char *which, size_t siz
 	return true;
 }
 
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The build cache: KEY (empty when there is none) names what decides the build's output; a
+ * build kept under it is reused, *HIT set, and no make runs. --rebuild forgets it first. A DKMS
+ * package's build is its driver's, and never comes here.
+ */
+static int cached_build(struct kforge_job *job, char key[65], bool *hit)
+{
+	*hit = false;
+	key[0] = '\0';
+	if (!job->cache_dir || (job->plan && !kf_is_dir(job->kind == KFORGE_MODULE_EXTERNAL ? origin_dir(job)
+											 : job->module_dir)))
+		return 0;
+	/* the other modules' symbols the build reads, in a stable order: what they hold counts */
+	struct kf_strv extra = { 0 };
+	int r = 0;
+	for (size_t i = 0; i < job->user_extra_symbols.n && r == 0; i++)
+		r = kf_strv_push(&extra, job->user_extra_symbols.v[i]);
+	if (job->kind == KFORGE_MODULE_EXTERNAL)
+		registered_symvers(job, &extra);
+	if (extra.n)
+		qsort(extra.v, extra.n, sizeof(*extra.v), by_path);
+	if (r == 0)
+		r = kf_build_key(job, &extra, key);
+	kf_strv_free(&extra);
+	if (r < 0) {
+		if (!job->plan)
+			kf_warn(job->ctx, "cannot name this build for the build cache (%s): building, not kept", strerror(-r));
+		key[0] = '\0';
+		return 0;
+	}
+	_cleanup_free_ char *entry = kf_build_cache_path(job->cache_dir, key);
+	if (!entry)
+		return -ENOMEM;
+	if (job->rebuild) {
+		if (job->plan)
+			kforge_plan_note(job, "--rebuild: the build cache's %s is not used, the new build replaces it", entry);
+		else if ((r = kf_build_cache_forget(job, key)) < 0)
+			kf_warn(job->ctx, "cannot remove %s: %s", entry, strerror(-r));
+		return 0;
+	}
+	if (job->plan) {
+		if (kf_is_dir(entry)) {
+			kforge_plan_note(job, "the build cache holds this build (%s): no make runs, its modules are "
+					      "validated and installed (--rebuild builds again)", entry);
+			*hit = true;
+		}
+		return 0;
+	}
+	if ((r = kf_build_cache_lookup(job, key, hit)) < 0 || !*hit)
+		return r;
+	kf_notice(job->ctx, "%s: built before with the same sources, options and kernel: reusing %s (--rebuild "
+			    "builds again)", job->module_spec, entry);
+	if (job->kind == KFORGE_MODULE_EXTERNAL)
+		kf_symvers_register(job->cache_dir, job->kernel.release, origin_dir(job), job->built_from);
+	return 0;
+}
+
 int kforge_default_compile(struct kforge_job *job)
 {
 	if (!job->kbuild_dir || !job->module_dir)
@@ -285,8 +347,13 @@ int kforge_default_compile(struct kforge_job *job)
 	 * (decompressed once) is modpost's KBUILD_EXTRA_SYMBOLS, so the module carries CRCs */
 	if (!job->plan && packaged_symvers_needed(job) && kf_job_packaged_symvers(job, &packaged) < 0)
 		return -EIO;
+	char key[65];
+	bool hit;
+	int r = cached_build(job, key, &hit);
+	if (r < 0 || hit)
+		return r;
 	_cleanup_free_ char *tried = NULL;
-	int r = compile_once(job, &tried);
+	r = compile_once(job, &tried);
 	if (r == -ECANCELED) /* the build user or the sandbox: the job failed saying why */
 		return r;
 	char header[256];
@@ -336,5 +403,8 @@ int kforge_default_compile(struct kforge_job *job)
 	}
 	if (r == 0 && job->kind == KFORGE_MODULE_EXTERNAL)
 		kf_symvers_register(job->cache_dir, job->kernel.release, origin_dir(job), job->module_dir);
+	int kr;
+	if (r == 0 && key[0] && (kr = kf_build_cache_store(job, key)) < 0)
+		kf_warn(job->ctx, "the build of %s is not kept in the build cache: %s", job->module_spec, strerror(-kr));
 	return r;
 }

@@ -43,8 +43,10 @@ static char *install_path(const struct kforge_job *job, const char *built)
 		return kf_strdup_printf("%s/%s/%s.ko%s", job->install_base, job->install_subdir, job->built_as.v[k],
 					kforge_compression_suffix(job->compression));
 	const char *rel = strrchr(built, '/') + 1;
-	size_t n = strlen(job->module_dir);
-	if (job->kind == KFORGE_MODULE_EXTERNAL && strncmp(built, job->module_dir, n) == 0 && built[n] == '/')
+	/* the folder built, or the build cache's entry of a build reused: the same paths below it */
+	const char *from = job->built_from ? job->built_from : job->module_dir;
+	size_t n = strlen(from);
+	if (job->kind == KFORGE_MODULE_EXTERNAL && strncmp(built, from, n) == 0 && built[n] == '/')
 		rel = built + n + 1;
 	return kf_strdup_printf("%s/%s/%s%s", job->install_base, job->install_subdir, rel,
 				kforge_compression_suffix(job->compression));
@@ -129,6 +131,83 @@ static int write_module(void *data, const char *built, const char *tmp)
 	return r;
 }
 
+/*
+ * What a re-install staged to compare with what is installed: each built module's file as it
+ * would be installed (stripped, signed, compressed), which the transaction then takes as is.
+ */
+struct staging {
+	struct kforge_job *job;
+	struct kf_strv built, staged;
+};
+
+static void staging_release(struct staging *s)
+{
+	for (size_t i = 0; i < s->staged.n; i++)
+		unlink(s->staged.v[i]);
+	kf_strv_free(&s->built);
+	kf_strv_free(&s->staged);
+}
+
+/* The transaction's writer: the staged file when there is one, else write_module. */
+static int write_staged(void *data, const char *built, const char *tmp)
+{
+	struct staging *s = data;
+	for (size_t i = 0; i < s->built.n; i++)
+		if (strcmp(s->built.v[i], built) == 0)
+			return kf_copy_file(s->staged.v[i], tmp, 0644);
+	return write_module(s->job, built, tmp);
+}
+
+/* Does the record NOW (sha256 SHA) say what OLD says, but for when it was written and what it replaced? */
+static bool same_record(struct kforge_record *now, const struct kforge_record *old, const char *sha)
+{
+	struct kforge_record saved = *now;
+	now->time = old->time;
+	now->sha256 = (char *)sha;
+	now->replaced = old->replaced;
+	now->n_replaced = old->n_replaced;
+	_cleanup_free_ char *a = kf_record_text(now);
+	*now = saved;
+	_cleanup_free_ char *b = kf_record_text(old);
+	return a && b && strcmp(a, b) == 0;
+}
+
+/*
+ * A re-install: is every module installed, intact and the one depmod resolves (its record ok),
+ * recorded with the same options, and its file what this build would write? Then nothing is
+ * committed (no depmod, no refresh). Stages into S what it compared, for the transaction.
+ */
+static bool installed_as_built(struct kforge_job *job, struct kf_install_item *items, size_t n, struct staging *s)
+{
+	struct kforge_record **old = calloc(n ? n : 1, sizeof(*old));
+	bool same = old != NULL;
+	for (size_t i = 0; same && i < n; i++) {
+		_cleanup_free_ char *file = kf_record_file(job->state, job->kernel.release, items[i].name);
+		same = file && kf_record_read(file, &old[i], NULL, 0) == 0 && strcmp(old[i]->path, items[i].rec->path) == 0 &&
+		       kf_record_check(job->state, old[i]) == KFORGE_RECORD_OK;
+	}
+	const char *tmpdir = getenv("TMPDIR");
+	for (size_t i = 0; same && i < n; i++) {
+		_cleanup_free_ char *stage = kf_strdup_printf("%s/kforge-built-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+		int fd = stage ? mkstemp(stage) : -1;
+		if (fd < 0)
+			break;
+		close(fd);
+		char sha[65];
+		if (kf_strv_push(&s->built, items[i].built) < 0 || kf_strv_push(&s->staged, stage) < 0) {
+			unlink(stage);
+			same = false;
+			break;
+		}
+		same = write_module(job, items[i].built, stage) == 0 && kf_sha256_file(stage, sha) == 0 &&
+		       same_record(items[i].rec, old[i], sha);
+	}
+	for (size_t i = 0; old && i < n; i++)
+		kf_record_free(old[i]);
+	free(old);
+	return same && s->staged.n == n;
+}
+
 /* The built modules installed as one transaction in the state of the root or --install-mod-path. */
 static int install_built(struct kforge_job *job)
 {
@@ -160,8 +239,22 @@ static int install_built(struct kforge_job *job)
 		it->rec = it->dest && it->name ? new_record(job, job->state->base, it->name, it->dest, want) : NULL;
 		r = it->rec ? 0 : -ENOMEM;
 	}
+	struct staging stg = { .job = job };
+	if (r == 0 && n && installed_as_built(job, items, n, &stg)) {
+		for (size_t i = 0; i < n; i++)
+			kf_notice(job->ctx, "%s is already installed as this build would install it: nothing to change",
+				  kf_state_path(job->state, items[i].dest));
+		job->unchanged = true;
+		staging_release(&stg);
+		kf_install_items_free(items, n);
+		kf_strv_free(&order);
+		return 0;
+	}
+	req.write = write_staged;
+	req.data = &stg;
 	if (r == 0)
 		r = kf_txn_install(job->state, &req, items, n);
+	staging_release(&stg);
 	kf_install_items_free(items, n);
 	kf_strv_free(&order);
 	if (r < 0)

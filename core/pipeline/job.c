@@ -324,6 +324,7 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 		return -ENOMEM;
 	job->refcount = 1;
 	job->work_lock = -1;
+	job->build_lock = -1;
 	job->ctx = kforge_ctx_ref(ctx);
 	job->plan = opts->plan;
 	kf_runner_init(&job->runner, job->ctx, job->plan);
@@ -562,6 +563,9 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	kf_runner_release(&job->runner);
 	if (job->work_lock >= 0)
 		close(job->work_lock);
+	if (job->build_lock >= 0)
+		close(job->build_lock);
+	free(job->built_from);
 	kf_strv_free(&job->changes);
 	kf_strv_free(&job->make_vars);
 	kf_strv_free(&job->facts);
@@ -735,6 +739,7 @@ const char *kforge_job_cache_dir(const struct kforge_job *job) { return job->cac
 const char *kforge_job_install_mod_path(const struct kforge_job *job) { return job->install_mod_path; }
 const char *kforge_job_install_base(const struct kforge_job *job) { return job->install_base; }
 bool kforge_job_initramfs_forced(const struct kforge_job *job) { return job->initramfs_forced; }
+void kforge_job_set_rebuild(struct kforge_job *job, bool rebuild) { job->rebuild = rebuild; }
 
 const char *kforge_job_extra_symbols(const struct kforge_job *job, unsigned int i)
 {

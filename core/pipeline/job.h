@@ -60,6 +60,13 @@ struct kforge_job {
 	struct kf_strv dkms_built_against;
 	/* run by autoinstall: a package whose AUTOINSTALL is not yes is skipped, not_autoinstalled set */
 	bool autoinstall, not_autoinstalled;
+	/* the build cache (build-cache.c): --rebuild; on a hit, the entry's folder the built modules
+	 * are in (their install paths are taken relative to it) and its lock, held to the end */
+	bool rebuild;
+	char *built_from;
+	int build_lock;
+	/* the install found every module installed as this build would install it: nothing committed */
+	bool unchanged;
 };
 
 /*

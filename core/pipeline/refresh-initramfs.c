@@ -162,6 +162,10 @@ static int refresh(struct kforge_job *job, const char *const argv[], const char 
 			kforge_plan_note(job, "only when %s is in %s (the command above), or with --initramfs:", leaf, img);
 		return kforge_run(job, NULL, argv) ? -EIO : 0;
 	}
+	if (job->unchanged && !job->initramfs_forced) {
+		kf_info(job->ctx, "%s: nothing changed, the initramfs stays as it is", leaf);
+		return 0;
+	}
 	if (!needed) {
 		kf_info(job->ctx, "%s is not in %s: the initramfs stays as it is (--initramfs refreshes it anyway)", leaf,
 			have_img ? img : "any initramfs");

@@ -69,3 +69,25 @@ char *kf_work_lock_path(const char *cache_dir, const char *dir);
  * kf_state_forget_replaced), so that an uninstall does not bring it back. Records changed, or a negative errno.
  */
 int kf_job_forget_replaced(struct kforge_job *job, const char *kernel, const char *sha256);
+
+/*
+ * build-cache.c: builds kept by what decides their output (CACHE/builds/KEY). The text that names
+ * it: kforge's version, what was asked, the target's identity, the compiler, make's variables,
+ * the symbol files EXTRA the build reads, the module's sources by content (malloc'd into *OUT).
+ */
+int kf_build_key_text(struct kforge_job *job, const struct kf_strv *extra, char **out);
+/* KEY: the SHA-256 of that text, which goes into the job's log. */
+int kf_build_key(struct kforge_job *job, const struct kf_strv *extra, char key[65]);
+/* CACHE/builds/KEY and the lock its readers hold shared, prune exclusively (malloc'd). */
+char *kf_build_cache_path(const char *cache_dir, const char *key);
+char *kf_build_cache_lock_path(const char *cache_dir, const char *key);
+/*
+ * The build KEY, when the cache holds it intact: its modules become the job's built ones
+ * (job->built_from the entry's folder of them) and *HIT is set; the entry's lock is held to
+ * the end of the job. A damaged entry is removed (a warning) and is a miss.
+ */
+int kf_build_cache_lookup(struct kforge_job *job, const char *key, bool *hit);
+/* Keeps the job's built modules (those in its module folder) and Module.symvers as KEY. */
+int kf_build_cache_store(struct kforge_job *job, const char *key);
+/* Removes KEY's entry (--rebuild), once no other kforge reads it. */
+int kf_build_cache_forget(struct kforge_job *job, const char *key);

@@ -20,8 +20,9 @@ enum kforge_cache_kind {
 	KFORGE_CACHE_GIT,	   /* git/store.git: the one git object store */
 	KFORGE_CACHE_SOURCE,	   /* src/KEY: an unpacked or exported source tree */
 	KFORGE_CACHE_WORK,	   /* work/KVER/NAME, work/KVER/dkms/NAME/VER: a module's build folder (since LIBKFORGE_0.2) */
+	KFORGE_CACHE_BUILD,	   /* builds/KEY: built modules kept by what decides them (since LIBKFORGE_0.2) */
 };
-/* "download", "partial", "git", "src", "work". */
+/* "download", "partial", "git", "src", "work", "build". */
 const char *kforge_cache_kind_name(enum kforge_cache_kind kind);
 
 struct kforge_cache_entry {
@@ -34,8 +35,8 @@ struct kforge_cache_entry {
 };
 
 /*
- * Every entry of the job's cache (kforge_job_cache_dir): downloads/, git/store.git, src/ and
- * the build folders under work/, by kind and key. Free the array with kforge_cache_entries_free().
+ * Every entry of the job's cache (kforge_job_cache_dir): downloads/, git/store.git, src/, the
+ * build folders under work/ and the kept builds under builds/, by kind and key. Free the array with kforge_cache_entries_free().
  */
 int kforge_cache_list(struct kforge_job *job, struct kforge_cache_entry **out, size_t *n);
 void kforge_cache_entries_free(struct kforge_cache_entry *v, size_t n);
@@ -43,8 +44,8 @@ void kforge_cache_entries_free(struct kforge_cache_entry *v, size_t n);
 void kforge_cache_size_text(unsigned long long bytes, char *buf, size_t size);
 
 /*
- * Removes from the job's cache, under its lock, the downloads (partial ones too), source trees
- * and build folders (work/) not used for OLDER_THAN_DAYS days, or with ALL every entry, git/store.git included.
+ * Removes from the job's cache, under its lock, the downloads (partial ones too), source trees,
+ * build folders (work/) and kept builds (builds/) not used for OLDER_THAN_DAYS days, or with ALL every entry, git/store.git included.
  * Nothing outside the cache folder is touched (links are never followed); an entry another
  * kforge is using is skipped (said). What was removed comes back in *REMOVED and *N (both may
  * be NULL; free with kforge_cache_entries_free()). Returns 0 or fails the job.

@@ -107,6 +107,11 @@ struct kforge_job_options {
 int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts,
 		   struct kforge_job **out, enum kforge_exit *exit_code);
 struct kforge_job *kforge_job_unref(struct kforge_job *job);
+/*
+ * Since 0.2: build even when the build cache (build.cache_dir/builds) holds a build of the same
+ * sources, options and kernel, and keep the new one in its place (--rebuild). Before the compile step.
+ */
+void kforge_job_set_rebuild(struct kforge_job *job, bool rebuild);
 /* Runs the plugin's setup, then steps FIRST..LAST inclusive. */
 int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_step last);
 
