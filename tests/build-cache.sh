@@ -151,6 +151,47 @@ check "cache prune --all removes them" sh -c '
 	"$1" --root "$2" -k "$3" cache prune --all >/dev/null 2>&1 && [ -z "$(find "$4" -mindepth 1 -maxdepth 1 -type d 2>/dev/null)" ]' \
 	_ "$KFORGE" "$root" "$A" "$builds"
 
+# (k) a module whose imports another external module exports (found through kforge's registry of
+# what it built, no --extra-symbols): reused, it passes the gate as the build did
+x=$tmp/exporter
+i=$tmp/importer
+mkdir -p "$x" "$i"
+echo 'obj-m += kfexp.o' >"$x/Kbuild"
+echo 'obj-m += kfimp.o' >"$i/Kbuild"
+printf '// SPDX-License-Identifier: GPL-2.0\n#include <linux/module.h>\nint kfexp_value(void) { return 42; }\nEXPORT_SYMBOL_GPL(kfexp_value);\nMODULE_LICENSE("GPL");\n' >"$x/kfexp.c"
+printf '// SPDX-License-Identifier: GPL-2.0\n#include <linux/module.h>\nint kfexp_value(void);\nstatic int __init kfimp_init(void) { return kfexp_value() == 42 ? 0 : -EINVAL; }\nmodule_init(kfimp_init);\nMODULE_LICENSE("GPL");\n' >"$i/kfimp.c"
+kf -q install "$x" >/dev/null 2>&1
+kf -q install "$i" >"$tmp/out" 2>&1
+rm -f "$(installed kfimp.ko)"
+if kf install "$i" >"$tmp/out" 2>&1 && [ "$(makes)" = 0 ] && grep -q "built before with the same sources" "$tmp/out" &&
+	grep -q "validated kfimp.ko" "$tmp/out" && [ -n "$(installed kfimp.ko)" ]; then
+	ok "an importer of another external module's symbol, reused: the gate checks its CRC against the exporter's, installed"
+else
+	not_ok "an importer of another external module's symbol, reused: the gate checks its CRC against the exporter's, installed"
+	sed 's/^/# /' "$tmp/out"
+fi
+
+# (l) a build that leaves no Module.symvers at the top (a manifest's "symvers -") is a hit too
+kf build "$u" >/dev/null 2>&1
+e=$builds/$(cur)
+rm -f "$e/files/Module.symvers"
+sed -i 's/^symvers .*/symvers -/' "$e/manifest"
+check "an entry without Module.symvers (symvers -) is reused, not taken for damage" sh -c '
+	"$1" --root "$2" -k "$3" build "$4" >"$5/out" 2>&1 && grep -q "built before with the same sources" "$5/out" &&
+	! grep -q "is damaged" "$5/out"' _ "$KFORGE" "$root" "$A" "$u" "$tmp"
+
+# (m) a re-install whose staging fails (strip exits 1): the install fails and rolls back, the
+# module installed before is left whole (never an empty file)
+kf -q install "$u" >/dev/null 2>&1
+good=$(sha256sum <"$(installed hello.ko)")
+mkdir -p "$tmp/badbin"
+printf '#!/bin/sh\nexit 1\n' >"$tmp/badbin/strip"
+chmod +x "$tmp/badbin/strip"
+PATH="$tmp/badbin:$PATH" kf install "$u" >"$tmp/out" 2>&1
+rc=$?
+check "a re-install whose strip fails: exit non-zero, the installed module as it was" sh -c '
+	[ "$1" -ne 0 ] && [ "$(sha256sum <"$2")" = "$3" ]' _ "$rc" "$(installed hello.ko)" "$good" || sed 's/^/# /' "$tmp/out"
+
 # (j) two instances, each with its own --root, sharing one cache (as machines share a path): the
 # second reuses the first's build. Each root's cache folder is the shared one, bound in a mount
 # namespace of the run's own (unshare -m), so nothing outside the test sees the mount.

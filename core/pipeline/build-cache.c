@@ -75,10 +75,11 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 
 /*
  * The sources below TOP/REL in name order: "src REL MODE SHA256" a file (MODE: its execute bit),
- * "link REL TARGET" a link not FOLLOWed, what kbuild writes and .git left out. FOLLOW: the module
- * folder of a named module is a mirror of links into the source, whose targets are the sources.
+ * "link REL TARGET" a link, what kbuild writes and .git left out. FOLLOW (a folder, or NULL): links
+ * that lead below it are followed: the module folder of a named module is a mirror of links into
+ * the kernel's source, whose targets are the sources.
  */
-static int key_tree(struct kf_strbuf *b, const char *top, const char *rel, bool follow, int depth)
+static int key_tree(struct kf_strbuf *b, const char *top, const char *rel, const char *follow, int depth)
 {
 	_cleanup_free_ char *dir = rel ? kforge_path_join(top, rel, NULL) : strdup(top);
 	if (!dir)
@@ -97,7 +98,8 @@ static int key_tree(struct kf_strbuf *b, const char *top, const char *rel, bool 
 			/* nothing */
 		} else if (!sub || !path) {
 			r = -ENOMEM;
-		} else if ((follow ? stat(path, &st) : lstat(path, &st)) < 0) {
+		} else if (lstat(path, &st) < 0 ||
+			   (S_ISLNK(st.st_mode) && follow && kf_path_leads_below(path, follow, false) && stat(path, &st) < 0)) {
 			kf_strbuf_appendf(b, "gone %s\n", sub);
 		} else if (S_ISLNK(st.st_mode)) {
 			char target[PATH_MAX];
@@ -160,9 +162,9 @@ int kf_build_key_text(struct kforge_job *job, const struct kf_strv *extra, char 
 	key_tool(&b, "ld");
 	int r = 0;
 	if (job->kind == KFORGE_MODULE_EXTERNAL)
-		r = key_tree(&b, job->module_origin ? job->module_origin : job->module_dir, NULL, false, 16);
+		r = key_tree(&b, job->module_origin ? job->module_origin : job->module_dir, NULL, NULL, 16);
 	else
-		r = key_tree(&b, job->module_dir, NULL, true, 16);
+		r = key_tree(&b, job->module_dir, NULL, job->source_dir ? job->source_dir : job->module_dir, 16);
 	if (r == 0 && !b.s)
 		r = -ENOMEM;
 	if (r < 0) {
@@ -245,7 +247,7 @@ static int entry_read(const char *entry, struct kf_strv *built, bool *symvers, c
 			return -EBADMSG;
 		}
 		char *sp = strchr(l, ' ');
-		if (!sp || strlen(l) < 66) {
+		if (!sp || (strlen(l) < 66 && strncmp(l, "symvers ", 8) != 0)) {
 			snprintf(why, whysize, "its manifest has a line that is not \"SHA256 PATH\": %.80s", l);
 			return -EBADMSG;
 		}
@@ -297,8 +299,12 @@ int kf_build_cache_lookup(struct kforge_job *job, const char *key, bool *hit)
 	char why[320] = "";
 	int r = entry_read(entry, &built, &symvers, why, sizeof(why));
 	if (r == -EBADMSG && lstat(entry, &st) == 0) {
-		kf_warn(job->ctx, "the build cache's entry %s is damaged (%s): removed, building again", entry, why);
-		kf_rm_rf(entry);
+		/* removed only when no other kforge reads it (the shared lock becomes exclusive) */
+		bool alone = flock(fd, LOCK_EX | LOCK_NB) == 0;
+		kf_warn(job->ctx, "the build cache's entry %s is damaged (%s): %s, building again", entry, why,
+			alone ? "removed" : "left to the kforge using it");
+		if (alone)
+			kf_rm_rf(entry);
 	}
 	if (r < 0) {
 		kf_strv_free(&built);
@@ -326,31 +332,59 @@ int kf_build_cache_lookup(struct kforge_job *job, const char *key, bool *hit)
 	return 0;
 }
 
-/* Copies the regular file FROM (the build user wrote it: no link followed) to TO, made with its folders. */
+/*
+ * Copies the regular file FROM (the build user wrote it) to TO, made with its folders: opened
+ * without following a link, a regular file with one name only (no hard link to another's file).
+ */
 static int copy_in(const char *from, const char *to)
 {
+	_cleanup_close_ int in = open(from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
-	if (lstat(from, &st) < 0)
+	if (in < 0 || fstat(in, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
 		return -EINVAL;
 	int r = kf_mkdir_parent(to);
-	return r < 0 ? r : kf_copy_file(from, to, 0644);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (out < 0)
+		return -errno;
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		if ((r = kf_write_all(out, buf, (size_t)n)) < 0)
+			return r;
+	}
+	return fsync(out) < 0 ? -errno : 0;
 }
 
 int kf_build_cache_store(struct kforge_job *job, const char *key)
 {
 	_cleanup_free_ char *entry = kf_build_cache_path(job->cache_dir, key);
-	_cleanup_free_ char *tmp = kf_strdup_printf("%s/" BUILDS "/.%s.tmp-%d", job->cache_dir, key, (int)getpid());
-	_cleanup_free_ char *files = tmp ? kforge_path_join(tmp, "files", NULL) : NULL;
-	if (!entry || !tmp || !files)
+	_cleanup_free_ char *tmp = kf_strdup_printf("%s/" BUILDS "/.%s.tmp-XXXXXX", job->cache_dir, key);
+	_cleanup_free_ char *files = NULL;
+	if (!entry || !tmp)
 		return -ENOMEM;
 	struct stat st;
 	if (lstat(entry, &st) == 0)
 		return 0; /* another kforge kept the same build */
-	int r = kf_rm_rf(tmp);
-	if (r == 0)
-		r = kf_mkdir_p(files);
+	int r = kf_mkdir_parent(tmp);
+	if (r < 0)
+		return r;
+	if (!mkdtemp(tmp))
+		return -errno;
+	chmod(tmp, 0755);
+	if (!(files = kforge_path_join(tmp, "files", NULL)))
+		r = -ENOMEM;
+	else if (mkdir(files, 0755) < 0)
+		r = -errno;
 	struct kf_strbuf manifest = { 0 };
 	size_t n = strlen(job->module_dir);
 	for (size_t i = 0; r == 0 && i < job->built.n; i++) {

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -170,8 +169,8 @@ static int list_sources(struct entries *l, const char *cache)
 }
 
 /*
- * builds/KEY: a kept build (build-cache.c); builds/.KEY.tmp-PID: one being kept, or left by a
- * kforge that was killed (partial once that process is gone).
+ * builds/KEY: a kept build (build-cache.c); builds/.KEY.tmp-XXXXXX: one being kept, or left by a
+ * kforge that was killed (partial once it is an hour old).
  */
 static int list_builds(struct entries *l, const char *cache)
 {
@@ -183,11 +182,10 @@ static int list_builds(struct entries *l, const char *cache)
 		const char *tmp = name[0] == '.' && is_hex(name + 1, 64) ? strstr(name, ".tmp-") : NULL;
 		if (!(is_hex(name, 64) && !name[64]) && !tmp)
 			continue; /* ., .., the entries' lock files */
-		if (tmp) {
-			long pid = strtol(tmp + 5, NULL, 10);
-			if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
-				continue; /* being written now */
-		}
+		struct stat st;
+		_cleanup_free_ char *full = kf_strdup_printf("%s/%s", dir, name);
+		if (tmp && full && lstat(full, &st) == 0 && st.st_mtime > time(NULL) - 3600)
+			continue; /* being written now, maybe by another machine sharing the cache: an hour's grace */
 		_cleanup_free_ char *rel = kf_strdup_printf("builds/%s", name);
 		r = rel ? add(l, tmp ? KFORGE_CACHE_PARTIAL : KFORGE_CACHE_BUILD, cache, rel, NULL) : -ENOMEM;
 	}

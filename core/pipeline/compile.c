@@ -333,8 +333,12 @@ static int cached_build(struct kforge_job *job, char key[65], bool *hit)
 		return r;
 	kf_notice(job->ctx, "%s: built before with the same sources, options and kernel: reusing %s (--rebuild "
 			    "builds again)", job->module_spec, entry);
-	if (job->kind == KFORGE_MODULE_EXTERNAL)
+	if (job->kind == KFORGE_MODULE_EXTERNAL) {
+		/* the gate checks the CRCs against the other modules' symbols, as after a build */
+		if (merge_extra_symbols(job) < 0)
+			kf_warn(job->ctx, "cannot merge the Module.symvers of other external modules");
 		kf_symvers_register(job->cache_dir, job->kernel.release, origin_dir(job), job->built_from);
+	}
 	return 0;
 }
 
@@ -363,6 +367,7 @@ int kforge_default_compile(struct kforge_job *job)
 		kf_warn(job->ctx, "%s needs %s, which is outside %s: building against the full source tree instead",
 			job->module_spec, header, job->module_subdir);
 		job->strategy = KFORGE_STRATEGY_FULL;
+		key[0] = '\0'; /* not the build the key names: not kept */
 		if ((r = kforge_default_derive_version(job)) < 0 || (r = kforge_default_configure(job)) < 0 ||
 		    (r = kforge_default_prepare(job)) < 0)
 			return r;

@@ -184,23 +184,33 @@ static bool installed_as_built(struct kforge_job *job, struct kf_install_item *i
 	for (size_t i = 0; same && i < n; i++) {
 		_cleanup_free_ char *file = kf_record_file(job->state, job->kernel.release, items[i].name);
 		same = file && kf_record_read(file, &old[i], NULL, 0) == 0 && strcmp(old[i]->path, items[i].rec->path) == 0 &&
-		       kf_record_check(job->state, old[i]) == KFORGE_RECORD_OK;
+		       kf_record_check(job->state, old[i]) == KFORGE_RECORD_OK && kf_record_resolves(job->state, old[i]);
 	}
 	const char *tmpdir = getenv("TMPDIR");
 	for (size_t i = 0; same && i < n; i++) {
 		_cleanup_free_ char *stage = kf_strdup_printf("%s/kforge-built-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 		int fd = stage ? mkstemp(stage) : -1;
-		if (fd < 0)
+		if (fd < 0) {
+			same = false;
 			break;
+		}
 		close(fd);
 		char sha[65];
-		if (kf_strv_push(&s->built, items[i].built) < 0 || kf_strv_push(&s->staged, stage) < 0) {
+		/* only a file written whole is handed to the transaction; else it writes its own */
+		if (write_module(job, items[i].built, stage) < 0 || kf_sha256_file(stage, sha) < 0 ||
+		    kf_strv_push(&s->staged, stage) < 0) {
 			unlink(stage);
 			same = false;
 			break;
 		}
-		same = write_module(job, items[i].built, stage) == 0 && kf_sha256_file(stage, sha) == 0 &&
-		       same_record(items[i].rec, old[i], sha);
+		if (kf_strv_push(&s->built, items[i].built) < 0) {
+			unlink(stage);
+			free(s->staged.v[--s->staged.n]);
+			s->staged.v[s->staged.n] = NULL;
+			same = false;
+			break;
+		}
+		same = same_record(items[i].rec, old[i], sha);
 	}
 	for (size_t i = 0; old && i < n; i++)
 		kf_record_free(old[i]);

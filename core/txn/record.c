@@ -302,6 +302,15 @@ static char *resolved_path(const char *base, const char *kernel, const char *nam
 	return out;
 }
 
+bool kf_record_resolves(const struct kf_state *st, const struct kforge_record *rec)
+{
+	_cleanup_free_ char *host = kf_state_host(st, rec->path);
+	_cleanup_free_ char *now = resolved_path(st->base, rec->kernel, rec->module);
+	_cleanup_free_ char *now_host = now ? kf_state_host(st, now) : NULL;
+	char a[PATH_MAX], b[PATH_MAX];
+	return host && now_host && realpath(now_host, a) && realpath(host, b) && strcmp(a, b) == 0;
+}
+
 enum kforge_record_state kf_record_check(const struct kf_state *st, const struct kforge_record *rec)
 {
 	_cleanup_free_ char *host = kf_state_host(st, rec->path);

@@ -20,3 +20,5 @@ char *kf_record_file(const struct kf_state *st, const char *kernel, const char *
 /* The records of KERNEL (NULL: every kernel), sorted by kernel and module. */
 int kf_records_read(struct kf_state *st, const char *kernel, struct kforge_record ***out, size_t *n);
 enum kforge_record_state kf_record_check(const struct kf_state *st, const struct kforge_record *rec);
+/* Does depmod's modules.dep resolve the record's module name to its file (not only "nothing else")? */
+bool kf_record_resolves(const struct kf_state *st, const struct kforge_record *rec);
