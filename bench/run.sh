@@ -7,18 +7,9 @@
 #   (a cold) kforge install dummy with an empty cache (it unpacks the source itself)
 # Prints the ratios and checks them against the targets: a/b <= 1.15, c/a_cold >= 2, c/a_warm >= 5.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-KFORGE=${KFORGE:-$top/_build/kforge}
-export KFORGE_PLUGIN_PATH=${KFORGE_PLUGIN_PATH:-$top/_build/plugins/debian/.libs:$top/_build/plugins/vanilla/.libs}
-ROUNDS=${ROUNDS:-5}
-KVER=
-for d in /usr/src/linux-headers-6.1.0-*-amd64; do
-	case $d in *-rt-amd64 | *-cloud-amd64) continue ;; esac
-	[ -f "$d/.kernelvariables" ] && KVER=${d#/usr/src/linux-headers-}
-done
-[ -n "$KVER" ] && [ -f /usr/src/linux-source-6.1.tar.xz ] ||
-	{ echo "bench: needs linux-headers-6.1.0-N-amd64 and linux-source-6.1 (scripts/deps.sh installs them)" >&2; exit 3; }
-BUILD=/usr/src/linux-headers-$KVER
+. "$(dirname "$0")/common.sh" 5
+[ -f /usr/src/linux-source-6.1.tar.xz ] ||
+	{ echo "bench: needs linux-source-6.1 (scripts/deps.sh installs it)" >&2; exit 3; }
 w=$(mktemp -d /var/tmp/kforge-bench-XXXXXX)
 trap 'rm -rf "$w"' EXIT
 printf '[build]\ncache_dir = %s/cache\n[log]\ndir = %s/log\n' "$w" "$w" >"$w/kforge.conf"

@@ -7,17 +7,7 @@
 #         module (make -C BUILD M=DIR modules). Target: <= 0.25.
 # Prints each ratio with its target, "ok" or "MISSED"; exits 1 when one is missed.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-KFORGE=${KFORGE:-$top/_build/kforge}
-export KFORGE_PLUGIN_PATH=${KFORGE_PLUGIN_PATH:-$top/_build/plugins/debian/.libs:$top/_build/plugins/vanilla/.libs}
-ROUNDS=${ROUNDS:-10}
-KVER=
-for d in /usr/src/linux-headers-6.1.0-*-amd64; do
-	case $d in *-rt-amd64 | *-cloud-amd64) continue ;; esac
-	[ -f "$d/.kernelvariables" ] && KVER=${d#/usr/src/linux-headers-}
-done
-[ -n "$KVER" ] || { echo "bench: needs linux-headers-6.1.0-N-amd64 (scripts/deps.sh installs it)" >&2; exit 3; }
-BUILD=/usr/src/linux-headers-$KVER
+. "$(dirname "$0")/common.sh" 10
 w=$(mktemp -d /var/tmp/kforge-scale-XXXXXX)
 chmod 755 "$w"
 trap 'rm -rf "$w"' EXIT

@@ -155,11 +155,7 @@ check "cache prune --all removes them" sh -c '
 # what it built, no --extra-symbols): reused, it passes the gate as the build did
 x=$tmp/exporter
 i=$tmp/importer
-mkdir -p "$x" "$i"
-echo 'obj-m += kfexp.o' >"$x/Kbuild"
-echo 'obj-m += kfimp.o' >"$i/Kbuild"
-printf '// SPDX-License-Identifier: GPL-2.0\n#include <linux/module.h>\nint kfexp_value(void) { return 42; }\nEXPORT_SYMBOL_GPL(kfexp_value);\nMODULE_LICENSE("GPL");\n' >"$x/kfexp.c"
-printf '// SPDX-License-Identifier: GPL-2.0\n#include <linux/module.h>\nint kfexp_value(void);\nstatic int __init kfimp_init(void) { return kfexp_value() == 42 ? 0 : -EINVAL; }\nmodule_init(kfimp_init);\nMODULE_LICENSE("GPL");\n' >"$i/kfimp.c"
+exporter_pair "$x" "$i"
 kf -q install "$x" >/dev/null 2>&1
 kf -q install "$i" >"$tmp/out" 2>&1
 rm -f "$(installed kfimp.ko)"

@@ -165,11 +165,7 @@ check "a folder that builds no module: exit 4, names both make commands, the cop
 # the error says why the file is missing and what to do
 x=$tmp/exporter
 i=$tmp/importer
-mkdir -p "$x" "$i"
-echo 'obj-m += kfexp.o' >"$x/Kbuild"
-echo 'obj-m += kfimp.o' >"$i/Kbuild"
-printf '// SPDX-License-Identifier: GPL-2.0\n#include <linux/module.h>\nint kfexp_value(void) { return 42; }\nEXPORT_SYMBOL_GPL(kfexp_value);\nMODULE_LICENSE("GPL");\n' >"$x/kfexp.c"
-printf '// SPDX-License-Identifier: GPL-2.0\n#include <linux/module.h>\nint kfexp_value(void);\nstatic int __init kfimp_init(void) { return kfexp_value() == 42 ? 0 : -EINVAL; }\nmodule_init(kfimp_init);\nMODULE_LICENSE("GPL");\n' >"$i/kfimp.c"
+exporter_pair "$x" "$i"
 kf "$A" build --extra-symbols "$x/Module.symvers" "$i" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 check "--extra-symbols DIR/Module.symvers of a folder kforge never built: exit 2, says build it with kforge first" sh -c '

@@ -85,3 +85,12 @@ serve() {
 	wait_until 60 test -s "$tmp/port" || { echo "Bail out! tests/lib/httpd.py did not start"; exit 1; }
 	port=$(cat "$tmp/port")
 }
+
+# exporter_pair X I: two external module folders, X's kfexp exporting kfexp_value, I's kfimp calling it
+exporter_pair() {
+	mkdir -p "$1" "$2"
+	echo 'obj-m += kfexp.o' >"$1/Kbuild"
+	echo 'obj-m += kfimp.o' >"$2/Kbuild"
+	printf '// SPDX-License-Identifier: GPL-2.0\n#include <linux/module.h>\nint kfexp_value(void) { return 42; }\nEXPORT_SYMBOL_GPL(kfexp_value);\nMODULE_LICENSE("GPL");\n' >"$1/kfexp.c"
+	printf '// SPDX-License-Identifier: GPL-2.0\n#include <linux/module.h>\nint kfexp_value(void);\nstatic int __init kfimp_init(void) { return kfexp_value() == 42 ? 0 : -EINVAL; }\nmodule_init(kfimp_init);\nMODULE_LICENSE("GPL");\n' >"$2/kfimp.c"
+}
