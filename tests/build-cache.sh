@@ -116,6 +116,14 @@ check "the .config as it was: the earlier build is reused (no make)" sh -c '
 	"$1" --root "$2" -k "$3" build "$4" >/dev/null 2>&1 && [ "$(grep -c "^\$ .*\bmake\b" "$(ls -t "$5"/*.log | head -n1)")" = 0 ]' \
 	_ "$KFORGE" "$root" "$A" "$u" "$logs"
 
+# another make on PATH (a wrapper that changes what is built) is another build
+mkdir -p "$tmp/mk"
+printf '#!/bin/sh\nexec /usr/bin/make "$@"\n' >"$tmp/mk/make"
+chmod 755 "$tmp/mk" "$tmp/mk/make"
+check "another make on PATH misses: make runs" sh -c '
+	PATH="$6:$PATH" "$1" --root "$2" -k "$3" build "$4" >/dev/null 2>&1 && [ "$(grep -c "^\$ .*\bmake\b" "$(ls -t "$5"/*.log | head -n1)")" -ge 1 ]' \
+	_ "$KFORGE" "$root" "$A" "$u" "$logs" "$tmp/mk"
+
 # (g) --rebuild builds even on a hit, and plan says what a hit would do
 check "plan says the build cache holds the build and no make runs" sh -c '
 	"$1" --root "$2" -k "$3" plan "$4" 2>&1 | grep -q "the build cache holds this build"' _ "$KFORGE" "$root" "$A" "$u"

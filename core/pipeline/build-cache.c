@@ -5,7 +5,7 @@
  * and its Module.symvers) and a manifest, written last: "SHA256 RELPATH" a line, then
  * "symvers SHA256" or "symvers -". KEY is the SHA-256 of a text that names everything the
  * output depends on (kf_build_key_text): kforge's version, what was asked, the target's
- * identity (release, .config, Module.symvers, the generated headers), the compiler and linker,
+ * identity (release, .config, Module.symvers, the generated headers), make, the compiler, assembler and linker,
  * make's variables, the symbols of other modules, and the module's sources by content. An
  * entry is made in a temporary folder and renamed into place; a reader holds its lock shared
  * (CACHE/builds/.KEY.lock), which `kforge cache prune` takes exclusively before removing it.
@@ -160,6 +160,9 @@ int kf_build_key_text(struct kforge_job *job, const struct kf_strv *extra, char 
 	}
 	key_tool(&b, "gcc");
 	key_tool(&b, "ld");
+	key_tool(&b, "as");
+	/* make runs the build: another make on PATH (a wrapper) may build something else */
+	key_tool(&b, "make");
 	int r = 0;
 	if (job->kind == KFORGE_MODULE_EXTERNAL)
 		r = key_tree(&b, job->module_origin ? job->module_origin : job->module_dir, NULL, NULL, 16);
