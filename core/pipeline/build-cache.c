@@ -153,11 +153,9 @@ int kf_build_key_text(struct kforge_job *job, const struct kf_strv *extra, char 
 	/* the compiler the target was built with (CONFIG_CC_VERSION_TEXT's first word), gcc, ld */
 	const char *text = kforge_job_kconfig(job, "CONFIG_CC_VERSION_TEXT");
 	kf_strbuf_appendf(&b, "cc-version %s\n", text ? text : "-");
-	if (text && (strncmp(text, "gcc", 3) == 0 || strncmp(text, "clang", 5) == 0)) {
-		char cc[64];
-		snprintf(cc, sizeof(cc), "%.*s", (int)strcspn(text, " "), text);
+	char cc[64];
+	if (kf_target_cc(job, cc, sizeof(cc)))
 		key_tool(&b, cc);
-	}
 	key_tool(&b, "gcc");
 	key_tool(&b, "ld");
 	key_tool(&b, "as");

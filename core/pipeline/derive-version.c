@@ -68,6 +68,15 @@ int kf_run_build(struct kforge_job *job, const char *cwd, const char *const argv
 	return r;
 }
 
+bool kf_target_cc(const struct kforge_job *job, char *cc, size_t size)
+{
+	const char *text = kforge_job_kconfig(job, "CONFIG_CC_VERSION_TEXT");
+	if (!text || (strncmp(text, "gcc", 3) != 0 && strncmp(text, "clang", 5) != 0))
+		return false;
+	snprintf(cc, size, "%.*s", (int)strcspn(text, " "), text);
+	return true;
+}
+
 /*
  * build.cc_launcher (ccache, sccache): CC becomes "LAUNCHER COMPILER", the compiler being the
  * one the target was built with (CONFIG_CC_VERSION_TEXT's first word: gcc-12, clang), else gcc.
@@ -77,10 +86,9 @@ static int add_cc_launcher(struct kforge_job *job)
 	const char *launcher = kforge_config_get(job->ctx, "build.cc_launcher");
 	if (!launcher[0])
 		return 0;
-	const char *text = kforge_job_kconfig(job, "CONFIG_CC_VERSION_TEXT");
-	char cc[64] = "gcc";
-	if (text && (strncmp(text, "gcc", 3) == 0 || strncmp(text, "clang", 5) == 0))
-		snprintf(cc, sizeof(cc), "%.*s", (int)strcspn(text, " "), text);
+	char cc[64];
+	if (!kf_target_cc(job, cc, sizeof(cc)))
+		strcpy(cc, "gcc");
 	_cleanup_free_ char *var = kf_strdup_printf("CC=%s %s", launcher, cc);
 	return var ? kforge_job_add_make_var(job, var) : -ENOMEM;
 }

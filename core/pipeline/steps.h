@@ -14,6 +14,9 @@ size_t kf_add_make_vars(const struct kforge_job *job, const char **argv, size_t 
  * else CACHE/ccache) are all it writes. Returns what kforge_run returns, or -ECANCELED.
  */
 int kf_run_build(struct kforge_job *job, const char *cwd, const char *const argv[], const char *writable);
+/* The compiler the target was built with, CONFIG_CC_VERSION_TEXT's first word (gcc-12, clang), into
+ * CC; false when the text names no gcc or clang. */
+bool kf_target_cc(const struct kforge_job *job, char *cc, size_t size);
 /* configure.c: the prepared full tree (job->objdir) is there and made for this release. */
 bool kf_objdir_ready(const struct kforge_job *job);
 /*
