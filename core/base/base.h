@@ -101,6 +101,33 @@ int kf_rm_rf(const char *dir);
 char *kf_find_program(const char *name, const char *path);
 
 /*
+ * jobserver.c: a GNU make jobserver: RFD/WFD the pipe of tokens (both the fifo's fd under make
+ * 4.4), TOKENS the -j it stands for (0: unknown). kf_jobserver_inherit() takes the one MAKEFLAGS
+ * names (-ENOENT: none, or its fds are not open); kf_jobserver_create() makes one of SLOTS, the
+ * caller holding the first and the pipe the rest. kf_jobserver_try_take() never blocks (-EAGAIN:
+ * none free; poll kf_jobserver_poll_fd() for one); each token taken is given back.
+ * kf_jobserver_makeflags(): "MAKEFLAGS=..." that puts a make under it.
+ */
+struct kf_jobserver {
+	int rfd, wfd;
+	int reader; /* a non-blocking read end of kforge's own, or -1 */
+	unsigned int tokens;
+	bool inherited, close_fds;
+};
+unsigned int kf_makeflags_jobs(const char *makeflags);
+int kf_jobserver_inherit(const char *makeflags, struct kf_jobserver **out);
+int kf_jobserver_create(unsigned int slots, struct kf_jobserver **out);
+struct kf_jobserver *kf_jobserver_free(struct kf_jobserver *js);
+int kf_jobserver_try_take(struct kf_jobserver *js, char *token);
+void kf_jobserver_give(struct kf_jobserver *js, char token);
+int kf_jobserver_poll_fd(const struct kf_jobserver *js);
+char *kf_jobserver_makeflags(const struct kf_jobserver *js);
+/* The run's jobserver: the one set, else the one MAKEFLAGS names (looked for once), else NULL. */
+struct kf_jobserver *kf_ctx_jobserver(struct kforge_ctx *ctx);
+/* JS runs the run's makes from now on (NULL: none); the caller keeps it and frees it. */
+void kf_ctx_set_jobserver(struct kforge_ctx *ctx, struct kf_jobserver *js);
+
+/*
  * sandbox.c: the command line kforge_run_sandboxed runs (kforge/runner.h tells what it does),
  * from the host's facts: kforge is root (then setpriv drops to UID:GID), bubblewrap is used,
  * no network namespace either ([build] sandbox = none), PATH is the environment's. ARGV gets the

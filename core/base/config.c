@@ -19,7 +19,7 @@ struct key_def {
 
 /* Every key kforge knows; kforge.conf.sample and `kforge config` follow this table. */
 static const struct key_def keys[] = {
-	{ "build.jobs", "0", T_UINT, NULL, "parallel make jobs; 0 means one per CPU" },
+	{ "build.jobs", "0", T_UINT, NULL, "parallel make jobs, and modules built at once; 0 means make's -j from MAKEFLAGS, else one per CPU" },
 	{ "build.strategy", "auto", T_ENUM, "|auto|headers|full|",
 	  "how in-tree modules are built: headers (fast), full (whole tree), auto" },
 	{ "build.cache_dir", "/var/cache/kforge", T_PATH, NULL,

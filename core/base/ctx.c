@@ -55,6 +55,8 @@ struct kforge_ctx *kforge_ctx_unref(struct kforge_ctx *ctx)
 		return NULL;
 	if (ctx->plugins_release)
 		ctx->plugins_release(ctx);
+	if (ctx->jobserver && ctx->jobserver->inherited)
+		kf_jobserver_free(ctx->jobserver);
 	kf_config_free(ctx->config);
 	kf_os_release_free(&ctx->os);
 	free(ctx->config_system);

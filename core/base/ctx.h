@@ -13,6 +13,8 @@ struct kforge_ctx {
 	char *config_system, *config_user;
 	struct kf_os_release os;
 	bool os_loaded;
+	struct kf_jobserver *jobserver; /* jobserver.c */
+	bool jobserver_probed;
 	struct kf_plugin_set plugins;
 	/* set by the plugin loader: unloads the plugins when the context goes */
 	void (*plugins_release)(struct kforge_ctx *ctx);

@@ -23,7 +23,7 @@ struct opts {
 	const char *source_rewrites[16]; /* --source-rewrite FROM=TO, in order */
 	unsigned int n_rewrites;
 	const char *dir;
-	const char *args[8];
+	const char *args[64];
 	unsigned int n_args;
 };
 

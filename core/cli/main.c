@@ -43,8 +43,8 @@ static const struct command commands[] = {
 	{ "plugins", cmd_plugins, "plugins [--json]", "the plugins found, their scores and the one selected", true },
 	{ "config", cmd_config, "config [--json]", "every configuration value and where it came from", true },
 	{ "plan", cmd_plan, "plan MODULE|DIR [--json]", "the seven steps and the exact commands, run nothing", true },
-	{ "build", cmd_build, "build MODULE|DIR", "locate, configure, prepare and compile; install nothing", false },
-	{ "install", cmd_install, "install MODULE|DIR", "build, validate, install, depmod, refresh the initramfs", false },
+	{ "build", cmd_build, "build MODULE|DIR...", "locate, configure, prepare and compile; install nothing", false },
+	{ "install", cmd_install, "install MODULE|DIR...", "build, validate, install, depmod, refresh the initramfs", false },
 	{ "uninstall", cmd_uninstall, "uninstall MODULE [--force]", "remove a module kforge installed, put back what it replaced", false },
 	{ "status", cmd_status, "status [--json]", "the modules kforge installed: ok, modified, missing or superseded; DKMS's beside", true },
 	{ "autoinstall", cmd_autoinstall, "autoinstall -k KVER", "rebuild every module kforge installed for kernel KVER (the hooks call it)", false },
@@ -107,14 +107,20 @@ static void command_usage(const struct command *c, const struct opts *o)
 		const char *name, *text;
 	} extra[] = {
 		{ "install", "--no-wait (fail at once when another kforge holds the lock), --rebuild (build even when\n"
-			     "the build cache holds a build of the same sources, options and kernel)" },
+			     "the build cache holds a build of the same sources, options and kernel).\n"
+			     "Several modules are built at once, as many as -j N has slots (default: make's -j from\n"
+			     "MAKEFLAGS, else one per CPU), their makes sharing one jobserver; installs take turns. One\n"
+			     "that fails on another's symbols is tried again once the others are done; a summary names\n"
+			     "each result, each has its own log" },
 		{ "build", "--rebuild (build even when the build cache holds a build of the same sources, options\n"
-			   "and kernel)" },
+			   "and kernel). Several modules are built at once, as install builds them" },
 		{ "uninstall", "--install-mod-path DIR, --initramfs, --no-wait, --force (remove a module changed since)" },
 		{ "status", "--install-mod-path DIR (the records of that tree); without -k every kernel.\n"
 			    "DKMS's modules (from /var/lib/dkms, read as data) follow kforge's, marked as DKMS's: state\n"
 			    "installed, built, added or broken, with the package NAME/VER; in --json under \"dkms\"" },
-		{ "autoinstall", "--install-mod-path DIR, --no-wait, -j N, --rebuild" },
+		{ "autoinstall", "--install-mod-path DIR, --no-wait, -j N, --rebuild. Independent modules are rebuilt at\n"
+				 "once, under one make jobserver of -j N slots; BUILD_DEPENDS and the modules one imports\n"
+				 "symbols from come first" },
 		{ "keygen", "--dir DIR (default /var/lib/kforge/mok, where kforge looks first)" },
 		{ "cache", "list [--json]: each download (with the name and URL it was fetched as), the git object\n"
 			   "store, each source tree, each module's build folder (work) and each kept build (build: the\n"

@@ -105,8 +105,13 @@ static int run_shell(struct kforge_job *job, const struct pkg *p, const char *cw
 {
 	_cleanup_free_ char *pwd = kf_strdup_printf("PWD=%s", cwd);
 	_cleanup_free_ char *extra = p->dep_symvers ? kf_strdup_printf("KBUILD_EXTRA_SYMBOLS=%s", p->dep_symvers) : NULL;
-	const char *env[5] = { pwd };
+	const char *env[6] = { pwd };
 	size_t n = 1;
+	/* the run's jobserver: the package's makes take their tokens from it */
+	struct kf_jobserver *js = kf_ctx_jobserver(job->ctx);
+	_cleanup_free_ char *makeflags = js ? kf_jobserver_makeflags(js) : NULL;
+	if (makeflags)
+		env[n++] = makeflags;
 	/* DKMS exports CC and KERNEL_CC: the compiler the kernel was built with (CONFIG_CC_VERSION_TEXT) */
 	_cleanup_free_ char *cc = NULL, *kcc = NULL;
 	const char *text = kforge_job_kconfig(job, "CONFIG_CC_VERSION_TEXT");
@@ -548,7 +553,7 @@ static int dkms_compile(struct kforge_job *job)
 							 job->package, p->conf.pre_build, r < 0 ? "error" : "exited",
 							 r < 0 ? -r : r, kf_job_log_name(job));
 	_cleanup_free_ char *cmd = kf_dkms_make_command(&p->conf, job->kernel.release, job->kernel.build_dir, p->build,
-							 job->jobs);
+							 kf_ctx_jobserver(job->ctx) ? -1 : (int)job->jobs);
 	if (!cmd)
 		return -ENOMEM;
 	kf_info(job->ctx, "%s: building for %s: %s", job->package, job->kernel.release, cmd);

@@ -623,7 +623,7 @@ const char *kf_dkms_make_select(const struct kf_dkms_conf *c, const char *kernel
 }
 
 char *kf_dkms_make_command(const struct kf_dkms_conf *c, const char *kernelver, const char *kernel_source_dir,
-			   const char *build_dir, unsigned int jobs)
+			   const char *build_dir, int jobs)
 {
 	const char *sel = kf_dkms_make_select(c, kernelver);
 	_cleanup_free_ char *base = sel ? strdup(sel) : kf_strdup_printf("make -C %s M=%s", kernel_source_dir, build_dir);
@@ -636,9 +636,9 @@ char *kf_dkms_make_command(const struct kf_dkms_conf *c, const char *kernelver, 
 		return r;
 	}
 	char j[24] = "";
-	if (jobs)
-		snprintf(j, sizeof(j), "%u", jobs);
-	return kf_strdup_printf("make -j%s KERNELRELEASE=%s%s", j, kernelver, base + 4);
+	if (jobs >= 0)
+		snprintf(j, sizeof(j), jobs ? " -j%d" : " -j", jobs);
+	return kf_strdup_printf("make%s KERNELRELEASE=%s%s", j, kernelver, base + 4);
 }
 
 int kf_dkms_patches(const struct kf_dkms_conf *c, const char *kernelver, struct kf_strv *out)

@@ -100,10 +100,11 @@ const char *kf_dkms_make_select(const struct kf_dkms_conf *c, const char *kernel
 /*
  * The command DKMS runs (bash -c, in the build copy): the selected MAKE or the default
  * "make -C KERNEL_SOURCE_DIR M=BUILD_DIR", then a leading literal "make" rewritten to
- * "make -jJOBS KERNELRELEASE=KERNELVER" (JOBS 0: "-j", as DKMS's -j0). Malloc'd, NULL: -ENOMEM.
+ * "make -jJOBS KERNELRELEASE=KERNELVER" (JOBS 0: "-j", as DKMS's -j0; below 0: no -j, a jobserver's
+ * MAKEFLAGS decides). Malloc'd, NULL: -ENOMEM.
  */
 char *kf_dkms_make_command(const struct kf_dkms_conf *c, const char *kernelver, const char *kernel_source_dir,
-			   const char *build_dir, unsigned int jobs);
+			   const char *build_dir, int jobs);
 
 /* PATCH[i] (i below ${#PATCH[@]}) whose PATCH_MATCH[i] is unset or matches KERNELVER, in order. */
 int kf_dkms_patches(const struct kf_dkms_conf *c, const char *kernelver, struct kf_strv *out);

@@ -2,17 +2,19 @@
 #include "config.h"
 
 #include <errno.h>
+#include <libkmod.h>
 #include <string.h>
 
 #include "pipeline/job.h"
 #include "txn/record.h"
 
-enum wish_state { WISH_TODO, WISH_OK, WISH_SKIPPED, WISH_NOT_AUTO, WISH_FAILED };
+enum wish_state { WISH_TODO, WISH_RUNNING, WISH_OK, WISH_SKIPPED, WISH_NOT_AUTO, WISH_FAILED };
 
 /* One thing to rebuild: the newest record of a spec with its options. */
 struct wish {
 	const struct kforge_record *rec;
 	struct kf_strv modules; /* the module names this spec installed */
+	struct kf_strv needs;	/* the modules its last build imported symbols from (modinfo depends) */
 	struct kforge_job *job; /* while it waits for its BUILD_DEPENDS: located, not built */
 	enum wish_state state;
 	char *failure; /* why it failed, for the packages that depend on it */
@@ -23,11 +25,10 @@ struct tally {
 	int *failed;
 };
 
-/* The job's end, said and counted; the job let go. */
-static void wish_done(struct kforge_ctx *ctx, struct wish *w, const char *kver, struct tally *t)
+/* The job's end (CODE), said and counted; the job let go. */
+static void wish_done(struct kforge_ctx *ctx, struct wish *w, const char *kver, struct tally *t, int code)
 {
 	struct kforge_job *job = w->job;
-	enum kforge_exit code = kforge_job_exit_code(job);
 	if (code == KFORGE_EXIT_SKIPPED && job->not_autoinstalled) {
 		w->state = WISH_NOT_AUTO; /* said by the job: not autoinstalled (AUTOINSTALL ...) */
 		t->not_auto++;
@@ -48,12 +49,59 @@ static void wish_done(struct kforge_ctx *ctx, struct wish *w, const char *kver, 
 	w->job = kforge_job_unref(job);
 }
 
+/* Does W install the module NAME (dashes and underscores alike)? */
+static bool wish_installs(const struct wish *w, const char *name)
+{
+	for (size_t i = 0; i < w->modules.n; i++) {
+		const char *a = w->modules.v[i], *b = name;
+		for (; *a && *b && (*a == *b || (strchr("-_", *a) && strchr("-_", *b))); a++, b++)
+			;
+		if (!*a && !*b)
+			return true;
+	}
+	return false;
+}
+
+/* The modules REC's installed file imports symbols from (its modinfo depends), into NEEDS. */
+static void record_needs(struct kforge_job *probe, const struct kforge_record *rec, struct kf_strv *needs)
+{
+	const char *base = probe->install_mod_path ? probe->install_mod_path : kforge_ctx_root(probe->ctx);
+	_cleanup_free_ char *ko = kforge_path_join(base, rec->path, NULL);
+	const char *no_config = NULL;
+	bool ok = ko && kforge_record_check(probe, rec) == KFORGE_RECORD_OK;
+	struct kmod_ctx *kctx = ok ? kmod_new(probe->kernel.modules_dir, &no_config) : NULL;
+	struct kmod_module *mod = NULL;
+	struct kmod_list *info = NULL, *l;
+	if (kctx && kmod_module_new_from_path(kctx, ko, &mod) == 0 && kmod_module_get_info(mod, &info) >= 0)
+		kmod_list_foreach(l, info)
+		{
+			if (strcmp(kmod_module_info_get_key(l), "depends") != 0)
+				continue;
+			_cleanup_free_ char *list = strdup(kmod_module_info_get_value(l));
+			for (char *save = NULL, *d = list ? strtok_r(list, ",", &save) : NULL; d; d = strtok_r(NULL, ",", &save))
+				if (!kf_strv_contains(needs, d))
+					kf_strv_push(needs, d);
+		}
+	kmod_module_info_free_list(info);
+	kmod_module_unref(mod);
+	kmod_unref(kctx);
+}
+
 /* Is W the DKMS package NAME (its record's package NAME/VER)? */
 static bool wish_is(const struct wish *w, const char *name)
 {
 	size_t n = strlen(name);
 	const char *pkg = w->rec->package;
 	return pkg && strncmp(pkg, name, n) == 0 && pkg[n] == '/';
+}
+
+/* Does A import from a module B installs? */
+static bool wishes_need(const struct wish *a, const struct wish *b)
+{
+	for (size_t d = 0; d < a->needs.n; d++)
+		if (wish_installs(b, a->needs.v[d]))
+			return true;
+	return false;
 }
 
 /*
@@ -68,12 +116,18 @@ static size_t next_wish(struct kforge_ctx *ctx, struct wish *wishes, size_t nw, 
 		if (w->state != WISH_TODO)
 			continue;
 		bool waits = false;
+		/* a module its last build imported symbols from: built first, so that the registry
+		 * has its Module.symvers (two that import from each other: neither waits) */
+		for (size_t k = 0; k < nw && !waits; k++)
+			for (size_t d = 0; d < w->needs.n && k != i && !waits; d++)
+				waits = (wishes[k].state == WISH_TODO || wishes[k].state == WISH_RUNNING) &&
+					wish_installs(&wishes[k], w->needs.v[d]) && !wishes_need(&wishes[k], w);
 		for (size_t d = 0; d < w->job->dkms_depends.n && !waits; d++) {
 			const char *dep = w->job->dkms_depends.v[d];
 			for (size_t k = 0; k < nw; k++) {
 				if (k == i || !wish_is(&wishes[k], dep))
 					continue;
-				if (wishes[k].state == WISH_TODO) {
+				if (wishes[k].state == WISH_TODO || wishes[k].state == WISH_RUNNING) {
 					waits = true;
 				} else if (wishes[k].state == WISH_FAILED) {
 					kf_err(ctx, "%s: not rebuilt for %s: its BUILD_DEPENDS %s (%s) failed there (%s)", w->rec->spec,
@@ -93,6 +147,55 @@ static size_t next_wish(struct kforge_ctx *ctx, struct wish *wishes, size_t nw, 
 	}
 	return nw;
 }
+
+/* The rebuilds, as the batch runs them. */
+struct batch {
+	struct kforge_ctx *ctx;
+	struct wish *wishes;
+	size_t nw;
+	const char *kver;
+	struct tally *t;
+	size_t started, total;
+};
+
+static long batch_ready(void *data)
+{
+	struct batch *b = data;
+	for (size_t i; (i = next_wish(b->ctx, b->wishes, b->nw, b->kver, b->t)) < b->nw;)
+		if (b->wishes[i].state == WISH_TODO) /* else failed there: its BUILD_DEPENDS did */
+			return (long)i;
+	return -1;
+}
+
+static struct kforge_job *batch_start(void *data, size_t i)
+{
+	struct batch *b = data;
+	b->wishes[i].state = WISH_RUNNING;
+	kf_notice(b->ctx, "%s: rebuilding for %s (%zu of %zu)", b->wishes[i].rec->spec, b->kver, ++b->started, b->total);
+	return b->wishes[i].job;
+}
+
+static int batch_run(struct kforge_job *job, void *data)
+{
+	struct batch *b = data;
+	/* a DKMS package's job was located already: its conf read */
+	bool located = false;
+	for (size_t i = 0; i < b->nw; i++)
+		if (b->wishes[i].job == job)
+			located = strcmp(b->wishes[i].rec->kind, "dkms") == 0;
+	kforge_job_run(job, located ? KFORGE_STEP_LOCATE_SOURCE + 1 : KFORGE_STEP_LOCATE_SOURCE, KFORGE_STEP_COUNT - 1);
+	return (int)kforge_job_exit_code(job);
+}
+
+static void batch_done(void *data, size_t i, int code)
+{
+	struct batch *b = data;
+	wish_done(b->ctx, &b->wishes[i], b->kver, b->t, code);
+	if (b->wishes[i].state == WISH_OK)
+		kf_notice(b->ctx, "%s: rebuilt for %s", b->wishes[i].rec->spec, b->kver);
+}
+
+static const struct kforge_batch_ops batch_ops = { batch_ready, batch_start, batch_run, batch_done };
 
 static char *wish_key(const struct kforge_record *r)
 {
@@ -239,20 +342,19 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 		job->autoinstall = true;
 		job->rebuild = probe->rebuild;
 		kforge_job_open_log(job, "autoinstall");
+		record_needs(probe, w, &wishes[i].needs);
 		if (strcmp(w->kind, "dkms") == 0 && kforge_job_run(job, KFORGE_STEP_LOCATE_SOURCE, KFORGE_STEP_LOCATE_SOURCE) < 0)
-			wish_done(ctx, &wishes[i], kver, &t);
+			wish_done(ctx, &wishes[i], kver, &t, (int)kforge_job_exit_code(job));
 	}
-	/* a dependency before its dependents (DKMS 3.4's autoinstall, dkms.in:3046-3087), else the oldest first */
-	for (size_t i; (i = next_wish(ctx, wishes, nw, kver, &t)) < nw;) {
-		if (wishes[i].state != WISH_TODO)
-			continue;
-		const struct kforge_record *w = wishes[i].rec;
-		kf_notice(ctx, "%s: rebuilding for %s", w->spec, kver);
-		enum kforge_step first = strcmp(w->kind, "dkms") == 0 ? KFORGE_STEP_LOCATE_SOURCE + 1 : KFORGE_STEP_LOCATE_SOURCE;
-		kforge_job_run(wishes[i].job, first, KFORGE_STEP_COUNT - 1);
-		wish_done(ctx, &wishes[i], kver, &t);
-	}
+	/* a dependency before its dependents (DKMS 3.4's autoinstall, dkms.in:3046-3087), else the
+	 * oldest first; independent ones at once, under one jobserver of -j slots */
+	struct batch b = { ctx, wishes, nw, kver, &t, 0, 0 };
 	for (size_t i = 0; i < nw; i++)
+		b.total += wishes[i].state == WISH_TODO;
+	r = kforge_batch_run(ctx, b.total > 1 ? probe->jobs : 1, &batch_ops, &b);
+	if (r < 0)
+		kf_err(ctx, "cannot run the rebuilds for %s: %s", kver, strerror(-r));
+	for (size_t i = 0; i < nw && r == 0; i++)
 		if (wishes[i].state == WISH_TODO) {
 			struct kf_strbuf deps = { 0 };
 			for (size_t d = 0; d < wishes[i].job->dkms_depends.n; d++)
@@ -272,6 +374,7 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 		kf_notice(ctx, "autoinstall for %s: %u rebuilt, %u skipped, %d failed", kver, t.built, t.skipped, *failed);
 	for (size_t i = 0; i < nw; i++) {
 		kf_strv_free(&wishes[i].modules);
+		kf_strv_free(&wishes[i].needs);
 		free(wishes[i].failure);
 	}
 	free(wishes);

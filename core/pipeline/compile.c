@@ -190,11 +190,10 @@ static int compile_once(struct kforge_job *job, char **tried)
 	_cleanup_free_ char *target = job->kind == KFORGE_MODULE_NAME ? kf_strdup_printf("%s.ko", job->module_spec)
 								      : strdup("modules");
 	char jobs[16];
-	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
 	struct kf_strbuf extra = { 0 };
 	extra_symbols_arg(job, &extra);
-	const char *argv[20] = { "make", "-C", job->kbuild_dir, m, jobs };
-	size_t n = kf_add_make_vars(job, argv, 5, ARRAY_SIZE(argv));
+	const char *argv[20] = { "make", "-C", job->kbuild_dir, m, kf_make_jobs(job, jobs, sizeof(jobs)) };
+	size_t n = kf_add_make_vars(job, argv, argv[4] ? 5 : 4, ARRAY_SIZE(argv));
 	if (extra.len)
 		argv[n++] = extra.s;
 	argv[n++] = target;
@@ -220,15 +219,14 @@ static int compile_wrapper(struct kforge_job *job, bool guard, char **tried)
 	static const char *const dir_vars[] = { "KERNEL_DIR", "KDIR", "KSRC", "KERNEL_SRC", "KERNEL_TREE" };
 	const char *release = job->kernel.release;
 	char jobs[16];
-	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
 	char *vars[2 + ARRAY_SIZE(dir_vars)] = { kf_strdup_printf("KERNELRELEASE=%s", release),
 						 kf_strdup_printf("KVER=%s", release) };
 	for (size_t i = 0; i < ARRAY_SIZE(dir_vars); i++)
 		vars[2 + i] = kf_strdup_printf("%s=%s", dir_vars[i], job->kbuild_dir);
 	struct kf_strbuf extra = { 0 };
 	extra_symbols_arg(job, &extra);
-	const char *argv[32] = { "make", "-C", job->module_dir, jobs };
-	size_t n = 4;
+	const char *argv[32] = { "make", "-C", job->module_dir, kf_make_jobs(job, jobs, sizeof(jobs)) };
+	size_t n = argv[3] ? 4 : 3;
 	int r = 0;
 	for (size_t i = guard ? 1 : 0; i < ARRAY_SIZE(vars); i++) {
 		if (!vars[i])

@@ -18,6 +18,13 @@ size_t kf_add_make_vars(const struct kforge_job *job, const char **argv, size_t 
 	return n;
 }
 
+const char *kf_make_jobs(struct kforge_job *job, char *buf, size_t size)
+{
+	if (kf_ctx_jobserver(job->ctx))
+		return NULL;
+	snprintf(buf, size, "-j%u", job->jobs);
+	return buf;
+}
 
 /* PATH's real path into V when it exists (bubblewrap binds only what is there, links resolved)
  * and no folder of V holds it already */
@@ -46,6 +53,11 @@ int kf_run_build(struct kforge_job *job, const char *cwd, const char *const argv
 	for (size_t i = 0; i < job->extra_symbols.n; i++)
 		push_real(&ro, job->extra_symbols.v[i]);
 	kf_strv_push(&rw, writable);
+	/* the run's jobserver: this make takes a token for each job beyond its first */
+	struct kf_jobserver *js = kf_ctx_jobserver(job->ctx);
+	_cleanup_free_ char *makeflags = js ? kf_jobserver_makeflags(js) : NULL;
+	if (makeflags)
+		kf_strv_push(&env, makeflags);
 	/* ccache writes its cache as the build user too: the environment's, else kforge's own */
 	if (kforge_config_get(job->ctx, "build.cc_launcher")[0]) {
 		const char *given = getenv("CCACHE_DIR");

@@ -335,6 +335,11 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 			job->strategy = KFORGE_STRATEGY_AUTO;
 	}
 	job->jobs = opts->jobs ? opts->jobs : (unsigned)strtoul(kforge_config_get(ctx, "build.jobs"), NULL, 10);
+	/* 0: the make that started kforge says (MAKEFLAGS=-jN, a jobserver's size), else the CPUs */
+	if (!job->jobs) {
+		struct kf_jobserver *js = kf_ctx_jobserver(ctx);
+		job->jobs = js ? js->tokens : kf_makeflags_jobs(getenv("MAKEFLAGS"));
+	}
 	if (!job->jobs) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		job->jobs = n > 0 ? (unsigned)n : 1;

@@ -194,10 +194,9 @@ int kforge_default_prepare(struct kforge_job *job)
 		return kforge_job_set_kbuild_dir(job, job->objdir);
 
 	char jobs[16];
-	snprintf(jobs, sizeof(jobs), "-j%u", job->jobs);
 	_cleanup_free_ char *o = kf_strdup_printf("O=%s", job->objdir);
-	const char *argv[16] = { "make", "-C", job->source_dir, o, jobs };
-	size_t n = kf_add_make_vars(job, argv, 5, ARRAY_SIZE(argv));
+	const char *argv[16] = { "make", "-C", job->source_dir, o, kf_make_jobs(job, jobs, sizeof(jobs)) };
+	size_t n = kf_add_make_vars(job, argv, argv[4] ? 5 : 4, ARRAY_SIZE(argv));
 	argv[n++] = "modules_prepare";
 	argv[n] = NULL;
 	if (!job->plan)

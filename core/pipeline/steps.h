@@ -5,6 +5,8 @@
 
 /* derive-version.c: make's variables for the release ("KERNELRELEASE=..."), appended to ARGV at N. */
 size_t kf_add_make_vars(const struct kforge_job *job, const char **argv, size_t n, size_t max);
+/* "-jN" (the job's -j) written into BUF, or NULL when a jobserver runs the makes: MAKEFLAGS says it. */
+const char *kf_make_jobs(struct kforge_job *job, char *buf, size_t size);
 /*
  * derive-version.c: a make (or a script) of the module's or the kernel tree's own, run as every
  * build runs: kforge_run_sandboxed, the build user ([build] user), no network, CWD its working

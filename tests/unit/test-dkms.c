@@ -171,6 +171,10 @@ static void test_make_select(void **state)
 	cmd = kf_dkms_make_command(&c, "6.1.0-56-amd64", "/k", "/b", 0);
 	assert_string_equal(cmd, "make -j KERNELRELEASE=6.1.0-56-amd64 all KVER=6");
 	free(cmd);
+	/* under a jobserver: no -j, MAKEFLAGS tells make */
+	cmd = kf_dkms_make_command(&c, "6.1.0-56-amd64", "/k", "/b", -1);
+	assert_string_equal(cmd, "make KERNELRELEASE=6.1.0-56-amd64 all KVER=6");
+	free(cmd);
 	kf_dkms_conf_free(&c);
 
 	/* unanchored: "amd64" matches inside; a MAKE not starting with a literal make is left as written */

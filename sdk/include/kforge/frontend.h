@@ -115,6 +115,23 @@ void kforge_job_set_rebuild(struct kforge_job *job, bool rebuild);
 /* Runs the plugin's setup, then steps FIRST..LAST inclusive. */
 int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_step last);
 
+/*
+ * Since 0.2: several jobs at once (autoinstall, install A B C). Each item runs in a process of its
+ * own, at most PARALLEL at a time, and every make they run shares one GNU make jobserver of
+ * PARALLEL slots: the one of the make that started kforge when MAKEFLAGS names one, else kforge's.
+ * READY names an item that may start now (its dependencies done), -1 when none may until one
+ * running ends; START marks it started and returns its job (NULL: it ended there, said); RUN, in
+ * the item's process, runs the job and returns its exit code; DONE, in the caller's, says how it
+ * ended. PARALLEL 1 runs each in the caller's process, one after the other. 0 or -errno.
+ */
+struct kforge_batch_ops {
+	long (*ready)(void *data);
+	struct kforge_job *(*start)(void *data, size_t item);
+	int (*run)(struct kforge_job *job, void *data);
+	void (*done)(void *data, size_t item, int exit_code);
+};
+int kforge_batch_run(struct kforge_ctx *ctx, unsigned int parallel, const struct kforge_batch_ops *ops, void *data);
+
 /* What a plan holds: per step, which plugin ran it and what it would do. */
 struct kforge_plan_item {
 	enum kforge_step step;
