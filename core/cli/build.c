@@ -152,7 +152,6 @@ static struct kforge_job *items_start(void *data, size_t i)
 	if (x->state == ITEM_AGAIN) {
 		kforge_notice(it->ctx, "%s: trying again, now that the others are built (it may use their symbols)",
 			      x->spec);
-		x->job = kforge_job_unref(x->job);
 		int code = item_job(it, i);
 		if (code) {
 			x->state = ITEM_DONE;
@@ -193,6 +192,8 @@ static void items_done(void *data, size_t i, int code)
 {
 	struct items *it = data;
 	struct item *x = &it->v[i];
+	/* its locks (the root's state, its work folder) go with it: the next job in this process takes them */
+	x->job = kforge_job_unref(x->job);
 	if (code == KFORGE_EXIT_BUILD && x->others_pending && !x->again && undefined_symbols(x->log)) {
 		x->state = ITEM_AGAIN;
 		x->again = true;
