@@ -13,7 +13,7 @@ pkgs="build-essential autoconf automake libtool libltdl-dev pkg-config libkmod-d
 libinih-dev libcmocka-dev zlib1g-dev liblzma-dev libzstd-dev jq kmod bc flex bison libelf-dev libssl-dev xz-utils zstd cpio openssl python3
 ovmf mtools dosfstools
 qemu-system-x86 busybox-static linux-source-6.1 procps binutils
-libcurl4-openssl-dev bubblewrap ccache patch rpm
+libcurl4-openssl-dev bubblewrap ccache distcc patch rpm
 libxtables-dev"
 
 missing() {

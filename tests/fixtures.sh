@@ -110,7 +110,7 @@ check "plan external dir: built in kforge's copy (work/KVER/NAME-HASH), make run
 	w=$3/debian/var/cache/kforge/work/6.1.0-56-amd64
 	printf "%s" "$1" | jq -e --arg w "$w" --arg h "$2/hello" "[.steps[3].actions[].note] | any(. != null and startswith(\"copy \" + \$h + \" into \" + \$w + \"/hello-\"))" &&
 	printf "%s" "$1" | jq -e --arg w "$w" --arg b "$3/debian/usr/src/linux-headers-6.1.0-56-amd64" \
-		"[.steps[4].actions[] | select(.command and (.command | test(\"(^| )make \")))] | length == 1 and (.[0].command | test(\"(^| -- )make -C \" + \$b + \" M=\" + \$w + \"/hello-[0-9a-f]{8} -j[0-9]+ modules\$\")) and (.[0] as \$a | \$a.command | contains(\"M=\" + \$a.cwd + \" \"))"' _ "$p" "$tmp" "$R"
+		"[.steps[4].actions[] | select(.command and (.command | test(\"(^| )make \")))] | length == 1 and (.[0].command | test(\"(^| -- )make -C \" + \$b + \" M=\" + \$w + \"/hello-[0-9a-f]{8} -j[0-9]+ (.CC=ccache [^ ]*. )?modules\$\")) and (.[0] as \$a | \$a.command | contains(\"M=\" + \$a.cwd + \" \"))"' _ "$p" "$tmp" "$R"
 # runs nothing: each command of the plan is a spy first on PATH that notes its call. (The fixture's
 # build dir cannot compile anything, so no *.o would show a build that did run.)
 mkdir -p "$tmp/spy"

@@ -24,7 +24,14 @@ static const struct key_def keys[] = {
 	  "how in-tree modules are built: headers (fast), full (whole tree), auto" },
 	{ "build.cache_dir", "/var/cache/kforge", T_PATH, NULL,
 	  "where fetched sources (downloads, the git store), unpacked trees and work folders are kept" },
-	{ "build.cc_launcher", "", T_STRING, NULL, "a compiler launcher put before CC, e.g. ccache" },
+	{ "build.cc_launcher", "", T_STRING, NULL,
+	  "a compiler launcher put before CC (icecc, sccache); set, it replaces build.ccache and build.distcc" },
+	{ "build.ccache", "auto", T_ENUM, "|auto|yes|no|",
+	  "compile through ccache: auto when it is installed, yes (required), no; its cache is build.cache_dir/ccache, "
+	  "the build user's" },
+	{ "build.distcc", "", T_STRING, NULL,
+	  "compile through distcc on these hosts (DISTCC_HOSTS syntax, e.g. \"10.0.0.2/8 10.0.0.3/8\"); empty: "
+	  "DISTCC_HOSTS from the environment, else no distcc. -j then counts the hosts' slots" },
 	{ "build.user", "kforge-build", T_STRING, NULL,
 	  "the unprivileged user every build runs as (make, dkms.conf, recipes); kforge, as root, creates it when missing" },
 	{ "build.sandbox", "auto", T_ENUM, "|auto|bwrap|none|",

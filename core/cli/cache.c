@@ -45,7 +45,11 @@ static int cache_list(struct kforge_ctx *ctx, struct opts *o, struct kforge_job 
 			json_kv("url", v[i].url, true);
 			printf("\"size\": %llu, \"mtime\": %lld}", v[i].size, v[i].mtime);
 		}
-		fputs("]}\n", stdout);
+		fputs("]", stdout);
+		unsigned long long hits, misses;
+		if (kforge_ccache_stats(job, &hits, &misses) == 0)
+			printf(", \"ccache\": {\"hits\": %llu, \"misses\": %llu}", hits, misses);
+		fputs("}\n", stdout);
 	} else if (!n) {
 		printf("the cache %s holds no sources\n", dir);
 	} else {
@@ -63,6 +67,10 @@ static int cache_list(struct kforge_ctx *ctx, struct opts *o, struct kforge_job 
 		kforge_cache_size_text(total, sz, sizeof(sz));
 		printf("%zu entr%s, %s, in %s\n", n, n == 1 ? "y" : "ies", sz, dir);
 	}
+	unsigned long long hits, misses;
+	if (!o->json && kforge_ccache_stats(job, &hits, &misses) == 0)
+		printf("ccache: %llu of %llu compiles served from its cache (%.0f%% hits)\n", hits, hits + misses,
+		       hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0);
 	kforge_cache_entries_free(v, n);
 	(void)ctx;
 	return 0;

@@ -15,8 +15,8 @@
 
 const char *kforge_cache_kind_name(enum kforge_cache_kind kind)
 {
-	static const char *const names[] = { "download", "partial", "git", "src", "work", "build" };
-	return kind <= KFORGE_CACHE_BUILD ? names[kind] : "?";
+	static const char *const names[] = { "download", "partial", "git", "src", "work", "build", "ccache" };
+	return kind <= KFORGE_CACHE_CCACHE ? names[kind] : "?";
 }
 
 void kforge_cache_size_text(unsigned long long bytes, char *buf, size_t size)
@@ -306,6 +306,14 @@ static int collect(struct kforge_job *job, struct entries *l)
 		r = list_work(l, job->cache_dir);
 	if (r == 0)
 		r = list_builds(l, job->cache_dir);
+	if (r == 0) {
+		_cleanup_free_ char *cc = kforge_path_join(job->cache_dir, "ccache", NULL);
+		struct stat st;
+		if (!cc)
+			r = -ENOMEM;
+		else if (lstat(cc, &st) == 0 && S_ISDIR(st.st_mode))
+			r = add(l, KFORGE_CACHE_CCACHE, job->cache_dir, "ccache", NULL);
+	}
 	if (r == 0 && l->n)
 		qsort(l->v, l->n, sizeof(*l->v), by_kind_and_key);
 	return r;
@@ -386,8 +394,8 @@ int kforge_cache_prune(struct kforge_job *job, bool all, unsigned int older_than
 	long long cutoff = (long long)time(NULL) - (long long)older_than_days * 86400;
 	for (size_t i = 0; r == 0 && i < l.n; i++) {
 		struct kforge_cache_entry *e = &l.v[i];
-		/* the git store is shared by every version: only --all drops it */
-		if (!all && (e->kind == KFORGE_CACHE_GIT || e->mtime > cutoff))
+		/* the git store is shared by every version, ccache keeps its own size: only --all drops them */
+		if (!all && (e->kind == KFORGE_CACHE_GIT || e->kind == KFORGE_CACHE_CCACHE || e->mtime > cutoff))
 			continue;
 		if (job->plan) {
 			kforge_plan_note(job, "remove %s (%llu bytes)", e->path, e->size);
@@ -443,6 +451,43 @@ int kforge_cache_prune(struct kforge_job *job, bool all, unsigned int older_than
 			*n_removed = gone.n;
 	} else {
 		kforge_cache_entries_free(gone.v, gone.n);
+	}
+	return 0;
+}
+
+int kforge_ccache_stats(struct kforge_job *job, unsigned long long *hits, unsigned long long *misses)
+{
+	*hits = *misses = 0;
+	_cleanup_free_ char *dir = kf_ccache_dir(job);
+	_cleanup_free_ char *ccache = kforge_find_program("ccache");
+	if (!dir)
+		return -ENOMEM;
+	if (!ccache || !kf_is_dir(dir))
+		return -ENOENT;
+	_cleanup_free_ char *var = kf_strdup_printf("CCACHE_DIR=%s", dir);
+	if (!var)
+		return -ENOMEM;
+	/* the build user's folder: read as the build user, as the builds write it */
+	const char *const argv[] = { "ccache", "--print-stats", NULL };
+	const char *const env[] = { var, NULL };
+	const char *const shared[] = { dir, NULL };
+	struct kforge_sandbox sb = { .env = env };
+	_cleanup_free_ char *out = NULL;
+	int r = kf_run_sandboxed_shared(job, NULL, argv, &sb, shared, &out);
+	if (r != 0)
+		return r < 0 ? r : -EIO;
+	/* "counter<TAB>value" lines */
+	char *save = NULL;
+	for (char *l = out ? strtok_r(out, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		char *tab = strchr(l, '\t');
+		if (!tab)
+			continue;
+		*tab = '\0';
+		unsigned long long v = strtoull(tab + 1, NULL, 10);
+		if (strcmp(l, "direct_cache_hit") == 0 || strcmp(l, "preprocessed_cache_hit") == 0)
+			*hits += v;
+		else if (strcmp(l, "cache_miss") == 0)
+			*misses += v;
 	}
 	return 0;
 }

@@ -58,22 +58,30 @@ int kf_run_build(struct kforge_job *job, const char *cwd, const char *const argv
 	_cleanup_free_ char *makeflags = js ? kf_jobserver_makeflags(js) : NULL;
 	if (makeflags)
 		kf_strv_push(&env, makeflags);
-	/* ccache writes its cache as the build user too: the environment's, else kforge's own */
-	if (kforge_config_get(job->ctx, "build.cc_launcher")[0]) {
-		const char *given = getenv("CCACHE_DIR");
-		_cleanup_free_ char *dir = given && given[0] ? strdup(given) : kforge_path_join(job->cache_dir, "ccache", NULL);
+	/* ccache writes its cache as the build user, every job at once: kforge's own, the build user's */
+	struct kf_strv shared = { 0 };
+	if (job->ccache) {
+		_cleanup_free_ char *dir = kf_ccache_dir(job);
 		_cleanup_free_ char *var = dir ? kf_strdup_printf("CCACHE_DIR=%s", dir) : NULL;
-		if (dir && var && (job->plan || kf_mkdir_p(dir) == 0)) {
-			kf_strv_push(&rw, dir);
+		if (var) {
+			kf_strv_push(&shared, dir);
 			kf_strv_push(&env, var);
 		}
 	}
+	/* distcc: the hosts, ccache's misses handed to it; the compiles reach them over the network */
+	_cleanup_free_ char *hosts = job->distcc_hosts ? kf_strdup_printf("DISTCC_HOSTS=%s", job->distcc_hosts) : NULL;
+	if (hosts)
+		kf_strv_push(&env, hosts);
+	if (hosts && job->ccache)
+		kf_strv_push(&env, "CCACHE_PREFIX=distcc");
 	struct kforge_sandbox sb = {
 		.readable = (const char *const *)ro.v,
 		.writable = (const char *const *)rw.v,
 		.env = (const char *const *)env.v,
+		.network = job->distcc_hosts != NULL,
 	};
-	int r = kforge_run_sandboxed(job, cwd, argv, &sb, NULL);
+	int r = kf_run_sandboxed_shared(job, cwd, argv, &sb, (const char *const *)shared.v, NULL);
+	kf_strv_free(&shared);
 	kf_strv_free(&ro);
 	kf_strv_free(&rw);
 	kf_strv_free(&env);
@@ -89,19 +97,80 @@ bool kf_target_cc(const struct kforge_job *job, char *cc, size_t size)
 	return true;
 }
 
+char *kf_ccache_dir(const struct kforge_job *job)
+{
+	return kforge_path_join(job->cache_dir, "ccache", NULL);
+}
+
+/* The slots DISTCC_HOSTS offers: "HOST/N" N each, else 4 (2 for localhost), as distcc counts them. */
+unsigned int kf_distcc_slots(const char *hosts)
+{
+	unsigned int n = 0;
+	for (const char *p = hosts; p && *p;) {
+		p += strspn(p, " \t\n");
+		size_t len = strcspn(p, " \t\n");
+		if (!len)
+			break;
+		if (*p != '-' && *p != '#') { /* options (--randomize) and comments hold no host */
+			const char *slash = memchr(p, '/', len);
+			unsigned long v = slash ? strtoul(slash + 1, NULL, 10) : 0;
+			n += v > 0 && v < 1024 ? (unsigned int)v : strncmp(p, "localhost", 9) == 0 ? 2 : 4;
+		}
+		p += len;
+	}
+	return n;
+}
+
 /*
- * build.cc_launcher (ccache, sccache): CC becomes "LAUNCHER COMPILER", the compiler being the
- * one the target was built with (CONFIG_CC_VERSION_TEXT's first word: gcc-12, clang), else gcc.
+ * How the compiler runs: build.cc_launcher (icecc, sccache) as given; else ccache (build.ccache
+ * auto: when installed) and distcc (build.distcc, else DISTCC_HOSTS), ccache handing its misses
+ * to distcc (CCACHE_PREFIX). CC becomes "LAUNCHER COMPILER", the compiler being the one the
+ * target was built with (CONFIG_CC_VERSION_TEXT's first word: gcc-12, clang), else gcc.
  */
 static int add_cc_launcher(struct kforge_job *job)
 {
 	const char *launcher = kforge_config_get(job->ctx, "build.cc_launcher");
-	if (!launcher[0])
-		return 0;
+	const char *mode = kforge_config_get(job->ctx, "build.ccache");
+	const char *hosts = kforge_config_get(job->ctx, "build.distcc");
+	if (!hosts[0] && getenv("DISTCC_HOSTS"))
+		hosts = getenv("DISTCC_HOSTS");
+	job->ccache = false;
+	free(job->distcc_hosts);
+	job->distcc_hosts = NULL;
+	struct kf_strbuf cmd = { 0 };
+	if (launcher[0]) {
+		kf_strbuf_append(&cmd, launcher);
+		job->ccache = strstr(launcher, "ccache") != NULL;
+	} else {
+		_cleanup_free_ char *ccache = strcmp(mode, "no") != 0 ? kforge_find_program("ccache") : NULL;
+		if (!ccache && strcmp(mode, "yes") == 0)
+			return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+					       "build.ccache = yes, and ccache is not installed: install it (apt-get install "
+					       "ccache, dnf install ccache, pacman -S ccache) or set build.ccache = auto");
+		if (hosts[0]) {
+			_cleanup_free_ char *distcc = kforge_find_program("distcc");
+			if (!distcc)
+				return kforge_job_fail(job, KFORGE_EXIT_MISSING,
+						       "distcc hosts are set (%s), and distcc is not installed: install it "
+						       "(apt-get install distcc, dnf install distcc, pacman -S distcc) or unset "
+						       "them",
+						       getenv("DISTCC_HOSTS") == hosts ? "DISTCC_HOSTS" : "build.distcc");
+			if (!(job->distcc_hosts = strdup(hosts)))
+				return -ENOMEM;
+		}
+		job->ccache = ccache != NULL;
+		/* ccache first: its hits never leave the machine, its misses go to distcc (CCACHE_PREFIX) */
+		kf_strbuf_append(&cmd, ccache ? "ccache" : job->distcc_hosts ? "distcc" : "");
+	}
+	_cleanup_free_ char *what = kf_strbuf_steal(&cmd);
+	if (!what || !what[0])
+		return what ? 0 : -ENOMEM;
 	char cc[64];
 	if (!kf_target_cc(job, cc, sizeof(cc)))
 		strcpy(cc, "gcc");
-	_cleanup_free_ char *var = kf_strdup_printf("CC=%s %s", launcher, cc);
+	kforge_plan_note(job, "compiles run through %s%s%s%s", what, job->distcc_hosts && job->ccache ? " then distcc" : "",
+			 job->distcc_hosts ? " on " : "", job->distcc_hosts ? job->distcc_hosts : "");
+	_cleanup_free_ char *var = kf_strdup_printf("CC=%s %s", what, cc);
 	return var ? kforge_job_add_make_var(job, var) : -ENOMEM;
 }
 

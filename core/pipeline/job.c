@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "pipeline/job.h"
+#include "pipeline/steps.h"
 #include "source/source.h"
 
 static const char *const step_names[KFORGE_STEP_COUNT] = {
@@ -340,6 +341,12 @@ int kforge_job_new(struct kforge_ctx *ctx, const struct kforge_job_options *opts
 		struct kf_jobserver *js = kf_ctx_jobserver(ctx);
 		job->jobs = js ? js->tokens : kf_makeflags_jobs(getenv("MAKEFLAGS"));
 	}
+	/* compiles sent to distcc hosts: as many at once as they take (the slots DISTCC_HOSTS gives) */
+	const char *hosts = kforge_config_get(ctx, "build.distcc");
+	if (!hosts[0] && getenv("DISTCC_HOSTS"))
+		hosts = getenv("DISTCC_HOSTS");
+	if (!job->jobs && !kforge_config_get(ctx, "build.cc_launcher")[0] && hosts[0])
+		job->jobs = kf_distcc_slots(hosts);
 	if (!job->jobs) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		job->jobs = n > 0 ? (unsigned)n : 1;
@@ -571,6 +578,7 @@ struct kforge_job *kforge_job_unref(struct kforge_job *job)
 	if (job->build_lock >= 0)
 		close(job->build_lock);
 	free(job->built_from);
+	free(job->distcc_hosts);
 	kf_strv_free(&job->changes);
 	kf_strv_free(&job->make_vars);
 	kf_strv_free(&job->facts);

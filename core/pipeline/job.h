@@ -63,6 +63,8 @@ struct kforge_job {
 	/* the build cache (build-cache.c): --rebuild; on a hit, the entry's folder the built modules
 	 * are in (their install paths are taken relative to it) and its lock, held to the end */
 	bool rebuild;
+	bool ccache;	    /* compiles go through ccache (build.ccache, build.cc_launcher) */
+	char *distcc_hosts; /* and through distcc to these hosts (build.distcc, DISTCC_HOSTS) */
 	char *built_from;
 	int build_lock;
 	/* the install found every module installed as this build would install it: nothing committed */

@@ -21,8 +21,9 @@ enum kforge_cache_kind {
 	KFORGE_CACHE_SOURCE,	   /* src/KEY: an unpacked or exported source tree */
 	KFORGE_CACHE_WORK,	   /* work/KVER/NAME, work/KVER/dkms/NAME/VER: a module's build folder (since LIBKFORGE_0.2) */
 	KFORGE_CACHE_BUILD,	   /* builds/KEY: built modules kept by what decides them (since LIBKFORGE_0.2) */
+	KFORGE_CACHE_CCACHE,	   /* ccache: ccache's own cache of compiled objects (since LIBKFORGE_0.2) */
 };
-/* "download", "partial", "git", "src", "work", "build". */
+/* "download", "partial", "git", "src", "work", "build", "ccache". */
 const char *kforge_cache_kind_name(enum kforge_cache_kind kind);
 
 struct kforge_cache_entry {
@@ -40,6 +41,12 @@ struct kforge_cache_entry {
  */
 int kforge_cache_list(struct kforge_job *job, struct kforge_cache_entry **out, size_t *n);
 void kforge_cache_entries_free(struct kforge_cache_entry *v, size_t n);
+/*
+ * Since 0.2: the compiles ccache served from its cache (HITS: direct and preprocessed) and those
+ * it compiled (MISSES), in the cache builds use: CCACHE_DIR, else build.cache_dir/ccache. Asks
+ * `ccache --print-stats`. -ENOENT when there is no such cache or no ccache.
+ */
+int kforge_ccache_stats(struct kforge_job *job, unsigned long long *hits, unsigned long long *misses);
 /* An entry's size for a person, into BUF: "512 B", "1.5 MiB". */
 void kforge_cache_size_text(unsigned long long bytes, char *buf, size_t size);
 
