@@ -1,8 +1,9 @@
 #!/bin/sh
 # compilers.sh: compilers that scale out (TAP), for real against the host's Debian headers in a copy
 # of the Debian fixture root. ccache is used when installed (build.ccache = auto): the make command
-# gives CC=ccache COMPILER, its cache is build.cache_dir/ccache, written by the build user, and a
-# build of the same sources again in a fresh folder is served from it, which `kforge cache list`
+# gives CC=ccache COMPILER, its cache is build.cache_dir/ccache/NAME-HASH (the module's own, written
+# by the build user during its build only), and a build of the same sources again in a fresh
+# folder is served from it, which `kforge cache list`
 # shows as its hit rate. build.ccache = yes without ccache fails naming the fix. distcc: with
 # build.distcc = 127.0.0.1:PORT/2, two modules installed at once are compiled by a distccd this
 # test starts on 127.0.0.1 (its log lists each compile), and load-check in the gate.
@@ -47,8 +48,9 @@ else
 	check "kforge cache list shows the ccache folder and its hit rate" sh -c '
 		grep -q "^ccache .* ccache$" "$1" && grep -Eq "^ccache: [0-9]+ of [0-9]+ compiles served from its cache \([0-9]+% hits\)$" "$1"' \
 		_ "$tmp/list2" || sed 's/^/# /' "$tmp/list2"
-	check "the ccache folder is the build user's, and stays so after the builds (jobs at once share it)" sh -c '
-		[ "$(stat -c %U "$1")" = kforge-build ] && [ -z "$(find "$1" ! -user kforge-build | head -n1)" ]' _ "$cache/ccache"
+	check "each module has a ccache folder of its own (ccache/NAME-HASH), handed back to root after its build" sh -c '
+		[ "$(ls "$1" | wc -l)" = 1 ] && ls "$1" | grep -q "^cc1-[0-9a-f]\{8\}$" && [ -z "$(find "$1" ! -user root | head -n1)" ]' \
+		_ "$cache/ccache"
 	check "kforge cache list --json has the hits and misses" sh -c '
 		"$1" --root "$2" cache list --json | jq -e ".ccache.hits >= 1 and .ccache.misses >= 1 and any(.entries[]; .kind == \"ccache\")"' \
 		_ "$KFORGE" "$root"

@@ -115,6 +115,8 @@ struct kf_jobserver {
 	bool inherited, close_fds;
 };
 unsigned int kf_makeflags_jobs(const char *makeflags);
+/* The compile slots a DISTCC_HOSTS list offers (HOST/N: N; else 4, localhost 2). */
+unsigned int kf_distcc_slots(const char *hosts);
 int kf_jobserver_inherit(const char *makeflags, struct kf_jobserver **out);
 int kf_jobserver_create(unsigned int slots, struct kf_jobserver **out);
 struct kf_jobserver *kf_jobserver_free(struct kf_jobserver *js);

@@ -206,3 +206,22 @@ void kf_ctx_set_jobserver(struct kforge_ctx *ctx, struct kf_jobserver *js)
 	ctx->jobserver_probed = true;
 	ctx->jobserver = js;
 }
+
+/* The slots DISTCC_HOSTS offers: "HOST/N" N each, else 4 (2 for localhost), as distcc counts them. */
+unsigned int kf_distcc_slots(const char *hosts)
+{
+	unsigned int n = 0;
+	for (const char *p = hosts; p && *p;) {
+		p += strspn(p, " \t\n");
+		size_t len = strcspn(p, " \t\n");
+		if (!len)
+			break;
+		if (*p != '-' && *p != '#') { /* options (--randomize) and comments hold no host */
+			const char *slash = memchr(p, '/', len);
+			unsigned long v = slash ? strtoul(slash + 1, NULL, 10) : 0;
+			n += v > 0 && v < 1024 ? (unsigned int)v : strncmp(p, "localhost", 9) == 0 ? 2 : 4;
+		}
+		p += len;
+	}
+	return n;
+}

@@ -85,11 +85,23 @@ int kf_runner_open_log(struct kf_runner *r, const char *name)
 		if (!dir || kf_mkdir_p(dir) < 0)
 			return -EACCES;
 	}
-	free(r->log_path);
-	r->log_path = kforge_path_join(dir, name, NULL);
-	if (!r->log_path)
-		return -ENOMEM;
-	int fd = open(r->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* a name another job of this run took already (two folders of one name, the same second):
+	 * NAME.2.log, NAME.3.log, ... never the other's file */
+	int fd = -1;
+	for (unsigned int n = 1; fd < 0 && n < 100; n++) {
+		free(r->log_path);
+		size_t len = strlen(name);
+		bool log = len > 4 && strcmp(name + len - 4, ".log") == 0;
+		_cleanup_free_ char *try = n == 1 ? strdup(name)
+						   : kf_strdup_printf("%.*s.%u%s", (int)(log ? len - 4 : len), name, n,
+								      log ? ".log" : "");
+		r->log_path = try ? kforge_path_join(dir, try, NULL) : NULL;
+		if (!r->log_path)
+			return -ENOMEM;
+		fd = open(r->log_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0 || !(r->log = fdopen(fd, "w"))) {
 		int e = -errno;
 		if (fd >= 0)

@@ -222,10 +222,8 @@ static int run_pipeline(struct kforge_ctx *ctx, struct opts *o, const char *comm
 	}
 	if (!code && it.n == 1 && it.v[0].log)
 		kforge_info(ctx, "log: %s", it.v[0].log);
-	/* as many at once as -j has slots, never more than there are */
-	unsigned int parallel = code ? 0 : kforge_job_jobs(it.v[0].job);
-	if (parallel > it.n)
-		parallel = (unsigned int)it.n;
+	/* several: as many at once as -j has slots, their makes sharing them all */
+	unsigned int parallel = code || it.n == 1 ? 1 : kforge_job_jobs(it.v[0].job);
 	if (!code) {
 		int r = kforge_batch_run(ctx, parallel, &items_ops, &it);
 		if (r < 0) {

@@ -111,7 +111,8 @@ static void command_usage(const struct command *c, const struct opts *o)
 			     "Several modules are built at once, as many as -j N has slots (default: make's -j from\n"
 			     "MAKEFLAGS, else one per CPU), their makes sharing one jobserver; installs take turns. One\n"
 			     "that fails on another's symbols is tried again once the others are done; a summary names\n"
-			     "each result, each has its own log" },
+			     "each result, each has its own log. Installed at once, they wait for each other's lock\n"
+			     "even with --no-wait" },
 		{ "build", "--rebuild (build even when the build cache holds a build of the same sources, options\n"
 			   "and kernel). Several modules are built at once, as install builds them" },
 		{ "uninstall", "--install-mod-path DIR, --initramfs, --no-wait, --force (remove a module changed since)" },

@@ -15,6 +15,7 @@ struct wish {
 	const struct kforge_record *rec;
 	struct kf_strv modules; /* the module names this spec installed */
 	struct kf_strv needs;	/* the modules its last build imported symbols from (modinfo depends) */
+	bool needs_unknown;	/* its last build could not be read: it waits for the older wishes */
 	struct kforge_job *job; /* while it waits for its BUILD_DEPENDS: located, not built */
 	enum wish_state state;
 	char *failure; /* why it failed, for the packages that depend on it */
@@ -62,8 +63,9 @@ static bool wish_installs(const struct wish *w, const char *name)
 	return false;
 }
 
-/* The modules REC's installed file imports symbols from (its modinfo depends), into NEEDS. */
-static void record_needs(struct kforge_job *probe, const struct kforge_record *rec, struct kf_strv *needs)
+/* The modules REC's installed file imports symbols from (its modinfo depends), into NEEDS; false
+ * when the file cannot be read as installed. */
+static bool record_needs(struct kforge_job *probe, const struct kforge_record *rec, struct kf_strv *needs)
 {
 	const char *base = probe->install_mod_path ? probe->install_mod_path : kforge_ctx_root(probe->ctx);
 	_cleanup_free_ char *ko = kforge_path_join(base, rec->path, NULL);
@@ -72,7 +74,8 @@ static void record_needs(struct kforge_job *probe, const struct kforge_record *r
 	struct kmod_ctx *kctx = ok ? kmod_new(probe->kernel.modules_dir, &no_config) : NULL;
 	struct kmod_module *mod = NULL;
 	struct kmod_list *info = NULL, *l;
-	if (kctx && kmod_module_new_from_path(kctx, ko, &mod) == 0 && kmod_module_get_info(mod, &info) >= 0)
+	bool read = false;
+	if (kctx && kmod_module_new_from_path(kctx, ko, &mod) == 0 && (read = kmod_module_get_info(mod, &info) >= 0))
 		kmod_list_foreach(l, info)
 		{
 			if (strcmp(kmod_module_info_get_key(l), "depends") != 0)
@@ -85,6 +88,7 @@ static void record_needs(struct kforge_job *probe, const struct kforge_record *r
 	kmod_module_info_free_list(info);
 	kmod_module_unref(mod);
 	kmod_unref(kctx);
+	return read;
 }
 
 /* Is W the DKMS package NAME (its record's package NAME/VER)? */
@@ -118,6 +122,8 @@ static size_t next_wish(struct kforge_ctx *ctx, struct wish *wishes, size_t nw, 
 		bool waits = false;
 		/* a module its last build imported symbols from: built first, so that the registry
 		 * has its Module.symvers (two that import from each other: neither waits) */
+		for (size_t k = 0; k < i && w->needs_unknown && !waits; k++)
+			waits = wishes[k].state == WISH_TODO || wishes[k].state == WISH_RUNNING;
 		for (size_t k = 0; k < nw && !waits; k++)
 			for (size_t d = 0; d < w->needs.n && k != i && !waits; d++)
 				waits = (wishes[k].state == WISH_TODO || wishes[k].state == WISH_RUNNING) &&
@@ -342,7 +348,7 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 		job->autoinstall = true;
 		job->rebuild = probe->rebuild;
 		kforge_job_open_log(job, "autoinstall");
-		record_needs(probe, w, &wishes[i].needs);
+		wishes[i].needs_unknown = !record_needs(probe, w, &wishes[i].needs);
 		if (strcmp(w->kind, "dkms") == 0 && kforge_job_run(job, KFORGE_STEP_LOCATE_SOURCE, KFORGE_STEP_LOCATE_SOURCE) < 0)
 			wish_done(ctx, &wishes[i], kver, &t, (int)kforge_job_exit_code(job));
 	}
@@ -352,8 +358,15 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 	for (size_t i = 0; i < nw; i++)
 		b.total += wishes[i].state == WISH_TODO;
 	r = kforge_batch_run(ctx, b.total > 1 ? probe->jobs : 1, &batch_ops, &b);
-	if (r < 0)
+	if (r < 0) {
 		kf_err(ctx, "cannot run the rebuilds for %s: %s", kver, strerror(-r));
+		for (size_t i = 0; i < nw; i++)
+			if (wishes[i].state == WISH_TODO) {
+				wishes[i].state = WISH_FAILED;
+				wishes[i].job = kforge_job_unref(wishes[i].job);
+				(*failed)++;
+			}
+	}
 	for (size_t i = 0; i < nw && r == 0; i++)
 		if (wishes[i].state == WISH_TODO) {
 			struct kf_strbuf deps = { 0 };

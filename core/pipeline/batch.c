@@ -59,6 +59,8 @@ static void __attribute__((noreturn)) child_main(struct kforge_job *job, const s
 	/* kforge gone, its jobs go: their watchdogs end what they started */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	struct kforge_ctx *ctx = job->ctx;
+	/* its siblings hold the root's lock in turn: it waits for them, whatever --no-wait says */
+	job->no_wait = false;
 	struct prefixed p = { ctx->log_fn, ctx->log_data, job->module_spec ? job->module_spec : "job" };
 	kforge_set_log_fn(ctx, log_prefixed, &p);
 	int code = ops->run(job, data);
@@ -104,6 +106,8 @@ int kforge_batch_run(struct kforge_ctx *ctx, unsigned int parallel, const struct
 		run_serial(ops, data);
 		return 0;
 	}
+	if (parallel > 1024) /* a pipe holds only so many tokens */
+		parallel = 1024;
 	struct kf_jobserver *js = kf_ctx_jobserver(ctx), *own = NULL;
 	if (!js) {
 		int r = kf_jobserver_create(parallel, &own);
@@ -157,8 +161,13 @@ int kforge_batch_run(struct kforge_ctx *ctx, unsigned int parallel, const struct
 			}
 			if (!held)
 				first_free = false;
-			kids[n++] = (struct child){ .pid = pid, .pidfd = (int)syscall(SYS_pidfd_open, pid, 0), .item = (size_t)i,
-						    .token_held = held, .token = token };
+#ifdef SYS_pidfd_open
+			int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+			int pidfd = -1;
+#endif
+			kids[n++] = (struct child){ .pid = pid, .pidfd = pidfd, .item = (size_t)i, .token_held = held,
+						    .token = token };
 		}
 		if (!n)
 			break;

@@ -455,28 +455,20 @@ int kforge_cache_prune(struct kforge_job *job, bool all, unsigned int older_than
 	return 0;
 }
 
-int kforge_ccache_stats(struct kforge_job *job, unsigned long long *hits, unsigned long long *misses)
+/* Adds the counters of ccache's cache DIR (one module's) into *HITS and *MISSES. */
+static int ccache_dir_stats(struct kforge_job *job, const char *dir, unsigned long long *hits,
+			    unsigned long long *misses)
 {
-	*hits = *misses = 0;
-	_cleanup_free_ char *dir = kf_ccache_dir(job);
-	_cleanup_free_ char *ccache = kforge_find_program("ccache");
-	if (!dir)
-		return -ENOMEM;
-	if (!ccache || !kf_is_dir(dir))
-		return -ENOENT;
 	_cleanup_free_ char *var = kf_strdup_printf("CCACHE_DIR=%s", dir);
 	if (!var)
 		return -ENOMEM;
-	/* the build user's folder: read as the build user, as the builds write it */
-	const char *const argv[] = { "ccache", "--print-stats", NULL };
-	const char *const env[] = { var, NULL };
-	const char *const shared[] = { dir, NULL };
-	struct kforge_sandbox sb = { .env = env };
+	/* handed back to root after each build; read with kforge's settings, none of the folder's */
+	const char *const argv[] = { "env", var, "CCACHE_CONFIGPATH=/dev/null", "ccache", "--print-stats", NULL };
 	_cleanup_free_ char *out = NULL;
-	int r = kf_run_sandboxed_shared(job, NULL, argv, &sb, shared, &out);
+	int r = kforge_run_capture(job, NULL, argv, &out);
 	if (r != 0)
 		return r < 0 ? r : -EIO;
-	/* "counter<TAB>value" lines */
+	/* "counter<TAB>value" lines (ccache 4) */
 	char *save = NULL;
 	for (char *l = out ? strtok_r(out, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
 		char *tab = strchr(l, '\t');
@@ -490,4 +482,25 @@ int kforge_ccache_stats(struct kforge_job *job, unsigned long long *hits, unsign
 			*misses += v;
 	}
 	return 0;
+}
+
+int kforge_ccache_stats(struct kforge_job *job, unsigned long long *hits, unsigned long long *misses)
+{
+	*hits = *misses = 0;
+	_cleanup_free_ char *top = kforge_path_join(job->cache_dir, "ccache", NULL);
+	_cleanup_free_ char *ccache = kforge_find_program("ccache");
+	if (!top)
+		return -ENOMEM;
+	DIR *d = ccache ? opendir(top) : NULL;
+	if (!d)
+		return -ENOENT;
+	int r = 0;
+	for (struct dirent *e; r == 0 && (e = readdir(d));) {
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+			continue;
+		_cleanup_free_ char *dir = kforge_path_join(top, e->d_name, NULL);
+		r = dir ? ccache_dir_stats(job, dir, hits, misses) : -ENOMEM;
+	}
+	closedir(d);
+	return r;
 }

@@ -9,7 +9,6 @@
 #include <time.h>
 
 #include "pipeline/job.h"
-#include "pipeline/steps.h"
 
 int kforge_run_status(struct kforge_job *job, const char *cwd, const char *const argv[], int *status)
 {
@@ -95,32 +94,6 @@ static bool hand_over(struct kforge_job *job, const char *const *dirs, unsigned 
 int kforge_run_sandboxed(struct kforge_job *job, const char *cwd, const char *const argv[],
 			 const struct kforge_sandbox *opts, char **out)
 {
-	return kf_run_sandboxed_shared(job, cwd, argv, opts, NULL, out);
-}
-
-/* SHARED's folders (each created, made the build user's once, never handed back): a cache that
- * jobs running at once all write (ccache's), which a hand-back at one's end would take from the
- * others. Writable in the sandbox; root never reads what is in them. */
-static int own_shared(struct kforge_job *job, const char *const *shared, unsigned int uid, unsigned int gid,
-		      const char *user)
-{
-	for (size_t i = 0; shared && shared[i]; i++) {
-		struct stat st;
-		if (kf_mkdir_p(shared[i]) < 0 || lstat(shared[i], &st) < 0 || !S_ISDIR(st.st_mode))
-			return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot create the folder %s: %s", shared[i],
-					       strerror(errno ? errno : ENOTDIR));
-		if (st.st_uid == uid)
-			continue;
-		const char *const one[] = { shared[i], NULL };
-		if (!hand_over(job, one, uid, gid, user))
-			return -ECANCELED;
-	}
-	return 0;
-}
-
-int kf_run_sandboxed_shared(struct kforge_job *job, const char *cwd, const char *const argv[],
-			    const struct kforge_sandbox *opts, const char *const *shared, char **out)
-{
 	static const struct kforge_sandbox none;
 	const struct kforge_sandbox *o = opts ? opts : &none;
 	/* the caller's user (a plugin's build_user), else [build] user, which kforge creates */
@@ -189,19 +162,8 @@ int kf_run_sandboxed_shared(struct kforge_job *job, const char *cwd, const char 
 					       nw >= ARRAY_SIZE(before) ? "more than 16 folders" : strerror(errno));
 	if (as_root && !hand_over(job, o->writable, host.uid, host.gid, user))
 		return -ECANCELED;
-	/* bound writable as the handed-over ones are, handed to the build user once */
-	struct kf_strv binds = { 0 };
-	for (size_t i = 0; o->writable && o->writable[i]; i++)
-		kf_strv_push(&binds, o->writable[i]);
-	for (size_t i = 0; shared && shared[i]; i++)
-		kf_strv_push(&binds, shared[i]);
-	struct kforge_sandbox with = *o;
-	with.writable = (const char *const *)binds.v;
-	int r = as_root && !job->plan ? own_shared(job, shared, host.uid, host.gid, user) : 0;
 	struct kf_strv full = { 0 };
-	if (r == 0)
-		r = kf_sandbox_argv(&with, &host, cwd, argv, &full);
-	kf_strv_free(&binds);
+	int r = kf_sandbox_argv(o, &host, cwd, argv, &full);
 	if (r < 0)
 		return r;
 	r = out ? kforge_run_capture(job, cwd, (const char *const *)full.v, out)

@@ -58,14 +58,18 @@ int kf_run_build(struct kforge_job *job, const char *cwd, const char *const argv
 	_cleanup_free_ char *makeflags = js ? kf_jobserver_makeflags(js) : NULL;
 	if (makeflags)
 		kf_strv_push(&env, makeflags);
-	/* ccache writes its cache as the build user, every job at once: kforge's own, the build user's */
-	struct kf_strv shared = { 0 };
-	if (job->ccache) {
+	/* ccache writes its cache as the build user: the module's own, handed over and back as its folder */
+	if (job->ccache && !job->module_origin && !job->module_dir) {
+		/* no module folder yet (configure's olddefconfig): no cache to share with anyone */
+		kf_strv_push(&env, "CCACHE_DISABLE=1");
+	} else if (job->ccache) {
 		_cleanup_free_ char *dir = kf_ccache_dir(job);
 		_cleanup_free_ char *var = dir ? kf_strdup_printf("CCACHE_DIR=%s", dir) : NULL;
-		if (var) {
-			kf_strv_push(&shared, dir);
+		if (dir && var && (job->plan || kf_mkdir_p(dir) == 0)) {
+			kf_strv_push(&rw, dir);
 			kf_strv_push(&env, var);
+			/* its settings are kforge's: none read from a file the build could write */
+			kf_strv_push(&env, "CCACHE_CONFIGPATH=/dev/null");
 		}
 	}
 	/* distcc: the hosts, ccache's misses handed to it; the compiles reach them over the network */
@@ -80,8 +84,7 @@ int kf_run_build(struct kforge_job *job, const char *cwd, const char *const argv
 		.env = (const char *const *)env.v,
 		.network = job->distcc_hosts != NULL,
 	};
-	int r = kf_run_sandboxed_shared(job, cwd, argv, &sb, (const char *const *)shared.v, NULL);
-	kf_strv_free(&shared);
+	int r = kforge_run_sandboxed(job, cwd, argv, &sb, NULL);
 	kf_strv_free(&ro);
 	kf_strv_free(&rw);
 	kf_strv_free(&env);
@@ -99,26 +102,10 @@ bool kf_target_cc(const struct kforge_job *job, char *cc, size_t size)
 
 char *kf_ccache_dir(const struct kforge_job *job)
 {
-	return kforge_path_join(job->cache_dir, "ccache", NULL);
-}
-
-/* The slots DISTCC_HOSTS offers: "HOST/N" N each, else 4 (2 for localhost), as distcc counts them. */
-unsigned int kf_distcc_slots(const char *hosts)
-{
-	unsigned int n = 0;
-	for (const char *p = hosts; p && *p;) {
-		p += strspn(p, " \t\n");
-		size_t len = strcspn(p, " \t\n");
-		if (!len)
-			break;
-		if (*p != '-' && *p != '#') { /* options (--randomize) and comments hold no host */
-			const char *slash = memchr(p, '/', len);
-			unsigned long v = slash ? strtoul(slash + 1, NULL, 10) : 0;
-			n += v > 0 && v < 1024 ? (unsigned int)v : strncmp(p, "localhost", 9) == 0 ? 2 : 4;
-		}
-		p += len;
-	}
-	return n;
+	const char *dir = job->module_origin ? job->module_origin : job->module_dir ? job->module_dir : "";
+	const char *leaf = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+	return kf_strdup_printf("%s/ccache/%.40s-%08lx", job->cache_dir, leaf[0] ? leaf : "module",
+				kf_hash_str(KF_HASH_SEED, dir) & 0xffffffffUL);
 }
 
 /*
@@ -140,7 +127,10 @@ static int add_cc_launcher(struct kforge_job *job)
 	struct kf_strbuf cmd = { 0 };
 	if (launcher[0]) {
 		kf_strbuf_append(&cmd, launcher);
-		job->ccache = strstr(launcher, "ccache") != NULL;
+		/* ccache itself (not sccache): it gets its cache folder */
+		size_t w = strcspn(launcher, " \t");
+		job->ccache = (w == 6 && strncmp(launcher, "ccache", 6) == 0) ||
+			      (w > 6 && strncmp(launcher + w - 7, "/ccache", 7) == 0);
 	} else {
 		_cleanup_free_ char *ccache = strcmp(mode, "no") != 0 ? kforge_find_program("ccache") : NULL;
 		if (!ccache && strcmp(mode, "yes") == 0)
@@ -157,6 +147,10 @@ static int add_cc_launcher(struct kforge_job *job)
 						       getenv("DISTCC_HOSTS") == hosts ? "DISTCC_HOSTS" : "build.distcc");
 			if (!(job->distcc_hosts = strdup(hosts)))
 				return -ENOMEM;
+			if (!job->plan)
+				kf_info(job->ctx, "compiles go to the distcc hosts %s (%s): the build has the network, and "
+						  "their objects are trusted as this machine's",
+					hosts, getenv("DISTCC_HOSTS") == hosts ? "DISTCC_HOSTS" : "build.distcc");
 		}
 		job->ccache = ccache != NULL;
 		/* ccache first: its hits never leave the machine, its misses go to distcc (CCACHE_PREFIX) */

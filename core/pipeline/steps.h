@@ -7,14 +7,10 @@
 size_t kf_add_make_vars(const struct kforge_job *job, const char **argv, size_t n, size_t max);
 /* "-jN" (the job's -j) written into BUF, or NULL when a jobserver runs the makes: MAKEFLAGS says it. */
 const char *kf_make_jobs(struct kforge_job *job, char *buf, size_t size);
-/* ccache's cache for the builds: build.cache_dir/ccache, the build user's (malloc'd). */
+/* ccache's cache for the module's builds: build.cache_dir/ccache/NAME-HASH, one per module folder
+ * (as its work folder, handed to the build user for a build and back), so that no module's build
+ * can put objects or settings into another's (malloc'd). */
 char *kf_ccache_dir(const struct kforge_job *job);
-/* The compile slots a DISTCC_HOSTS list offers (HOST/N: N; else 4, localhost 2). */
-unsigned int kf_distcc_slots(const char *hosts);
-/* kforge_run_sandboxed, and SHARED's folders (NULL-terminated, or NULL) writable too: made the
- * build user's once and left so, for the jobs that write them at once (ccache's cache). */
-int kf_run_sandboxed_shared(struct kforge_job *job, const char *cwd, const char *const argv[],
-			    const struct kforge_sandbox *opts, const char *const *shared, char **out);
 /*
  * derive-version.c: a make (or a script) of the module's or the kernel tree's own, run as every
  * build runs: kforge_run_sandboxed, the build user ([build] user), no network, CWD its working

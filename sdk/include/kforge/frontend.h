@@ -123,6 +123,9 @@ int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_s
  * running ends; START marks it started and returns its job (NULL: it ended there, said); RUN, in
  * the item's process, runs the job and returns its exit code; DONE, in the caller's, says how it
  * ended. PARALLEL 1 runs each in the caller's process, one after the other. 0 or -errno.
+ * RUN is called in a forked child: what it changes in DATA is lost, a threaded caller must not
+ * use it, and SIGCHLD must not be ignored. Jobs run at once wait for each other's installs
+ * (their no_wait is set aside there).
  */
 struct kforge_batch_ops {
 	long (*ready)(void *data);
