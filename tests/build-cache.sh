@@ -228,4 +228,35 @@ else
 		sed 's/^/# 2: /' "$tmp/out2"
 	fi
 fi
+# (k) a named module's folder is kept between builds for the same target: an edit rebuilds only
+# what changed (no make clean); a changed target (the build dir's .config) starts over
+mini_tree "$tmp/tree" 6.1.192 "named one"
+chmod -R go+rX "$tmp/tree"
+w=$cache/work/$A/dummy
+desc() { modinfo -F description "$(find "$root/lib/modules/$A/updates" -name "dummy.ko*" | head -n1)"; }
+if kf install dummy --source "$tmp/tree" >"$tmp/out" 2>&1 && [ "$(makes)" -ge 1 ] && [ "$(desc)" = "named one" ]; then
+	ok "install dummy --source TREE builds the named module"
+else
+	not_ok "install dummy --source TREE builds the named module"
+	sed 's/^/# /' "$tmp/out"
+fi
+# markers where no source is (the work folder's top, a name kbuild would have written)
+touch "$w/.kf-marker" "$w/drivers/net/kfmarker.o"
+check "the same named install again runs no make (its kept objects are not sources of the key)" sh -c '
+	"$1" --root "$2" -k "$3" install dummy --source "$4" >/dev/null 2>&1 &&
+	[ "$(grep -c "^\$ .*\bmake\b" "$(ls -t "$2"/var/log/kforge/*.log | head -n1)")" = 0 ]' \
+	_ "$KFORGE" "$root" "$A" "$tmp/tree" || sed 's/^/# /' "$(last_log)"
+sed -i 's/named one/named two/' "$tmp/tree/drivers/net/dummy.c"
+kf install dummy --source "$tmp/tree" >"$tmp/out" 2>&1
+rc=$?
+check "an edited source: built again in the folder kept (no make clean, the marker planted there stays), the edit installed" sh -c '
+	[ "$1" -eq 0 ] && [ -e "$2/.kf-marker" ] && [ -e "$2/drivers/net/kfmarker.o" ] && grep -q "kept from the last build" "$3" &&
+	! grep -q "make.* clean" "$3" && [ "$4" = "named two" ]' _ "$rc" "$w" "$(last_log)" "$(desc)" || sed 's/^/# /' "$tmp/out"
+echo "# changed" >>"$root/usr/src/linux-headers-$A/.config"
+kf install dummy --source "$tmp/tree" >"$tmp/out" 2>&1
+rc=$?
+check "a changed target (the build dir's .config): the folder starts over, the marker gone" sh -c '
+	[ "$1" -eq 0 ] && [ ! -e "$2/.kf-marker" ] && grep -q "starting over" "$3"' _ "$rc" "$w" "$(last_log)" ||
+	sed 's/^/# /' "$tmp/out"
+
 tap_done

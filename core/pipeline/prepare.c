@@ -9,6 +9,24 @@
 #include <sys/stat.h>
 
 #include "pipeline/steps.h"
+#include "txn/txn.h"
+
+/* TO, in a mirror kept from an earlier build, is made a link to FROM (it is one already, or it
+ * goes: the build user may have put anything there) */
+static int relink(const char *from, const char *to)
+{
+	char at[PATH_MAX];
+	ssize_t n = readlink(to, at, sizeof(at) - 1);
+	if (n >= 0) {
+		at[n] = '\0';
+		if (strcmp(at, from) == 0)
+			return 0;
+	}
+	struct stat st;
+	if (lstat(to, &st) == 0 && S_ISDIR(st.st_mode) ? kf_rm_rf(to) < 0 : unlink(to) < 0)
+		return -errno;
+	return symlink(from, to) < 0 ? -errno : 0;
+}
 
 /*
  * Mirrors SRC into DST: folders made, files symlinked (a prepared tree's build outputs left out:
@@ -37,8 +55,8 @@ static int mirror(const char *src, const char *dst, bool recurse)
 			continue;
 		if (S_ISDIR(st.st_mode))
 			r = recurse ? mirror(from, to, true) : 0;
-		else if (symlink(from, to) < 0)
-			r = -errno;
+		else if (symlink(from, to) < 0 && (errno != EEXIST || (r = relink(from, to)) < 0))
+			r = r < 0 ? r : -errno;
 	}
 	closedir(d);
 	return r;
@@ -99,7 +117,28 @@ static int copy_module_dir(struct kforge_job *job)
 	_cleanup_free_ char *dst = kforge_path_join(job->work_dir, job->module_subdir, NULL);
 	if (!dst)
 		return -ENOMEM;
-	int r = kf_rm_rf(job->work_dir);
+	/* the mirror of an earlier build for the same source and target is kept, its objects with it:
+	 * kbuild rebuilds what changed (the links follow the source); another target starts over */
+	const char *kbuild = job->strategy == KFORGE_STRATEGY_HEADERS ? job->kernel.build_dir : job->objdir;
+	_cleanup_free_ char *config = kbuild ? kforge_path_join(kbuild, ".config", NULL) : NULL;
+	char sum[65] = "-";
+	if (config && kf_sha256_file(config, sum) < 0)
+		strcpy(sum, "-");
+	_cleanup_free_ char *stamp = kforge_path_join(job->work_dir, ".kforge-built-for", NULL);
+	_cleanup_free_ char *want = kf_strdup_printf("%s %s %s %s\n", job->source_dir, job->kernel.release,
+						     kbuild ? kbuild : "-", sum);
+	_cleanup_free_ char *last = NULL;
+	if (!stamp || !want)
+		return -ENOMEM;
+	int r = 0;
+	if (kf_read_file(stamp, &last, NULL) < 0 || strcmp(last, want) != 0) {
+		if (last)
+			kf_log_to_file(job, "# %s was built for %s: starting over\n", job->work_dir, kf_strstrip(last));
+		r = kf_rm_rf(job->work_dir);
+	} else {
+		kf_log_to_file(job, "# %s kept from the last build for the same target: only what changed is rebuilt\n",
+			       job->work_dir);
+	}
 	if (r == 0)
 		r = mirror(src, dst, job->kind != KFORGE_MODULE_NAME);
 	_cleanup_free_ char *up = strdup(job->module_subdir);
@@ -125,6 +164,8 @@ static int copy_module_dir(struct kforge_job *job)
 		}
 		kf_strv_free(&subs);
 	}
+	if (r == 0)
+		r = kf_write_file(stamp, want, 0644);
 	if (r < 0)
 		return kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot mirror %s into %s: %s", src, job->work_dir,
 				       strerror(-r));
