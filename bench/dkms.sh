@@ -7,7 +7,8 @@
 #                Target: <= 0.65.
 #   autoinstall: six packages installed for KVER, rebuilt for a second kernel (KVER's cloud
 #                flavour): `kforge autoinstall -k K2 --rebuild` vs `dkms autoinstall -k K2`, and
-#                kforge's CPU-bound limit (user+sys)/cores beside. Targets: dkms/kforge >= 1.8,
+#                kforge's CPU-bound limit (user+sys)/cores beside (the machine's busy CPU time
+#                over the run, bench/measure.py: the sandboxed makes' is not in kforge's rusage). Targets: dkms/kforge >= 1.8,
 #                kforge within 10% of its limit.
 # DKMS runs in a mount namespace of its own: /etc/dkms (its trees and signing key under the work
 # folder), /var/lib/dkms and /lib/modules are the bench's, so the machine's are never touched.
@@ -125,13 +126,18 @@ nk=$(find "$w/kimp-r/lib/modules/$K2" -name '*.ko*' | wc -l)
 nd=$(find "$w/lib-modules/$K2" -name '*.ko*' | wc -l)
 kf=$(mean "$w/auto-kf" 1)
 dm=$(mean "$w/auto-dk" 1)
-limit=$(awk -v c="$cores" '{ s += $2 + $3; n++ } END { printf "%.4f", s / n / c }' "$w/auto-kf")
+# the CPU kforge's run kept busy, all its processes (the sandboxed makes too): the machine's, idle otherwise
+limit=$(awk -v c="$cores" '{ s += $5; n++ } END { printf "%.4f", s / n / c }' "$w/auto-kf")
 r=$(echo "$dm / $kf" | bc -l)
 l=$(echo "$kf / $limit" | bc -l)
 printf 'autoinstall of 6 packages for %s (installed for %s), %s rounds alternating, %s cores:\n' "$K2" "$KVER" "$ROUNDS" "$cores"
 printf '  kforge autoinstall --rebuild: %7.3f s, peak %6d KiB, %d modules; CPU-bound limit (user+sys)/cores %7.3f s\n' \
 	"$kf" "$(most "$w/auto-kf" 4)" "$nk" "$limit"
-printf '  dkms autoinstall:             %7.3f s, peak %6d KiB, %d modules\n' "$dm" "$(most "$w/auto-dk" 4)" "$nd"
+dlimit=$(awk -v c="$cores" '{ s += $5; n++ } END { printf "%.4f", s / n / c }' "$w/auto-dk")
+printf '  dkms autoinstall:             %7.3f s, peak %6d KiB, %d modules; (user+sys)/cores %7.3f s\n' "$dm" \
+	"$(most "$w/auto-dk" 4)" "$nd" "$dlimit"
+# no tool doing kforge's compiles can beat its CPU-bound limit: dkms/limit is the best ratio here
+printf '  the best any tool could: dkms/(kforge limit) = %5.3f\n' "$(echo "$dm / $limit" | bc -l)"
 verdict "$(printf '  ratio dkms/kforge = %5.3f (target >= 1.8)' "$r")" "$r >= 1.8"
 verdict "$(printf '  kforge/limit = %5.3f (target <= 1.10)' "$l")" "$l <= 1.10"
 exit $fail
