@@ -91,6 +91,21 @@ static void object_subdirs(const char *makefile, const char *name, struct kf_str
 	}
 }
 
+/* The work folder, kept when STAMP (what its last build was for) says WANT, else removed: another
+ * target starts over. 0 or -errno. */
+static int start_over_unless(struct kforge_job *job, const char *stamp, const char *want)
+{
+	_cleanup_free_ char *last = NULL;
+	if (kf_read_file(stamp, &last, NULL) == 0 && strcmp(last, want) == 0) {
+		kf_log_to_file(job, "# %s kept from the last build for the same target: only what changed is rebuilt\n",
+			       job->work_dir);
+		return 0;
+	}
+	if (last)
+		kf_log_to_file(job, "# %s was built for %s: starting over\n", job->work_dir, kf_strstrip(last));
+	return kf_rm_rf(job->work_dir);
+}
+
 /*
  * The module's folder, mirrored out of the source as symlinks, so kbuild writes its objects
  * there and the cached source stays clean. A single named module takes only its folder's own
@@ -127,18 +142,9 @@ static int copy_module_dir(struct kforge_job *job)
 	_cleanup_free_ char *stamp = kforge_path_join(job->work_dir, ".kforge-built-for", NULL);
 	_cleanup_free_ char *want = kf_strdup_printf("%s %s %s %s\n", job->source_dir, job->kernel.release,
 						     kbuild ? kbuild : "-", sum);
-	_cleanup_free_ char *last = NULL;
 	if (!stamp || !want)
 		return -ENOMEM;
-	int r = 0;
-	if (kf_read_file(stamp, &last, NULL) < 0 || strcmp(last, want) != 0) {
-		if (last)
-			kf_log_to_file(job, "# %s was built for %s: starting over\n", job->work_dir, kf_strstrip(last));
-		r = kf_rm_rf(job->work_dir);
-	} else {
-		kf_log_to_file(job, "# %s kept from the last build for the same target: only what changed is rebuilt\n",
-			       job->work_dir);
-	}
+	int r = start_over_unless(job, stamp, want);
 	if (r == 0)
 		r = mirror(src, dst, job->kind != KFORGE_MODULE_NAME);
 	_cleanup_free_ char *up = strdup(job->module_subdir);
@@ -189,15 +195,9 @@ static int copy_external(struct kforge_job *job)
 	}
 	_cleanup_free_ char *stamp = kforge_path_join(job->work_dir, ".kforge-built-for", NULL);
 	_cleanup_free_ char *want = kf_strdup_printf("%s %s\n", job->kernel.release, job->kbuild_dir);
-	_cleanup_free_ char *last = NULL;
 	if (!stamp || !want)
 		return -ENOMEM;
-	int r = 0;
-	if (kf_read_file(stamp, &last, NULL) < 0 || strcmp(last, want) != 0) {
-		if (last)
-			kf_log_to_file(job, "# %s was built against %s: starting over\n", job->work_dir, kf_strstrip(last));
-		r = kf_rm_rf(job->work_dir);
-	}
+	int r = start_over_unless(job, stamp, want);
 	if (r == 0)
 		r = kf_mirror_external(job, src, job->work_dir);
 	if (r == 0)
