@@ -2,9 +2,10 @@
 # bench/dkms.sh: kforge against DKMS on Debian's real *-dkms packages, each case measured
 # alternating in one run (the machine is shared and noisy: ratios, never a verdict from one time),
 # with the peak memory of each beside it (bench/measure.py):
-#   install:     a first install of v4l2loopback-dkms for KVER (kforge install PKGDIR --rebuild into
-#                a tree of its own) vs `dkms install` of the same package (its build removed first).
-#                Target: <= 0.65.
+#   install:     a first install of v4l2loopback-dkms (PKG=NAME: another of the six) for KVER
+#                (kforge install PKGDIR --rebuild into a tree of its own) vs `dkms install` of the
+#                same package (its build removed first), the bare make beside. Target: <= 0.65.
+#                CASES=install measures this one alone.
 #   autoinstall: six packages installed for KVER, rebuilt for a second kernel (KVER's cloud
 #                flavour): `kforge autoinstall -k K2 --rebuild` vs `dkms autoinstall -k K2`, and
 #                kforge's CPU-bound limit (user+sys)/cores beside (the machine's busy CPU time
@@ -42,7 +43,8 @@ for p in $pkgs; do
 	cp -a "${src%/}" "$w/pkgs/"
 done
 chmod -R go+rX "$w/pkgs"
-v4l=$(basename "$(ls -d "$w"/pkgs/v4l2loopback-*)")
+# the package of the install case: PKG (a source folder name's start), v4l2loopback by default
+v4l=$(basename "$(ls -d "$w"/pkgs/"${PKG:-v4l2loopback}"-* | head -n1)")
 
 # DKMS's world: its framework.conf pointing at the bench's trees, a signing key of its own
 mkdir -p "$w/etc-dkms/framework.conf.d" "$w/var-lib-dkms" "$w/lib-modules/$KVER" "$w/lib-modules/$K2" "$w/dsrc"
@@ -86,8 +88,8 @@ for i in $(seq "$ROUNDS"); do
 	cp -a "$w/pkgs/$v4l" "$w/bare"
 	$M make -j"$cores" KERNELRELEASE="$KVER" -C "$BUILD" M="$w/bare" modules >>"$w/inst-mk"
 done
-[ -n "$(find "$w/kimp" -name 'v4l2loopback.ko*')" ] && [ -n "$(find "$w/lib-modules/$KVER" -name 'v4l2loopback.ko*')" ] ||
-	{ echo "bench: an install made no v4l2loopback.ko" >&2; exit 1; }
+[ -n "$(find "$w/kimp" -name '*.ko*')" ] && [ -n "$(find "$w/lib-modules/$KVER" -name '*.ko*')" ] ||
+	{ echo "bench: an install of $v4l made no module" >&2; exit 1; }
 kf=$(mean "$w/inst-kf" 1)
 dm=$(mean "$w/inst-dk" 1)
 r=$(echo "$kf / $dm" | bc -l)
@@ -100,6 +102,7 @@ printf '  make -C BUILD M=COPY (the limit): %7.3f s, peak %6d KiB; make/dkms = %
 verdict "$(printf '  ratio install = %5.3f (target <= 0.65)' "$r")" "$r <= 0.65"
 
 # --- autoinstall ----------------------------------------------------------------------------------
+[ "${CASES:-install autoinstall}" != install ] || exit $fail
 rm -rf "$w/kimp"
 for p in "$w"/pkgs/*; do
 	"$KFORGE" -q -k "$KVER" install "$p" --install-mod-path "$w/kimp" >/dev/null
