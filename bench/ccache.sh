@@ -3,7 +3,7 @@
 # ccache cold (build.cache_dir/ccache empty) vs warm (filled once before, kept), measured
 # alternating in one run, peak memory beside (bench/measure.py). --rebuild makes kforge
 # build past its build cache, and its work folder is removed before each run, so every object
-# is compiled: by gcc when cold, from ccache (build.cache_dir/ccache/btrfs-HASH) when warm. Target: warm <= 0.3 x cold. Prints the ratio with its target,
+# is compiled: by gcc when cold, from ccache (build.cache_dir/ccache/KVER/btrfs-HASH) when warm. Target: warm <= 0.3 x cold. Prints the ratio with its target,
 # "ok" or "MISSED"; exits 1 when it is missed. Needs ccache and linux-source-6.1.
 set -eu
 . "$(dirname "$0")/common.sh" 2
@@ -38,7 +38,7 @@ for i in $(seq "$ROUNDS"); do
 	$M "$KFORGE" -q -k "$KVER" --rebuild install btrfs --install-mod-path "$w/imp" >>"$w/hot"
 done
 [ -n "$(find "$w/imp" -name 'btrfs.ko*')" ] || { echo "bench: no btrfs.ko was installed" >&2; exit 1; }
-stats=$(for d in "$cc"/*/; do CCACHE_DIR=$d ccache --print-stats; done | awk -F'\t' '$1 ~ /_cache_hit$/ { h += $2 } $1 == "cache_miss" { m = $2 } END { print h, m }')
+stats=$(for d in "$cc"/*/*/; do CCACHE_DIR=$d ccache --print-stats; done | awk -F'\t' '$1 ~ /_cache_hit$/ { h += $2 } $1 == "cache_miss" { m = $2 } END { print h, m }')
 cold=$(mean "$w/cold" 1)
 hot=$(mean "$w/hot" 1)
 r=$(echo "$hot / $cold" | bc -l)

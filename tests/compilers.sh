@@ -1,7 +1,7 @@
 #!/bin/sh
 # compilers.sh: compilers that scale out (TAP), for real against the host's Debian headers in a copy
 # of the Debian fixture root. ccache is used when installed (build.ccache = auto): the make command
-# gives CC=ccache COMPILER, its cache is build.cache_dir/ccache/NAME-HASH (the module's own, written
+# gives CC=ccache COMPILER, its cache is build.cache_dir/ccache/KVER/NAME-HASH (the module's own, written
 # by the build user during its build only), and a build of the same sources again in a fresh
 # folder is served from it, which `kforge cache list`
 # shows as its hit rate. build.ccache = yes without ccache fails naming the fix. distcc: with
@@ -48,9 +48,9 @@ else
 	check "kforge cache list shows the ccache folder and its hit rate" sh -c '
 		grep -q "^ccache .* ccache$" "$1" && grep -Eq "^ccache: [0-9]+ of [0-9]+ compiles served from its cache \([0-9]+% hits\)$" "$1"' \
 		_ "$tmp/list2" || sed 's/^/# /' "$tmp/list2"
-	check "each module has a ccache folder of its own (ccache/NAME-HASH), handed back to root after its build" sh -c '
-		[ "$(ls "$1" | wc -l)" = 1 ] && ls "$1" | grep -q "^cc1-[0-9a-f]\{8\}$" && [ -z "$(find "$1" ! -user root | head -n1)" ]' \
-		_ "$cache/ccache"
+	check "each module has a ccache folder of its own (ccache/KVER/NAME-HASH), handed back to root after its build" sh -c '
+		[ "$(ls "$1/$2" | wc -l)" = 1 ] && ls "$1/$2" | grep -q "^cc1-[0-9a-f]\{8\}$" &&
+		[ -z "$(find "$1" ! -user root | head -n1)" ]' _ "$cache/ccache" "$A"
 	check "kforge cache list --json has the hits and misses" sh -c '
 		"$1" --root "$2" cache list --json | jq -e ".ccache.hits >= 1 and .ccache.misses >= 1 and any(.entries[]; .kind == \"ccache\")"' \
 		_ "$KFORGE" "$root"

@@ -9,7 +9,8 @@
 # build. autoinstall for a second kernel rebuilds the four at once, the exporter before its
 # importer (modinfo depends of the first kernel's build); a build that fails does not stop the
 # others and the summary names each. MAKEFLAGS from the environment is honoured: -jN, and the
-# jobserver of a make that runs kforge.
+# jobserver of a make that runs kforge. autoinstall --all-kernels rebuilds for two new kernels at
+# once, under the same one jobserver.
 set -u
 NAME=parallel
 . "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
@@ -130,5 +131,29 @@ make_lines >"$tmp/lines"
 check "kforge started by make -j2 (a + rule): its make joins that jobserver, given no -j of its own" sh -c '
 	[ "$1" -eq 0 ] && grep -q -- "--jobserver-auth=[0-9]*,[0-9]*" "$2" && ! grep -q "args=\[.*-j[0-9]" "$2" &&
 	! grep -q "jobserver unavailable" "$3"' _ "$rc" "$tmp/lines" "$tmp/err" || sed 's/^/# /' "$tmp/lines" "$tmp/err"
+
+# (g) autoinstall --all-kernels: two new kernels at once, each with its four rebuilds, one jobserver
+C=6.1.0-60-amd64
+D=6.1.0-61-amd64
+synth_kernel "$root" "$A" "$C"
+synth_kernel "$root" "$A" "$D"
+reset_lines
+kf -j2 autoinstall --all-kernels >"$tmp/out" 2>"$tmp/err"
+rc=$?
+# the fixture's rt kernel has a build dir that cannot build (no generated config): it fails there,
+# and the others go on
+check "autoinstall --all-kernels at -j2: the four rebuilt for each new kernel, the others had them, the rt one failed; exit 1" sh -c '
+	[ "$1" -eq 1 ] && grep -q "autoinstall for $3: 4 rebuilt, 0 skipped, 0 failed" "$2" &&
+	grep -q "autoinstall for $4: 4 rebuilt, 0 skipped, 0 failed" "$2" &&
+	grep -q "autoinstall for $5: 0 rebuilt, 0 skipped, 0 failed" "$2" &&
+	grep -q "autoinstall --all-kernels: 5 kernels, 1 with failures" "$2" && grep -q "^kforge:   $3: ok$" "$2" &&
+	grep -q "^kforge:   6.1.0-56-rt-amd64: failed" "$2"' _ "$rc" "$tmp/err" "$C" "$D" "$A" || sed 's/^/# /' "$tmp/err"
+make_lines >"$tmp/lines"
+check "... the kernels' rebuilds ran under one jobserver, two jobs at once" sh -c '
+	[ "$(grep -c . "$1")" -ge 8 ] && [ "$(sed -n "s/.*--jobserver-auth=\([0-9]*,[0-9]*\).*/\1/p" "$1" | sort -u | wc -l)" = 1 ] &&
+	grep -q "free=0" "$1"' _ "$tmp/lines" || sed 's/^/# /' "$tmp/lines"
+check "... each kernel's messages are said with its release ([KVER] ...)" grep -q "^kforge: \[$C\] " "$tmp/err"
+expect_fail "autoinstall -k KVER --all-kernels: exit 2, names both" 2 "-k and --all-kernels name the kernels twice" \
+	"$KFORGE" --root "$root" -k "$A" autoinstall --all-kernels
 
 tap_done

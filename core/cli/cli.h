@@ -18,6 +18,7 @@ struct opts {
 	bool json, help, dry_run, no_wait, force;
 	bool rebuild;		       /* build, install, autoinstall: past the build cache */
 	bool all;		       /* cache prune --all */
+	bool all_kernels;	       /* autoinstall --all-kernels */
 	bool remove;		       /* dkms import --remove */
 	const char *older_than;	       /* cache prune --older-than DAYS */
 	const char *source_rewrites[16]; /* --source-rewrite FROM=TO, in order */

@@ -125,11 +125,12 @@ int cmd_status(struct kforge_ctx *ctx, struct opts *o)
 	return 0;
 }
 
-int cmd_autoinstall(struct kforge_ctx *ctx, struct opts *o)
+/* autoinstall for one kernel (O's -k): an exit code */
+static int autoinstall_one(struct kforge_ctx *ctx, struct opts *o)
 {
-	int code = need_args(ctx, o, 0, "");
 	struct kforge_job *job = NULL;
-	if (code || (code = make_job_for(ctx, o, NULL, false, true, &job)))
+	int code = make_job_for(ctx, o, NULL, false, true, &job);
+	if (code)
 		return code;
 	struct kforge_job_options base = {
 		.install_mod_path = o->install_mod_path,
@@ -145,6 +146,100 @@ int cmd_autoinstall(struct kforge_ctx *ctx, struct opts *o)
 		kforge_dkms_warn_same_name(job, NULL);
 	}
 	kforge_job_unref(job);
+	return code;
+}
+
+/* --all-kernels: each kernel's autoinstall a job of the batch, its rebuilds under the same jobserver */
+struct kernels {
+	struct kforge_ctx *ctx;
+	struct opts *o;
+	char **v;
+	size_t n, next, failed;
+	struct kforge_job **probes;
+	int *codes;
+};
+
+static long kernels_ready(void *data)
+{
+	struct kernels *k = data;
+	return k->next < k->n ? (long)k->next : -1;
+}
+
+static struct kforge_job *kernels_start(void *data, size_t i)
+{
+	struct kernels *k = data;
+	k->next = i + 1;
+	kforge_notice(k->ctx, "autoinstall for %s (%zu of %zu kernels)", k->v[i], i + 1, k->n);
+	return k->probes[i];
+}
+
+static int kernels_run(struct kforge_job *job, void *data)
+{
+	struct kernels *k = data;
+	struct opts one = *k->o;
+	one.kernel = kforge_job_kernel(job);
+	return autoinstall_one(k->ctx, &one);
+}
+
+static void kernels_done(void *data, size_t i, int code)
+{
+	struct kernels *k = data;
+	k->codes[i] = code;
+	k->failed += code != 0;
+}
+
+static const struct kforge_batch_ops kernels_ops = { kernels_ready, kernels_start, kernels_run, kernels_done };
+
+int cmd_autoinstall(struct kforge_ctx *ctx, struct opts *o)
+{
+	int code = need_args(ctx, o, 0, "");
+	if (code || !o->all_kernels)
+		return code ? code : autoinstall_one(ctx, o);
+	if (o->kernel) {
+		kforge_err(ctx, "autoinstall: -k and --all-kernels name the kernels twice: give one of them");
+		return KFORGE_EXIT_USAGE;
+	}
+	struct kernels k = { .ctx = ctx, .o = o, .v = kforge_list_kernels(kforge_ctx_root(ctx)) };
+	for (; k.v && k.v[k.n]; k.n++)
+		;
+	if (!k.n) {
+		kforge_notice(ctx, "autoinstall --all-kernels: no kernel under %s has a build dir: nothing to rebuild",
+			      kforge_ctx_root(ctx));
+		free(k.v);
+		return 0;
+	}
+	k.probes = calloc(k.n, sizeof(*k.probes));
+	k.codes = calloc(k.n, sizeof(*k.codes));
+	/* a job per kernel, its -j the run's: the batch's slots, which the kernels' rebuilds share */
+	for (size_t i = 0; k.probes && k.codes && i < k.n && !code; i++) {
+		struct opts one = *o;
+		one.kernel = k.v[i];
+		code = make_job_for(ctx, &one, NULL, false, true, &k.probes[i]);
+	}
+	if (!k.probes || !k.codes)
+		code = KFORGE_EXIT_FAILURE;
+	if (!code) {
+		unsigned int slots = kforge_job_jobs(k.probes[0]);
+		int r = kforge_batch_run(ctx, k.n > 1 ? slots : 1, &kernels_ops, &k);
+		if (r < 0) {
+			kforge_err(ctx, "cannot run the autoinstalls: %s", strerror(-r));
+			code = KFORGE_EXIT_FAILURE;
+		}
+	}
+	if (!code) {
+		kforge_notice(ctx, "autoinstall --all-kernels: %zu kernels, %zu with failures", k.n, k.failed);
+		for (size_t i = 0; i < k.n; i++)
+			kforge_notice(ctx, "  %s: %s", k.v[i], k.codes[i] ? "failed (see above)" : "ok");
+		code = k.failed ? KFORGE_EXIT_FAILURE : 0;
+	}
+	for (size_t i = 0; i < k.n; i++) {
+		if (k.probes)
+			kforge_job_unref(k.probes[i]);
+		free(k.v[i]);
+	}
+	free(k.v);
+	free(k.probes);
+	free(k.codes);
 	return code;
 }
 

@@ -47,7 +47,7 @@ static const struct command commands[] = {
 	{ "install", cmd_install, "install MODULE|DIR...", "build, validate, install, depmod, refresh the initramfs", false },
 	{ "uninstall", cmd_uninstall, "uninstall MODULE [--force]", "remove a module kforge installed, put back what it replaced", false },
 	{ "status", cmd_status, "status [--json]", "the modules kforge installed: ok, modified, missing or superseded; DKMS's beside", true },
-	{ "autoinstall", cmd_autoinstall, "autoinstall -k KVER", "rebuild every module kforge installed for kernel KVER (the hooks call it)", false },
+	{ "autoinstall", cmd_autoinstall, "autoinstall -k KVER|--all-kernels", "rebuild every module kforge installed for kernel KVER, or for every kernel (the hooks call it)", false },
 	{ "keygen", cmd_keygen, "keygen [--dir DIR]", "create a module signing key pair and say how to enroll it", false },
 	{ "dkms", cmd_dkms, "dkms import [NAME...]", "take over what DKMS installed: build and install it with kforge (--remove)", false },
 	{ "cache", cmd_cache, "cache list|prune", "what the cache keeps (downloads, git store, trees, build folders); free it", true },
@@ -121,7 +121,9 @@ static void command_usage(const struct command *c, const struct opts *o)
 			    "installed, built, added or broken, with the package NAME/VER; in --json under \"dkms\"" },
 		{ "autoinstall", "--install-mod-path DIR, --no-wait, -j N, --rebuild. Independent modules are rebuilt at\n"
 				 "once, under one make jobserver of -j N slots; BUILD_DEPENDS and the modules one imports\n"
-				 "symbols from come first" },
+				 "symbols from come first. --all-kernels: for every kernel under the root that has a build\n"
+				 "dir, the kernels at once too, all under the one jobserver; each kernel's installs take\n"
+				 "turns, a summary names each kernel's result" },
 		{ "keygen", "--dir DIR (default /var/lib/kforge/mok, where kforge looks first)" },
 		{ "cache", "list [--json]: each download (with the name and URL it was fetched as), the git object\n"
 			   "store, each source tree, each module's build folder (work) and each kept build (build: the\n"
@@ -218,6 +220,7 @@ int main(int argc, char **argv)
 		{ "force", no_argument, NULL, 'F' },	      { "dir", required_argument, NULL, 'd' },
 		{ "all", no_argument, NULL, 'A' },	      { "remove", no_argument, NULL, 'X' },	      { "older-than", required_argument, NULL, 'O' },
 		{ "source-rewrite", required_argument, NULL, 'R' }, { "rebuild", no_argument, NULL, 'B' },
+		{ "all-kernels", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -248,6 +251,7 @@ int main(int argc, char **argv)
 		case 'W': o.no_wait = true; break;
 		case 'F': o.force = true; break;
 		case 'B': o.rebuild = true; break;
+		case 'K': o.all_kernels = true; break;
 		case 'd': o.dir = optarg; break;
 		case 'A': o.all = true; break;
 		case 'X': o.remove = true; break;

@@ -61,7 +61,8 @@ static void __attribute__((noreturn)) child_main(struct kforge_job *job, const s
 	struct kforge_ctx *ctx = job->ctx;
 	/* its siblings hold the root's lock in turn: it waits for them, whatever --no-wait says */
 	job->no_wait = false;
-	struct prefixed p = { ctx->log_fn, ctx->log_data, job->module_spec ? job->module_spec : "job" };
+	struct prefixed p = { ctx->log_fn, ctx->log_data,
+			      job->module_spec ? job->module_spec : job->kernel.release ? job->kernel.release : "job" };
 	kforge_set_log_fn(ctx, log_prefixed, &p);
 	int code = ops->run(job, data);
 	fflush(NULL);

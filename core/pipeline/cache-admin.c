@@ -484,6 +484,26 @@ static int ccache_dir_stats(struct kforge_job *job, const char *dir, unsigned lo
 	return 0;
 }
 
+/* The caches DEPTH folders below DIR (ccache/KVER/NAME-HASH), their counters added up. */
+static int ccache_tree_stats(struct kforge_job *job, const char *dir, int depth, unsigned long long *hits,
+			     unsigned long long *misses)
+{
+	if (depth == 0)
+		return ccache_dir_stats(job, dir, hits, misses);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	int r = 0;
+	for (struct dirent *e; r == 0 && (e = readdir(d));) {
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+			continue;
+		_cleanup_free_ char *sub = kforge_path_join(dir, e->d_name, NULL);
+		r = sub ? ccache_tree_stats(job, sub, depth - 1, hits, misses) : -ENOMEM;
+	}
+	closedir(d);
+	return r;
+}
+
 int kforge_ccache_stats(struct kforge_job *job, unsigned long long *hits, unsigned long long *misses)
 {
 	*hits = *misses = 0;
@@ -491,16 +511,7 @@ int kforge_ccache_stats(struct kforge_job *job, unsigned long long *hits, unsign
 	_cleanup_free_ char *ccache = kforge_find_program("ccache");
 	if (!top)
 		return -ENOMEM;
-	DIR *d = ccache ? opendir(top) : NULL;
-	if (!d)
+	if (!ccache || !kf_is_dir(top))
 		return -ENOENT;
-	int r = 0;
-	for (struct dirent *e; r == 0 && (e = readdir(d));) {
-		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
-			continue;
-		_cleanup_free_ char *dir = kforge_path_join(top, e->d_name, NULL);
-		r = dir ? ccache_dir_stats(job, dir, hits, misses) : -ENOMEM;
-	}
-	closedir(d);
-	return r;
+	return ccache_tree_stats(job, top, 2, hits, misses);
 }

@@ -104,7 +104,7 @@ char *kf_ccache_dir(const struct kforge_job *job)
 {
 	const char *dir = job->module_origin ? job->module_origin : job->module_dir ? job->module_dir : "";
 	const char *leaf = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
-	return kf_strdup_printf("%s/ccache/%.40s-%08lx", job->cache_dir, leaf[0] ? leaf : "module",
+	return kf_strdup_printf("%s/ccache/%s/%.40s-%08lx", job->cache_dir, job->kernel.release, leaf[0] ? leaf : "module",
 				kf_hash_str(KF_HASH_SEED, dir) & 0xffffffffUL);
 }
 

@@ -7,9 +7,10 @@
 size_t kf_add_make_vars(const struct kforge_job *job, const char **argv, size_t n, size_t max);
 /* "-jN" (the job's -j) written into BUF, or NULL when a jobserver runs the makes: MAKEFLAGS says it. */
 const char *kf_make_jobs(struct kforge_job *job, char *buf, size_t size);
-/* ccache's cache for the module's builds: build.cache_dir/ccache/NAME-HASH, one per module folder
- * (as its work folder, handed to the build user for a build and back), so that no module's build
- * can put objects or settings into another's (malloc'd). */
+/* ccache's cache for the module's builds: build.cache_dir/ccache/KVER/NAME-HASH, one per module
+ * folder and kernel (as its work folder, handed to the build user for a build and back, under
+ * the work folder's lock), so that no module's build can put objects or settings into another's,
+ * and two builds at once never share one (malloc'd). */
 char *kf_ccache_dir(const struct kforge_job *job);
 /*
  * derive-version.c: a make (or a script) of the module's or the kernel tree's own, run as every

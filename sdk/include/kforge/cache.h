@@ -43,8 +43,8 @@ int kforge_cache_list(struct kforge_job *job, struct kforge_cache_entry **out, s
 void kforge_cache_entries_free(struct kforge_cache_entry *v, size_t n);
 /*
  * Since 0.2: the compiles ccache served from its cache (HITS: direct and preprocessed) and those
- * it compiled (MISSES), summed over the modules' caches (build.cache_dir/ccache/NAME-HASH, one per
- * module). Asks `ccache --print-stats` (ccache 4). -ENOENT when there is no such cache or no ccache.
+ * it compiled (MISSES), summed over the modules' caches (build.cache_dir/ccache/KVER/NAME-HASH, one
+ * per module and kernel). Asks `ccache --print-stats` (ccache 4). -ENOENT when there is no such cache or no ccache.
  */
 int kforge_ccache_stats(struct kforge_job *job, unsigned long long *hits, unsigned long long *misses);
 /* An entry's size for a person, into BUF: "512 B", "1.5 MiB". */
