@@ -114,12 +114,28 @@ check "... kfvideo stays installed for 6.1.0-56-amd64, nothing of it for 6.1.0-5
 	[ -n "$(find "$1/usr/lib/modules/6.1.0-56-amd64/updates" -name "kfvideo.ko*")" ] &&
 	[ -z "$(find "$1/usr/lib/modules/6.1.0-59-amd64" -name "kfvideo.ko*")" ]' _ "$root"
 
+# the kernel 6.1.0-57-amd64 is removed: its image's prerm runs prerm.d (kforge uninstall --all)
+hook=$builddir/plugins/debian/hooks/kernel-prerm
+run_hook prerm "$root" "$hook" 6.1.0-57-amd64 /boot/vmlinuz-6.1.0-57-amd64
+rc=$?
+check "debian prerm.d: every module kforge installed for the removed kernel is gone, files and records; exit 0" sh -c '
+	[ "$1" -eq 0 ] && grep -q "uninstall --all for 6.1.0-57-amd64: 2 of 2 modules removed" "$2" &&
+	[ -z "$(find "$3/usr/lib/modules/6.1.0-57-amd64/updates" -name "*.ko*")" ] &&
+	! "$4" --root "$3" -k 6.1.0-57-amd64 status | grep -q "^6.1.0-57-amd64 "' _ "$rc" "$tmp/prerm.out" "$root" "$KFORGE" ||
+	sed 's/^/# /' "$tmp/prerm.out"
+check "debian prerm.d: ... the other kernels keep theirs" sh -c '
+	installed_for() { "$1" --root "$2" -k "$3" status 2>/dev/null | grep -qE "^$3 +hello +ok "; }
+	installed_for "$1" "$2" 6.1.0-56-amd64 && installed_for "$1" "$2" 6.1.0-58-amd64' _ "$KFORGE" "$root"
+run_hook prerm-none "$root" "$hook" 6.1.0-99-amd64 /boot/vmlinuz-6.1.0-99-amd64
+check "debian prerm.d of a kernel kforge knows nothing of: exit 0" sh -c '[ "$1" -eq 0 ]' _ "$?"
+
 # --- Fedora and systemd systems: the kernel-install plugin
 hook=$builddir/plugins/fedora/hooks/40-kforge.install
 setup fedora fedora 6.5.6-300.fc39.x86_64 6.5.7-300.fc39.x86_64
 run_hook ki-remove "$tmp/fedora" "$hook" remove 6.5.7-300.fc39.x86_64
-check "kernel-install remove: nothing rebuilt" sh -c '[ ! -s "$1" ] && [ ! -e "$2/usr/lib/modules/6.5.7-300.fc39.x86_64/updates" ]' \
-	_ "$tmp/ki-remove.out" "$tmp/fedora"
+check "kernel-install remove of a kernel kforge installed nothing for: nothing rebuilt, nothing removed, exit 0" sh -c '
+	[ "$3" -eq 0 ] && grep -q "uninstall --all for 6.5.7-300.fc39.x86_64: 0 of 0 modules removed" "$1" &&
+	[ ! -e "$2/usr/lib/modules/6.5.7-300.fc39.x86_64/updates" ]' _ "$tmp/ki-remove.out" "$tmp/fedora" "$?"
 run_hook ki-add "$tmp/fedora" "$hook" add 6.5.7-300.fc39.x86_64 /boot/efi/x /usr/lib/modules/6.5.7-300.fc39.x86_64/vmlinuz
 rc=$?
 if [ $rc -eq 0 ] && installed_for "$tmp/fedora" 6.5.7-300.fc39.x86_64 /usr/lib/modules/6.5.7-300.fc39.x86_64/updates/hello.ko.xz; then
@@ -128,6 +144,12 @@ else
 	not_ok "kernel-install add: hello.ko.xz rebuilt and installed for 6.5.7-300.fc39.x86_64"
 	sed 's/^/# /' "$tmp/ki-add.out"
 fi
+
+run_hook ki-remove2 "$tmp/fedora" "$hook" remove 6.5.7-300.fc39.x86_64
+check "kernel-install remove: hello.ko.xz removed for 6.5.7-300.fc39.x86_64, kept for 6.5.6-300.fc39.x86_64" sh -c '
+	[ "$3" -eq 0 ] && [ ! -e "$2/usr/lib/modules/6.5.7-300.fc39.x86_64/updates/hello.ko.xz" ] &&
+	[ -e "$2/usr/lib/modules/6.5.6-300.fc39.x86_64/updates/hello.ko.xz" ]' _ "$tmp/ki-remove2.out" "$tmp/fedora" "$?" ||
+	sed 's/^/# /' "$tmp/ki-remove2.out"
 
 # --- Arch: the pacman hook (targets on stdin, once per kernel)
 setup arch arch 6.6.1-arch1-1 6.6.2-arch1-1
@@ -142,10 +164,20 @@ else
 	not_ok "pacman hook: hello.ko.zst rebuilt and installed for 6.6.2-arch1-1, once for two targets"
 	sed 's/^/# /' "$tmp/pacman.out"
 fi
+printf 'usr/lib/modules/6.6.2-arch1-1/vmlinuz\n' >"$tmp/targets"
+HOOK_ROOT=$tmp/arch KFORGE=$KFORGE_HOOK_BIN "$hook" remove <"$tmp/targets" >"$tmp/pacman-remove.out" 2>&1
+check "pacman hook remove (60-kforge-remove.hook): hello.ko.zst removed for 6.6.2-arch1-1, kept for 6.6.1-arch1-1" sh -c '
+	[ "$3" -eq 0 ] && [ ! -e "$2/usr/lib/modules/6.6.2-arch1-1/updates/hello.ko.zst" ] &&
+	[ -e "$2/usr/lib/modules/6.6.1-arch1-1/updates/hello.ko.zst" ]' _ "$tmp/pacman-remove.out" "$tmp/arch" "$?" ||
+	sed 's/^/# /' "$tmp/pacman-remove.out"
+check "60-kforge-remove.hook: on a kernel's removal, before the transaction, with its targets" sh -c '
+	grep -qx "Operation = Remove" "$1" && grep -qx "Target = usr/lib/modules/\*/vmlinuz" "$1" &&
+	grep -qx "When = PreTransaction" "$1" && grep -qx "NeedsTargets" "$1" && grep -q "^Exec = /.*/pacman-hook remove\$" "$1"' \
+	_ "$builddir/plugins/arch/hooks/60-kforge-remove.hook"
 # pacman runs the PostTransaction hooks in the order of their file names: the name `make install`
 # gives kforge's must sort before mkinitcpio's (90-mkinitcpio-install.hook)
 alpm_name=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$builddir" -n install-exec-local DESTDIR=/nonexistent 2>/dev/null |
-	sed -n 's|^.* plugins/arch/hooks/[^ ]*\.hook /nonexistent/.*/libalpm/hooks/\([^/ ]*\)$|\1|p')
+	sed -n 's|^.* plugins/arch/hooks/60-kforge\.hook /nonexistent/.*/libalpm/hooks/\([^/ ]*\)$|\1|p')
 check "pacman hook: triggers on the kernel and on its headers, runs after the transaction, before mkinitcpio's" sh -c '
 	grep -qx "Target = usr/lib/modules/\*/vmlinuz" "$1" && grep -qx "Target = usr/lib/modules/\*/build/Makefile" "$1" &&
 	grep -qx "When = PostTransaction" "$1" && grep -qx "NeedsTargets" "$1" && grep -q "^Exec = /.*/pacman-hook\$" "$1" &&

@@ -17,7 +17,8 @@ struct opts {
 	int verbose, quiet;
 	bool json, help, dry_run, no_wait, force;
 	bool rebuild;		       /* build, install, autoinstall: past the build cache */
-	bool all;		       /* cache prune --all */
+	bool all;		       /* cache prune --all, uninstall --all */
+	bool last;		       /* log --last */
 	bool all_kernels;	       /* autoinstall --all-kernels */
 	bool remove;		       /* dkms import --remove */
 	const char *older_than;	       /* cache prune --older-than DAYS */
@@ -28,6 +29,20 @@ struct opts {
 	unsigned int n_args;
 };
 
+/* what an option's value is, for the completion */
+enum opt_kind { OPT_NONE, OPT_TEXT, OPT_DIR, OPT_FILE, OPT_KERNEL, OPT_PLUGIN, OPT_STRATEGY };
+
+struct optdef {
+	const char *name;
+	char short_name; /* 0: none */
+	int val;	 /* getopt's */
+	const char *metavar; /* NULL: no value */
+	const char *help;
+	enum opt_kind kind;
+};
+extern const struct optdef optdefs[];
+extern const size_t n_optdefs;
+
 struct command {
 	const char *name;
 	int (*fn)(struct kforge_ctx *ctx, struct opts *o);
@@ -35,10 +50,13 @@ struct command {
 	const char *help;
 	bool json;
 };
+extern const struct command commands[];
+extern const size_t n_commands;
 
 /* common.c */
 void json_str(const char *s);
 void json_kv(const char *key, const char *value, bool comma);
+void json_file(int dirfd_, const char *name);
 int exit_for(int err);
 /* A job for MODULE (NULL: none) on the target kernel, with the plugin selected for it; an exit code. */
 int make_job_for(struct kforge_ctx *ctx, const struct opts *o, const char *module, bool plan, bool lifecycle,
@@ -63,6 +81,10 @@ int cmd_autoinstall(struct kforge_ctx *ctx, struct opts *o);
 int cmd_keygen(struct kforge_ctx *ctx, struct opts *o);
 /* cache.c */
 int cmd_cache(struct kforge_ctx *ctx, struct opts *o);
+/* log.c */
+int cmd_log(struct kforge_ctx *ctx, struct opts *o);
+/* complete.c */
+int cmd_completion(struct kforge_ctx *ctx, struct opts *o);
 /* dkms.c */
 int cmd_dkms(struct kforge_ctx *ctx, struct opts *o);
 void dkms_usage(const struct opts *o);

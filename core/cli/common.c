@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,48 @@
 
 #include "cli/cli.h"
 
-/* JSON output: strings escaped, nothing else needed. */
+/* The length of the valid UTF-8 sequence at P (of at most N bytes), 0 when there is none. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] < 0x80 ? 1 : p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+				       : p[0] >= 0xf0 && p[0] <= 0xf4				   ? 4
+													   : 0;
+	if (!len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* no overlong forms, no surrogates, nothing past U+10FFFF */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) || (p[0] == 0xf0 && p[1] < 0x90) ||
+	    (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return len;
+}
+
+/*
+ * JSON output: the N bytes at S as the characters of a JSON string. Paths and names are bytes:
+ * a byte that is not part of valid UTF-8 is written as the lone surrogate U+DC80 + (byte - 0x80),
+ * as Python's "surrogateescape" writes it, so the output stays valid JSON and the bytes can be
+ * told back (json.loads, then .encode("utf-8", "surrogateescape")).
+ */
+static void json_chars(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		size_t len = utf8_len(p, (size_t)(end - p));
+		if (!len)
+			printf("\\udc%02x", *p++);
+		else if (*p == '"' || *p == '\\')
+			printf("\\%c", *p++);
+		else if (*p == '\n')
+			fputs("\\n", stdout), p++;
+		else if (*p < 0x20 || *p == 0x7f)
+			printf("\\u%04x", *p++);
+		else
+			fwrite(p, 1, len, stdout), p += len;
+	}
+}
+
 void json_str(const char *s)
 {
 	if (!s) {
@@ -18,16 +60,35 @@ void json_str(const char *s)
 		return;
 	}
 	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", stdout);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
+	json_chars(s, strlen(s));
+	putchar('"');
+}
+
+/* NAME in the folder DIRFD, whole, as a JSON string ("" when it cannot be read) */
+void json_file(int dirfd_, const char *name)
+{
+	putchar('"');
+	int fd = openat(dirfd_, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	char buf[65536 + 4];
+	size_t have = 0;
+	ssize_t got;
+	while (fd >= 0 && (got = read(fd, buf + have, sizeof(buf) - have)) > 0) {
+		have += (size_t)got;
+		/* a sequence cut at the end of the buffer waits for its rest */
+		size_t keep = 0;
+		while (keep < 3 && keep < have && (buf[have - 1 - keep] & 0xc0) == 0x80)
+			keep++;
+		if (keep < have && (unsigned char)buf[have - 1 - keep] >= 0xc0)
+			keep++;
 		else
-			putchar(*p);
+			keep = 0;
+		json_chars(buf, have - keep);
+		memmove(buf, buf + have - keep, keep);
+		have = keep;
 	}
+	json_chars(buf, have);
+	if (fd >= 0)
+		close(fd);
 	putchar('"');
 }
 

@@ -9,15 +9,43 @@
 
 #include "cli/cli.h"
 
+/* uninstall --all: every module kforge recorded for the job's kernel (the prerm.d hook's call) */
+static int uninstall_all(struct kforge_ctx *ctx, struct kforge_job *job, const struct opts *o)
+{
+	struct kforge_record **recs = NULL;
+	size_t n = 0;
+	if (kforge_records_list(job, kforge_job_kernel(job), &recs, &n) < 0)
+		return job_code(job);
+	int code = 0;
+	unsigned int done = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (kforge_job_uninstall(job, recs[i]->module, o->force) < 0) {
+			kforge_err(ctx, "%s was not removed for %s", recs[i]->module, kforge_job_kernel(job));
+			code = code ? code : job_code(job);
+		} else {
+			done++;
+		}
+	}
+	kforge_notice(ctx, "uninstall --all for %s: %u of %zu module%s removed", kforge_job_kernel(job), done, n,
+		      n == 1 ? "" : "s");
+	kforge_records_free(recs, n);
+	return code;
+}
+
 int cmd_uninstall(struct kforge_ctx *ctx, struct opts *o)
 {
-	int code = need_args(ctx, o, 1, "uninstall needs the name of a module kforge installed (see kforge status)");
+	int code = o->all ? need_args(ctx, o, 0, "")
+			  : need_args(ctx, o, 1, "uninstall needs the name of a module kforge installed (see kforge status), "
+						 "or --all");
 	struct kforge_job *job = NULL;
 	if (code || (code = make_job_for(ctx, o, NULL, false, true, &job)))
 		return code;
 	if (kforge_job_open_log(job, "uninstall") < 0)
 		kforge_warn(ctx, "no log file can be written: set log.dir in kforge.conf");
-	code = kforge_job_uninstall(job, o->args[0], o->force) < 0 ? job_code(job) : 0;
+	if (o->all)
+		code = uninstall_all(ctx, job, o);
+	else
+		code = kforge_job_uninstall(job, o->args[0], o->force) < 0 ? job_code(job) : 0;
 	if (code && kforge_job_log_path(job))
 		kforge_notice(ctx, "log: %s", kforge_job_log_path(job));
 	kforge_job_unref(job);

@@ -38,57 +38,95 @@ static void log_cli(void *data, int priority, const char *file, int line, const 
 	free(msg);
 }
 
-static const struct command commands[] = {
+const struct command commands[] = {
 	{ "info", cmd_info, "info [--json]", "what kforge knows of the target kernel and system", true },
 	{ "plugins", cmd_plugins, "plugins [--json]", "the plugins found, their scores and the one selected", true },
 	{ "config", cmd_config, "config [--json]", "every configuration value and where it came from", true },
 	{ "plan", cmd_plan, "plan MODULE|DIR [--json]", "the seven steps and the exact commands, run nothing", true },
 	{ "build", cmd_build, "build MODULE|DIR...", "locate, configure, prepare and compile; install nothing", false },
 	{ "install", cmd_install, "install MODULE|DIR...", "build, validate, install, depmod, refresh the initramfs", false },
-	{ "uninstall", cmd_uninstall, "uninstall MODULE [--force]", "remove a module kforge installed, put back what it replaced", false },
+	{ "uninstall", cmd_uninstall, "uninstall MODULE|--all [--force]", "remove a module kforge installed, put back what it replaced", false },
 	{ "status", cmd_status, "status [--json]", "the modules kforge installed: ok, modified, missing or superseded; DKMS's beside", true },
 	{ "autoinstall", cmd_autoinstall, "autoinstall -k KVER|--all-kernels", "rebuild every module kforge installed for kernel KVER, or for every kernel (the hooks call it)", false },
 	{ "keygen", cmd_keygen, "keygen [--dir DIR]", "create a module signing key pair and say how to enroll it", false },
 	{ "dkms", cmd_dkms, "dkms import [NAME...]", "take over what DKMS installed: build and install it with kforge (--remove)", false },
 	{ "cache", cmd_cache, "cache list|prune", "what the cache keeps (downloads, git store, trees, build folders); free it", true },
+	{ "log", cmd_log, "log [--last|JOB] [--json]", "the job logs kept in log.dir, or one job's log", true },
+	{ "completion", cmd_completion, "completion bash|zsh", "print the shell completion script for bash or zsh", false },
 };
+const size_t n_commands = ARRAY_SIZE(commands);
+
+/*
+ * The options, one table: getopt's, --help's and the completion's (cli/complete.c) lists all
+ * come from it. KIND says what a value is, for the completion.
+ */
+const struct optdef optdefs[] = {
+	{ "root", 0, 'r', "DIR", "every path is taken inside DIR (default /)", OPT_DIR },
+	{ "kernel", 'k', 'k', "KVER", "the target kernel (default: the running one)", OPT_KERNEL },
+	{ "plugin", 0, 'p', "NAME", "use this plugin instead of probing", OPT_PLUGIN },
+	{ "source", 0, 's', "PATH", "the kernel source: a tree or a tarball, or git+URL#tag=NAME", OPT_FILE },
+	{ "source-rewrite", 0, 'R', "FROM=TO",
+	  "fetch URLs starting with FROM from TO instead (repeatable;\n"
+	  "before [sources] rewrite of kforge.conf; the longest FROM wins)",
+	  OPT_TEXT },
+	{ "set", 0, 'S', "CONFIG_X=VAL", "change a config option (repeatable; needs the full strategy)", OPT_TEXT },
+	{ "strategy", 0, 't', "S", "headers, full or auto (default auto)", OPT_STRATEGY },
+	{ "extra-symbols", 0, 'E', "FILE", "Module.symvers of another external module this one uses", OPT_FILE },
+	{ "install-mod-path", 0, 'I', "D", "install under D/lib/modules/KVER (kbuild's INSTALL_MOD_PATH)", OPT_DIR },
+	{ "install-dir", 0, 'D', "DIR", "the folder under lib/modules/KVER (default updates)", OPT_TEXT },
+	{ "initramfs", 0, 'i', NULL, "refresh the initramfs even when the module is not in it", OPT_NONE },
+	{ "no-wait", 0, 'W', NULL, "fail at once when another kforge holds the lock (default: wait)", OPT_NONE },
+	{ "rebuild", 0, 'B', NULL,
+	  "build, install, autoinstall: build even when the build cache holds\n"
+	  "a build of the same sources, options and kernel",
+	  OPT_NONE },
+	{ "all-kernels", 0, 'K', NULL, "autoinstall: for every kernel under the root that has a build dir", OPT_NONE },
+	{ "force", 0, 'F', NULL, "uninstall: remove the module even when it changed since", OPT_NONE },
+	{ "dir", 0, 'd', "DIR", "keygen: where the key pair goes (default /var/lib/kforge/mok)", OPT_DIR },
+	{ "all", 0, 'A', NULL,
+	  "cache prune: everything, the git store included; uninstall: every\n"
+	  "module kforge installed for the kernel (-k)",
+	  OPT_NONE },
+	{ "older-than", 0, 'O', "DAYS", "cache prune: what was not used for DAYS days", OPT_TEXT },
+	{ "remove", 0, 'X', NULL, "dkms import: then remove each package imported from DKMS", OPT_NONE },
+	{ "last", 0, 'L', NULL, "log: the newest job's log", OPT_NONE },
+	{ "jobs", 'j', 'j', "N", "parallel make jobs", OPT_TEXT },
+	{ "json", 0, 'J', NULL, "machine-readable output (info, plugins, config, plan, status, cache list, log)", OPT_NONE },
+	{ "dry-run", 0, 'n', NULL, "build, dkms import: print the plan instead of running it", OPT_NONE },
+	{ "verbose", 'v', 'v', NULL, "more messages (twice: command output too)", OPT_NONE },
+	{ "quiet", 'q', 'q', NULL, "errors only", OPT_NONE },
+	{ "help", 'h', 'h', NULL, "this help; `kforge COMMAND --help` for one command", OPT_NONE },
+	{ "version", 'V', 'V', NULL, "the version", OPT_NONE },
+};
+const size_t n_optdefs = ARRAY_SIZE(optdefs);
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: kforge [OPTIONS] COMMAND [ARGS]\n\n"
 		   "Builds a kernel module for an installed kernel and installs it so that the kernel loads it.\n\n"
 		   "Commands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-26s %s\n", commands[i].usage, commands[i].help);
-	fprintf(f, "\nOptions:\n"
-		   "  --root DIR           every path is taken inside DIR (default /)\n"
-		   "  -k, --kernel KVER    the target kernel (default: the running one)\n"
-		   "  --plugin NAME        use this plugin instead of probing\n"
-		   "  --source PATH        the kernel source: a tree or a tarball, or git+URL#tag=NAME\n"
-		   "  --source-rewrite FROM=TO  fetch URLs starting with FROM from TO instead (repeatable;\n"
-		   "                       before [sources] rewrite of kforge.conf; the longest FROM wins)\n"
-		   "  --set CONFIG_X=VAL   change a config option (repeatable; needs the full strategy)\n"
-		   "  --strategy S         headers, full or auto (default auto)\n"
-		   "  --extra-symbols FILE Module.symvers of another external module this one uses\n"
-		   "  --install-mod-path D install under D/lib/modules/KVER (kbuild's INSTALL_MOD_PATH)\n"
-		   "  --install-dir DIR    the folder under lib/modules/KVER (default updates)\n"
-		   "  --initramfs          refresh the initramfs even when the module is not in it\n"
-		   "  --no-wait            fail at once when another kforge holds the lock (default: wait)\n"
-		   "  --rebuild            build, install, autoinstall: build even when the build cache holds\n"
-		   "                       a build of the same sources, options and kernel\n"
-		   "  --force              uninstall: remove the module even when it changed since\n"
-		   "  --dir DIR            keygen: where the key pair goes (default /var/lib/kforge/mok)\n"
-		   "  --all                cache prune: everything, the git store included\n"
-		   "  --older-than DAYS    cache prune: what was not used for DAYS days\n"
-		   "  --remove             dkms import: then remove each package imported from DKMS\n"
-		   "  -j, --jobs N         parallel make jobs\n"
-		   "  --json               machine-readable output (info, plugins, config, plan, status)\n"
-		   "  --dry-run            build, dkms import: print the plan instead of running it\n"
-		   "  -v, --verbose        more messages (twice: command output too)\n"
-		   "  -q, --quiet          errors only\n"
-		   "  -h, --help           this help; `kforge COMMAND --help` for one command\n"
-		   "  -V, --version        the version\n"
-		   "\nExit codes:\n"
+	for (size_t i = 0; i < n_commands; i++)
+		if (commands[i].help)
+			fprintf(f, "  %-26s %s\n", commands[i].usage, commands[i].help);
+	fprintf(f, "\nOptions:\n");
+	for (size_t i = 0; i < n_optdefs; i++) {
+		const struct optdef *d = &optdefs[i];
+		/* "-k, --kernel KVER", or "--root DIR" where there is no short name */
+		char head[64];
+		if (d->short_name)
+			snprintf(head, sizeof(head), "-%c, --%s%s%s", d->short_name, d->name, d->metavar ? " " : "",
+				 d->metavar ? d->metavar : "");
+		else
+			snprintf(head, sizeof(head), "--%s%s%s", d->name, d->metavar ? " " : "", d->metavar ? d->metavar : "");
+		fprintf(f, strlen(head) < 21 ? "  %-20s " : "  %s  ", head);
+		for (const char *p = d->help; *p; p++) {
+			fputc(*p, f);
+			if (*p == '\n')
+				fprintf(f, "%23s", "");
+		}
+		fputc('\n', f);
+	}
+	fprintf(f, "\nExit codes:\n"
 		   "  0 ok; 1 failure; 2 usage (bad command line or configuration);\n"
 		   "  3 something missing on the system (build dir, source, tool); 4 build failed;\n"
 		   "  5 refused by validation; 6 install failed and rolled back\n"
@@ -115,7 +153,15 @@ static void command_usage(const struct command *c, const struct opts *o)
 			     "even with --no-wait" },
 		{ "build", "--rebuild (build even when the build cache holds a build of the same sources, options\n"
 			   "and kernel). Several modules are built at once, as install builds them" },
-		{ "uninstall", "--install-mod-path DIR, --initramfs, --no-wait, --force (remove a module changed since)" },
+		{ "uninstall", "--install-mod-path DIR, --initramfs, --no-wait, --force (remove a module changed since),\n"
+			       "--all (every module kforge installed for the kernel: the hook of a kernel's removal calls it)" },
+		{ "log", "without JOB: each job log of log.dir, oldest first, with its job and result; JOB (a name as\n"
+			 "listed, or a unique part of one) or --last: that log, whole. --json: the list, or the log with\n"
+			 "its text" },
+		{ "completion", "bash|zsh: the script to source, or to install as\n"
+				"/usr/share/bash-completion/completions/kforge or a zsh fpath folder's _kforge. It completes\n"
+				"commands, options, the kernels of /lib/modules (-k), plugins, and module names from the\n"
+				"target kernel's modules.dep, asking `kforge completion words` each time" },
 		{ "status", "--install-mod-path DIR (the records of that tree); without -k every kernel.\n"
 			    "DKMS's modules (from /var/lib/dkms, read as data) follow kforge's, marked as DKMS's: state\n"
 			    "installed, built, added or broken, with the package NAME/VER; in --json under \"dkms\"" },
@@ -208,22 +254,11 @@ static int set_source_rewrites(struct kforge_ctx *ctx, const struct opts *o)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "root", required_argument, NULL, 'r' },     { "kernel", required_argument, NULL, 'k' },
-		{ "plugin", required_argument, NULL, 'p' },   { "source", required_argument, NULL, 's' },
-		{ "set", required_argument, NULL, 'S' },      { "strategy", required_argument, NULL, 't' },
-		{ "jobs", required_argument, NULL, 'j' },     { "json", no_argument, NULL, 'J' },
-		{ "verbose", no_argument, NULL, 'v' },	      { "quiet", no_argument, NULL, 'q' },
-		{ "extra-symbols", required_argument, NULL, 'E' }, { "install-mod-path", required_argument, NULL, 'I' },
-		{ "install-dir", required_argument, NULL, 'D' }, { "initramfs", no_argument, NULL, 'i' },
-		{ "dry-run", no_argument, NULL, 'n' },	      { "no-wait", no_argument, NULL, 'W' },
-		{ "force", no_argument, NULL, 'F' },	      { "dir", required_argument, NULL, 'd' },
-		{ "all", no_argument, NULL, 'A' },	      { "remove", no_argument, NULL, 'X' },	      { "older-than", required_argument, NULL, 'O' },
-		{ "source-rewrite", required_argument, NULL, 'R' }, { "rebuild", no_argument, NULL, 'B' },
-		{ "all-kernels", no_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct option longopts[ARRAY_SIZE(optdefs) + 1];
+	for (size_t i = 0; i < n_optdefs; i++)
+		longopts[i] = (struct option){ optdefs[i].name, optdefs[i].metavar ? required_argument : no_argument, NULL,
+					       optdefs[i].val };
+	longopts[n_optdefs] = (struct option){ NULL, 0, NULL, 0 };
 	struct opts o = { 0 };
 	const char *cmdname = NULL;
 	int c;
@@ -254,6 +289,7 @@ int main(int argc, char **argv)
 		case 'K': o.all_kernels = true; break;
 		case 'd': o.dir = optarg; break;
 		case 'A': o.all = true; break;
+		case 'L': o.last = true; break;
 		case 'X': o.remove = true; break;
 		case 'O': o.older_than = optarg; break;
 		case 'R':
@@ -287,13 +323,24 @@ int main(int argc, char **argv)
 			return KFORGE_EXIT_USAGE;
 		}
 	}
+	/* after "--", every word is an argument (kforge completion words -- WORDS...) */
+	for (; optind < argc; optind++) {
+		if (!cmdname) {
+			cmdname = argv[optind];
+		} else if (o.n_args < ARRAY_SIZE(o.args)) {
+			o.args[o.n_args++] = argv[optind];
+		} else {
+			fprintf(stderr, "kforge: error: too many arguments\n");
+			return KFORGE_EXIT_USAGE;
+		}
+	}
 	if (strcmp(cmdname ? cmdname : "", "help") == 0) {
 		cmdname = o.n_args ? o.args[0] : NULL;
 		o.help = true;
 		o.n_args = 0;
 	}
 	const struct command *cmd = NULL;
-	for (size_t i = 0; cmdname && i < ARRAY_SIZE(commands); i++)
+	for (size_t i = 0; cmdname && i < n_commands; i++)
 		if (strcmp(commands[i].name, cmdname) == 0)
 			cmd = &commands[i];
 	if (!cmdname) {

@@ -111,9 +111,14 @@ int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_s
 		if (r < 0) {
 			if (job->exit_code == KFORGE_EXIT_OK)
 				job->exit_code = KFORGE_EXIT_FAILURE;
+			kf_log_to_file(job, "# result: exit %d at step %d, %s\n", (int)job->exit_code, s + 1,
+				       kforge_step_name((enum kforge_step)s));
 			return r;
 		}
 	}
+	/* what `kforge log` lists as the job's result: the last such line */
+	if (!job->plan)
+		kf_log_to_file(job, "# result: ok through step %d, %s\n", (int)last + 1, kforge_step_name(last));
 	return 0;
 }
 
