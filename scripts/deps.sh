@@ -14,7 +14,8 @@ libinih-dev libcmocka-dev zlib1g-dev liblzma-dev libzstd-dev jq kmod bc flex bis
 ovmf mtools dosfstools
 qemu-system-x86 busybox-static linux-source-6.1 procps binutils
 libcurl4-openssl-dev bubblewrap ccache distcc patch rpm
-libxtables-dev"
+libxtables-dev
+debhelper lintian mandoc python3-jsonschema zsh logrotate systemd"
 
 missing() {
 	for p in "$@"; do

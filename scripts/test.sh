@@ -3,7 +3,7 @@
 # and fixture-root suite (make check), the SDK test (install into a scratch prefix, the example
 # vendor plugin built out of tree), the end-to-end suites (real Debian kernels and Debian's *-dkms
 # packages, and small kernels released as Arch and kernel.org build them: modules loaded under
-# qemu), and make distcheck; also make check again under ASan and UBSan (_build-asan) and each
+# qemu; kforge's own .deb and .rpm packages built, installed and removed), and make distcheck; also make check again under ASan and UBSan (_build-asan) and each
 # libFuzzer harness for FUZZ_SECONDS=20 (_build-fuzz). Ends with "N passed, N failed, N skipped" (a
 # skipped test is no pass).
 set -u
@@ -84,6 +84,9 @@ tap_suite "end to end: Arch and vanilla sources fetched, built, loaded under qem
 # the Fedora proof: the stand-in kernel SRPM from the stand-in Koji, a fixture Fedora 39 root
 # around the kernel built from it, dummy.ko.xz loaded under qemu
 tap_suite "end to end: Fedora SRPM fetched, built, loaded under qemu" tests/e2e/fedora.sh _build/e2e-fedora.log
+# the packages: .deb built (dpkg-buildpackage), lintian, installed, used through its hooks, removed,
+# installed again, purged; the RPM built from the same tarball, its files the .debs' files
+tap_suite "end to end: the Debian and Fedora packages built, installed, removed" tests/e2e/packages.sh _build/e2e-packages.log
 
 # every libFuzzer harness for a short while (clang, in _build-fuzz), one result each; `make fuzz`
 # there runs them for 10 minutes

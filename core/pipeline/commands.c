@@ -210,7 +210,7 @@ int kforge_job_open_log(struct kforge_job *job, const char *command)
 	int r = kf_runner_open_log(&job->runner, name);
 	if (r < 0)
 		return r;
-	kf_log_to_file(job, "# kforge %s %s for %s (root %s)\n", command, spec, job->kernel.release,
+	kf_log_to_file(job, "# kforge %s%s%s for %s (root %s)\n", command, spec[0] ? " " : "", spec, job->kernel.release,
 		       kforge_ctx_root(job->ctx));
 	return 0;
 }
