@@ -126,6 +126,22 @@ check "debian prerm.d: every module kforge installed for the removed kernel is g
 check "debian prerm.d: ... the other kernels keep theirs" sh -c '
 	installed_for() { "$1" --root "$2" -k "$3" status 2>/dev/null | grep -qE "^$3 +hello +ok "; }
 	installed_for "$1" "$2" 6.1.0-56-amd64 && installed_for "$1" "$2" 6.1.0-58-amd64' _ "$KFORGE" "$root"
+# 6.1.0-57-amd64 boots without the modules (its hook failed, or they were removed):
+# kforge-autoinstall.service's ExecStart, %v the running kernel, as systemd runs it
+cmd=$(sed -n 's/^ExecStart=[^ ]* //p' "$builddir/data/kforge-autoinstall.service" | sed 's/%v/6.1.0-57-amd64/g')
+# shellcheck disable=SC2086
+HOOK_ROOT=$root KFORGE_SYSTEM_CONFIG=$tmp/exclude.conf "$KFORGE_HOOK_BIN" $cmd >"$tmp/unit.out" 2>&1
+rc=$?
+check "kforge-autoinstall.service at boot of 6.1.0-57-amd64: the missing hello and exporter are built and installed" sh -c '
+	installed_for() { "$1" --root "$2" -k "$3" status 2>/dev/null | grep -qE "^$3 +$4 +ok "; }
+	[ "$3" -eq 0 ] && installed_for "$1" "$2" 6.1.0-57-amd64 hello && installed_for "$1" "$2" 6.1.0-57-amd64 kforge_exporter' \
+	_ "$KFORGE" "$root" "$rc" || sed 's/^/# /' "$tmp/unit.out"
+# shellcheck disable=SC2086
+HOOK_ROOT=$root KFORGE_SYSTEM_CONFIG=$tmp/exclude.conf "$KFORGE_HOOK_BIN" $cmd >"$tmp/unit2.out" 2>&1
+check "... at the next boot, nothing is missing: nothing is built" sh -c '
+	[ "$2" -eq 0 ] && grep -q "hello-debian: already installed for 6.1.0-57-amd64" "$1" &&
+	grep -q "autoinstall for 6.1.0-57-amd64: 0 rebuilt" "$1" && ! grep -q "\[4/7\] compile" "$1"' _ "$tmp/unit2.out" "$?" ||
+	sed 's/^/# /' "$tmp/unit2.out"
 run_hook prerm-none "$root" "$hook" 6.1.0-99-amd64 /boot/vmlinuz-6.1.0-99-amd64
 check "debian prerm.d of a kernel kforge knows nothing of: exit 0" sh -c '[ "$1" -eq 0 ]' _ "$?"
 
