@@ -61,9 +61,11 @@ check "bash: --root R -k 6.1.0-56-r<TAB> is the rt kernel" sh -c '[ "$1" = 6.1.0
 # module names from the target's modules.dep, and folders
 got=$(bcomp --root "$root" -k "$K" install b)
 check "bash: install b<TAB> offers btrfs from $K's modules.dep" has "$got" btrfs
-check "bash: install <TAB> offers the modules.dep's every module and folders" sh -c '
-	[ "$(printf "%s\n" "$1" | grep -cvE "^(/|\.|[^/]*/)")" -ge "$(wc -l <"$2")" ]' _ \
-	"$(cd "$tmp" && bcomp --root "$root" -k "$K" install '')" "$root/usr/lib/modules/$K/modules.dep"
+mkdir -p "$tmp/one/sub"
+expect=$( (sed -n 's|^\([^:]*/\)\{0,1\}\([^/:]*\)\.ko[^:]*:.*|\2|p' "$root/usr/lib/modules/$K/modules.dep"; echo sub) | sort)
+check "bash: install <TAB> offers exactly each module of the modules.dep and the folders here" sh -c '
+	[ "$1" = "$2" ] && [ "$(printf "%s\n" "$2" | wc -l)" -ge 3 ] || { echo "got: $1"; echo "expected: $2"; false; }' _ \
+	"$(cd "$tmp/one" && bcomp --root "$root" -k "$K" install '')" "$expect"
 mkdir -p "$tmp/cwd/my-driver"
 check "bash: install ./my<TAB> completes a folder" sh -c '[ "$1" = ./my-driver ]' _ \
 	"$(cd "$tmp/cwd" && bcomp --root "$root" -k "$K" install ./my)"
@@ -76,6 +78,28 @@ check "bash: cache <TAB> offers list, prune, fetch; completion <TAB> bash, zsh" 
 list
 prune" ] && [ "$2" = "bash
 zsh" ]' _ "$(bcomp cache '')" "$(bcomp completion '')"
+# the ways a command line says it: bash splits --opt=value at "=", options may be bundled or
+# abbreviated, "--" ends them
+check "bash: --root=R -k <TAB> (split by bash at =) lists R's kernels" sh -c '[ "$1" = "$2" ]' _ \
+	"$(bcomp --root = "$root" -k '')" "$kernels"
+check "bash: --root R --kernel=<TAB> offers =KVER for the word \"=\"; --kernel=6.1.0-56-r<TAB> the rt kernel" sh -c '
+	printf "%s\n" "$1" | grep -qx "=6.1.0-56-amd64" && [ "$2" = 6.1.0-56-rt-amd64 ]' _ \
+	"$(bcomp --root "$root" --kernel =)" "$(bcomp --root "$root" --kernel = 6.1.0-56-r)"
+check "bash: -vk KVER (a bundle) and --ker KVER (an abbreviation) set the kernel of install b<TAB>" sh -c '
+	printf "%s\n" "$1" | grep -qx btrfs && printf "%s\n" "$2" | grep -qx btrfs' _ \
+	"$(bcomp --root "$root" -vk "$K" install b)" "$(bcomp --root "$root" --ker "$K" install b)"
+check "bash: after --, a word starting with - is an argument, not an option to complete" sh -c '[ -z "$1" ]' _ \
+	"$(bcomp --root "$root" -k "$K" uninstall -- --)"
+many=$(i=0; while [ $i -lt 80 ]; do printf 'extra%s ' $i; i=$((i + 1)); done)
+# shellcheck disable=SC2086
+got=$(bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _kforge; printf "%s\n" "${COMPREPLY[@]}"' \
+	_ "$bash_script" "$KFORGE" --root "$root" -k "$K" install $many b | sort)
+check "bash: a command line of 80 words (install with 80 folders) still completes its last word" has "$got" btrfs
+# uninstall: the modules kforge recorded for the kernel, read without its lock
+mkdir -p "$root/var/lib/kforge/records/$K"
+echo "# a record" >"$root/var/lib/kforge/records/$K/kforge_pair.conf"
+check "bash: uninstall <TAB> lists the modules recorded for the kernel" sh -c '[ "$1" = kforge_pair ]' _ \
+	"$(bcomp --root "$root" -k "$K" uninstall '')"
 # job logs of the root's log.dir
 mkdir -p "$root/var/log/kforge"
 echo "# kforge install hello for $K (root /)" >"$root/var/log/kforge/20261124-101010-install-hello-$K-1.log"
@@ -93,11 +117,18 @@ check "zsh: install b<TAB> offers btrfs, and folders through _files -/" sh -c '
 	printf "%s\n" "$1" | grep -qx btrfs && printf "%s\n" "$1" | grep -qx ":files -/"' _ \
 	"$(zcomp --root "$root" -k "$K" install b)"
 check "zsh: --source <TAB> completes files" sh -c '[ "$1" = ":files " ]' _ "$(zcomp --source '')"
+check "zsh: --root R --kernel=6.1.0-56-r<TAB> (one word in zsh) is --kernel=6.1.0-56-rt-amd64" sh -c '
+	[ "$1" = --kernel=6.1.0-56-rt-amd64 ]' _ "$(zcomp --root "$root" --kernel=6.1.0-56-r)"
 
 # the scripts are kforge's answer: `make` installed what kforge completion prints
 check "the installed scripts are what kforge completion bash|zsh prints" sh -c '
 	"$1" completion bash | cmp -s - "$2" && "$1" completion zsh | cmp -s - "$3"' _ "$KFORGE" "$bash_script" "$zsh_script"
-check "completion without a shell: exit 2, naming both" sh -c '
-	"$1" completion >/dev/null 2>"$2"; [ $? -eq 2 ] && grep -q "completion bash" "$2" && grep -q "completion zsh" "$2"' \
+check "completion without a shell: exit 2, naming both; with two words: exit 2, saying it takes one" sh -c '
+	"$1" completion >/dev/null 2>"$2"; [ $? -eq 2 ] && grep -q "completion bash" "$2" && grep -q "completion zsh" "$2" &&
+	{ "$1" completion bash extra >/dev/null 2>"$2"; [ $? -eq 2 ]; } && grep -q "takes one word" "$2"' \
 	_ "$KFORGE" "$tmp/err"
+# made before the configuration is read: a broken kforge.conf does not break it
+printf 'not ini\n' >"$tmp/broken.conf"
+check "kforge completion bash ignores a broken kforge.conf (it reads none)" sh -c '
+	KFORGE_SYSTEM_CONFIG="$2" "$1" completion bash | cmp -s - "$3"' _ "$KFORGE" "$tmp/broken.conf" "$bash_script"
 tap_done

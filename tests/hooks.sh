@@ -118,9 +118,9 @@ check "... kfvideo stays installed for 6.1.0-56-amd64, nothing of it for 6.1.0-5
 hook=$builddir/plugins/debian/hooks/kernel-prerm
 run_hook prerm "$root" "$hook" 6.1.0-57-amd64 /boot/vmlinuz-6.1.0-57-amd64
 rc=$?
-check "debian prerm.d: every module kforge installed for the removed kernel is gone, files and records; exit 0" sh -c '
+check "debian prerm.d: every module kforge installed for the removed kernel is gone, files, records and the folders they emptied; exit 0" sh -c '
 	[ "$1" -eq 0 ] && grep -q "uninstall --all for 6.1.0-57-amd64: 2 of 2 modules removed" "$2" &&
-	[ -z "$(find "$3/usr/lib/modules/6.1.0-57-amd64/updates" -name "*.ko*")" ] &&
+	[ ! -e "$3/usr/lib/modules/6.1.0-57-amd64/updates" ] && [ ! -e "$3/var/lib/kforge/records/6.1.0-57-amd64" ] &&
 	! "$4" --root "$3" -k 6.1.0-57-amd64 status | grep -q "^6.1.0-57-amd64 "' _ "$rc" "$tmp/prerm.out" "$root" "$KFORGE" ||
 	sed 's/^/# /' "$tmp/prerm.out"
 check "debian prerm.d: ... the other kernels keep theirs" sh -c '
@@ -142,8 +142,14 @@ check "... at the next boot, nothing is missing: nothing is built" sh -c '
 	[ "$2" -eq 0 ] && grep -q "hello-debian: already installed for 6.1.0-57-amd64" "$1" &&
 	grep -q "autoinstall for 6.1.0-57-amd64: 0 rebuilt" "$1" && ! grep -q "\[4/7\] compile" "$1"' _ "$tmp/unit2.out" "$?" ||
 	sed 's/^/# /' "$tmp/unit2.out"
+# a kernel package's upgrade (DEB_MAINT_PARAMS "upgrade ...": kernels of `make bindeb-pkg`): nothing removed
+DEB_MAINT_PARAMS="upgrade 6.1.0-58-amd64" run_hook prerm-upgrade "$root" "$hook" 6.1.0-58-amd64 /boot/vmlinuz-6.1.0-58-amd64
+check "debian prerm.d on an upgrade (DEB_MAINT_PARAMS=upgrade): nothing removed, exit 0" sh -c '
+	[ "$1" -eq 0 ] && [ -e "$2/usr/lib/modules/6.1.0-58-amd64/updates/hello.ko" ] && [ ! -s "$3" ]' _ "$?" "$root" "$tmp/prerm-upgrade.out"
 run_hook prerm-none "$root" "$hook" 6.1.0-99-amd64 /boot/vmlinuz-6.1.0-99-amd64
-check "debian prerm.d of a kernel kforge knows nothing of: exit 0" sh -c '[ "$1" -eq 0 ]' _ "$?"
+check "debian prerm.d of a kernel kforge knows nothing of: exit 0, nothing removed" sh -c '
+	[ "$1" -eq 0 ] && grep -q "uninstall --all for 6.1.0-99-amd64: 0 of 0 modules removed" "$2" && ! grep -q "^kforge: removed" "$2"' \
+	_ "$?" "$tmp/prerm-none.out"
 
 # --- Fedora and systemd systems: the kernel-install plugin
 hook=$builddir/plugins/fedora/hooks/40-kforge.install
@@ -190,6 +196,40 @@ check "60-kforge-remove.hook: on a kernel's removal, before the transaction, wit
 	grep -qx "Operation = Remove" "$1" && grep -qx "Target = usr/lib/modules/\*/vmlinuz" "$1" &&
 	grep -qx "When = PreTransaction" "$1" && grep -qx "NeedsTargets" "$1" && grep -q "^Exec = /.*/pacman-hook remove\$" "$1"' \
 	_ "$builddir/plugins/arch/hooks/60-kforge-remove.hook"
+# an upgrade of linux on a system with that one kernel (6.6.1 to 6.6.3): pacman runs the removal
+# hook for the old kernel's vmlinuz before the transaction, the install hook for the new one after
+synth_kernel "$tmp/arch" 6.6.1-arch1-1 6.6.3-arch1-1
+printf 'usr/lib/modules/6.6.1-arch1-1/vmlinuz\n' >"$tmp/targets"
+HOOK_ROOT=$tmp/arch KFORGE=$KFORGE_HOOK_BIN "$hook" remove <"$tmp/targets" >"$tmp/upgrade-pre.out" 2>&1
+rc=$?
+check "pacman upgrade, before: the old kernel's hello is removed, its record kept in retired/ (no other kernel records it)" sh -c '
+	[ "$3" -eq 0 ] && [ ! -e "$2/usr/lib/modules/6.6.1-arch1-1/updates/hello.ko.zst" ] &&
+	[ "$(ls "$2/var/lib/kforge/retired" | grep -c "^hello-[0-9a-f]*\.conf\$")" -eq 1 ] &&
+	grep -q "1 module recorded only for 6.6.1-arch1-1: its record kept in" "$1" &&
+	"$4" --root "$2" status | grep -qE "^6.6.1-arch1-1 +hello +retired "' _ "$tmp/upgrade-pre.out" "$tmp/arch" "$rc" "$KFORGE" ||
+	sed 's/^/# /' "$tmp/upgrade-pre.out"
+rm -rf "$tmp/arch/usr/lib/modules/6.6.1-arch1-1"
+printf 'usr/lib/modules/6.6.3-arch1-1/vmlinuz\n' >"$tmp/targets"
+HOOK_ROOT=$tmp/arch KFORGE=$KFORGE_HOOK_BIN "$hook" <"$tmp/targets" >"$tmp/upgrade-post.out" 2>&1
+rc=$?
+check "pacman upgrade, after: hello.ko.zst built and installed for the new 6.6.3-arch1-1 from the kept record, which is then forgotten" sh -c '
+	[ "$3" -eq 0 ] && [ -e "$2/usr/lib/modules/6.6.3-arch1-1/updates/hello.ko.zst" ] &&
+	"$4" --root "$2" -k 6.6.3-arch1-1 status | grep -qE "^6.6.3-arch1-1 +hello +ok " &&
+	[ -z "$(ls "$2/var/lib/kforge/retired")" ] && ! "$4" --root "$2" status | grep -q " retired "' \
+	_ "$tmp/upgrade-post.out" "$tmp/arch" "$rc" "$KFORGE" || sed 's/^/# /' "$tmp/upgrade-post.out"
+
+# a kforge that fails: every hook says so and still exits 0, so the package manager goes on
+for h in debian/hooks/kernel-hook debian/hooks/kernel-prerm fedora/hooks/40-kforge.install arch/hooks/pacman-hook; do
+	case $h in
+	*40-kforge.install) args="add 6.6.3-arch1-1" ;;
+	*) args=6.6.3-arch1-1 ;;
+	esac
+	# shellcheck disable=SC2086
+	echo usr/lib/modules/6.6.3-arch1-1/vmlinuz | KFORGE=false "$builddir/plugins/$h" $args >"$tmp/fail.out" 2>&1
+	check "$(basename "$h") with a kforge that fails: exit 0, and it says what failed" sh -c '
+		[ "$1" -eq 0 ] && grep -q "^kforge: .* 6.6.3-arch1-1 .*goes on" "$2"' _ "$?" "$tmp/fail.out"
+done
+
 # pacman runs the PostTransaction hooks in the order of their file names: the name `make install`
 # gives kforge's must sort before mkinitcpio's (90-mkinitcpio-install.hook)
 alpm_name=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$builddir" -n install-exec-local DESTDIR=/nonexistent 2>/dev/null |

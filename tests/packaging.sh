@@ -88,17 +88,26 @@ else
 	skip "systemd-analyze verify kforge-autoinstall.service" "systemd is not installed"
 fi
 
-# --- the logrotate rule: job logs are removed, nothing is created
+# --- the logrotate rule: job logs 30 days old are removed, younger ones kept, nothing created
 if command -v logrotate >/dev/null && [ "$(id -u)" -eq 0 ]; then
 	mkdir -p "$tmp/log"
 	sed "s|/var/log/kforge/|$tmp/log/|g" "$srcdir/data/kforge.logrotate" >"$tmp/logrotate.conf"
-	echo "# kforge install hello for 6.1.0-56-amd64 (root /)" >"$tmp/log/20261001-101010-install-hello-6.1.0-56-amd64-1.log"
-	echo "# kforge install hello for 6.1.0-56-amd64 (root /)" >"$tmp/log/20261001-101010-install-hello-6.1.0-56-amd64-1.log.2"
-	: >"$tmp/log/20261001-101011-status-6.1.0-56-amd64-2.log"
+	old=20261001-101010-install-hello-6.1.0-56-amd64-1
+	echo "# kforge install hello for 6.1.0-56-amd64 (root /)" >"$tmp/log/$old.log"
+	echo "# kforge install hello for 6.1.0-56-amd64 (root /)" >"$tmp/log/$old.log.2"
+	echo "# kforge status for 6.1.0-56-amd64 (root /)" >"$tmp/log/20261120-101011-status-6.1.0-56-amd64-2.log"
 	echo keep >"$tmp/log/notes.txt"
-	logrotate -s "$tmp/logrotate.state" -f "$tmp/logrotate.conf" >"$tmp/logrotate.out" 2>&1
-	check "logrotate with the rule: the job logs are removed, an empty one kept, nothing created, other files untouched" sh -c '
-		[ "$2" -eq 0 ] && [ "$(ls "$1" | sort | tr "\n" " ")" = "20261001-101011-status-6.1.0-56-amd64-2.log notes.txt " ] ||
+	touch -d "40 days ago" "$tmp/log/$old.log" "$tmp/log/$old.log.2" "$tmp/log/notes.txt"
+	touch -d "3 days ago" "$tmp/log/20261120-101011-status-6.1.0-56-amd64-2.log"
+	# as the daily run finds them: each last looked at two days ago (logrotate's state)
+	d=$(date -d "2 days ago" +%Y-%-m-%-d-%-H:%-M:%-S)
+	{
+		echo "logrotate state -- version 2"
+		for f in "$tmp"/log/*; do printf '"%s" %s\n' "$f" "$d"; done
+	} >"$tmp/logrotate.state"
+	logrotate -s "$tmp/logrotate.state" "$tmp/logrotate.conf" >"$tmp/logrotate.out" 2>&1
+	check "logrotate with the rule: the job logs 40 days old are removed, one 3 days old kept, nothing created, other files untouched" sh -c '
+		[ "$2" -eq 0 ] && [ "$(ls "$1" | sort | tr "\n" " ")" = "20261120-101011-status-6.1.0-56-amd64-2.log notes.txt " ] ||
 		{ ls -l "$1"; cat "$3"; false; }' _ "$tmp/log" "$?" "$tmp/logrotate.out"
 else
 	skip "logrotate removes job logs" "needs root and logrotate"

@@ -40,8 +40,6 @@ struct optdef {
 	const char *help;
 	enum opt_kind kind;
 };
-extern const struct optdef optdefs[];
-extern const size_t n_optdefs;
 
 struct command {
 	const char *name;
@@ -50,8 +48,13 @@ struct command {
 	const char *help;
 	bool json;
 };
-extern const struct command commands[];
-extern const size_t n_commands;
+/* main.c's tables, handed to the completion (which must not reach back into main.c) */
+struct cli_tables {
+	const struct command *commands;
+	size_t n_commands;
+	const struct optdef *optdefs;
+	size_t n_optdefs;
+};
 
 /* common.c */
 void json_str(const char *s);
@@ -85,6 +88,9 @@ int cmd_cache(struct kforge_ctx *ctx, struct opts *o);
 int cmd_log(struct kforge_ctx *ctx, struct opts *o);
 /* complete.c */
 int cmd_completion(struct kforge_ctx *ctx, struct opts *o);
+/* before the options are parsed: `completion words -- WORDS...` and `completion bash|zsh` */
+int cli_complete_words(const struct cli_tables *t, int n, char **words);
+int cli_completion_script(const char *shell);
 /* dkms.c */
 int cmd_dkms(struct kforge_ctx *ctx, struct opts *o);
 void dkms_usage(const struct opts *o);

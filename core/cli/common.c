@@ -69,6 +69,11 @@ void json_file(int dirfd_, const char *name)
 {
 	putchar('"');
 	int fd = openat(dirfd_, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
 	char buf[65536 + 4];
 	size_t have = 0;
 	ssize_t got;

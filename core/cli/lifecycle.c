@@ -18,6 +18,11 @@ static int uninstall_all(struct kforge_ctx *ctx, struct kforge_job *job, const s
 		return job_code(job);
 	int code = 0;
 	unsigned int done = 0;
+	/* a module no other kernel records is kept for the next kernel before it is removed here */
+	if (n && kforge_job_retire(job) < 0) {
+		kforge_records_free(recs, n);
+		return job_code(job);
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (kforge_job_uninstall(job, recs[i]->module, o->force) < 0) {
 			kforge_err(ctx, "%s was not removed for %s", recs[i]->module, kforge_job_kernel(job));
@@ -46,6 +51,7 @@ int cmd_uninstall(struct kforge_ctx *ctx, struct opts *o)
 		code = uninstall_all(ctx, job, o);
 	else
 		code = kforge_job_uninstall(job, o->args[0], o->force) < 0 ? job_code(job) : 0;
+	kforge_job_log_result(job, code);
 	if (code && kforge_job_log_path(job))
 		kforge_notice(ctx, "log: %s", kforge_job_log_path(job));
 	kforge_job_unref(job);
@@ -143,6 +149,24 @@ int cmd_status(struct kforge_ctx *ctx, struct opts *o)
 		}
 		free(links);
 	}
+	/* the modules of removed kernels that autoinstall builds for the next one */
+	struct kforge_record **kept = NULL;
+	size_t nk = 0;
+	if (!o->kernel && kforge_records_retired(job, &kept, &nk) < 0)
+		nk = 0;
+	if (o->json)
+		fputs("], \"retired\": [", stdout);
+	for (size_t i = 0; i < nk; i++) {
+		if (o->json) {
+			fputs(i ? ", " : "", stdout);
+			json_record(kept[i], "retired", job);
+		} else {
+			printf("%s%-24s %-20s %-10s %-20s %s\n", i ? "" : "# kept for the next kernel (their kernel was removed): "
+									   "kforge autoinstall builds them\n",
+			       kept[i]->kernel, kept[i]->module, "retired", kept[i]->time, kept[i]->spec);
+		}
+	}
+	kforge_records_free(kept, nk);
 	if (o->json)
 		fputs("], \"dkms\": ", stdout);
 	dkms_status(ctx, job, o->kernel, o->json);

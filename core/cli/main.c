@@ -38,7 +38,7 @@ static void log_cli(void *data, int priority, const char *file, int line, const 
 	free(msg);
 }
 
-const struct command commands[] = {
+static const struct command commands[] = {
 	{ "info", cmd_info, "info [--json]", "what kforge knows of the target kernel and system", true },
 	{ "plugins", cmd_plugins, "plugins [--json]", "the plugins found, their scores and the one selected", true },
 	{ "config", cmd_config, "config [--json]", "every configuration value and where it came from", true },
@@ -54,13 +54,13 @@ const struct command commands[] = {
 	{ "log", cmd_log, "log [--last|JOB] [--json]", "the job logs kept in log.dir, or one job's log", true },
 	{ "completion", cmd_completion, "completion bash|zsh", "print the shell completion script for bash or zsh", false },
 };
-const size_t n_commands = ARRAY_SIZE(commands);
+static const size_t n_commands = ARRAY_SIZE(commands);
 
 /*
  * The options, one table: getopt's, --help's and the completion's (cli/complete.c) lists all
  * come from it. KIND says what a value is, for the completion.
  */
-const struct optdef optdefs[] = {
+static const struct optdef optdefs[] = {
 	{ "root", 0, 'r', "DIR", "every path is taken inside DIR (default /)", OPT_DIR },
 	{ "kernel", 'k', 'k', "KVER", "the target kernel (default: the running one)", OPT_KERNEL },
 	{ "plugin", 0, 'p', "NAME", "use this plugin instead of probing", OPT_PLUGIN },
@@ -98,7 +98,7 @@ const struct optdef optdefs[] = {
 	{ "help", 'h', 'h', NULL, "this help; `kforge COMMAND --help` for one command", OPT_NONE },
 	{ "version", 'V', 'V', NULL, "the version", OPT_NONE },
 };
-const size_t n_optdefs = ARRAY_SIZE(optdefs);
+static const size_t n_optdefs = ARRAY_SIZE(optdefs);
 
 static void usage(FILE *f)
 {
@@ -254,6 +254,15 @@ static int set_source_rewrites(struct kforge_ctx *ctx, const struct opts *o)
 
 int main(int argc, char **argv)
 {
+	/* the completion: answered before anything is parsed or read (no configuration needed, no
+	 * limit on the words a long command line has) */
+	if (argc >= 4 && strcmp(argv[1], "completion") == 0 && strcmp(argv[2], "words") == 0 && strcmp(argv[3], "--") == 0)
+	{
+		const struct cli_tables t = { commands, n_commands, optdefs, n_optdefs };
+		return cli_complete_words(&t, argc - 4, argv + 4);
+	}
+	if (argc == 3 && strcmp(argv[1], "completion") == 0 && cli_completion_script(argv[2]) == 0)
+		return 0;
 	struct option longopts[ARRAY_SIZE(optdefs) + 1];
 	for (size_t i = 0; i < n_optdefs; i++)
 		longopts[i] = (struct option){ optdefs[i].name, optdefs[i].metavar ? required_argument : no_argument, NULL,
@@ -263,7 +272,17 @@ int main(int argc, char **argv)
 	const char *cmdname = NULL;
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "-k:j:vqhV", longopts, NULL)) != -1) {
+	/* the short options, from the table: "-" (arguments in order), then each letter, ':' for a value */
+	char shortopts[2 * ARRAY_SIZE(optdefs) + 2] = "-", with_value[ARRAY_SIZE(optdefs) + 1] = "";
+	for (size_t i = 0, at = 1, nv = 0; i < n_optdefs; i++)
+		if (optdefs[i].short_name) {
+			shortopts[at++] = optdefs[i].short_name;
+			if (optdefs[i].metavar) {
+				shortopts[at++] = ':';
+				with_value[nv++] = optdefs[i].short_name;
+			}
+		}
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			if (!cmdname)
@@ -316,7 +335,7 @@ int main(int argc, char **argv)
 		default:
 			if (optopt)
 				fprintf(stderr, "kforge: error: option -%c %s (see kforge --help)\n", optopt,
-					strchr("kj", optopt) ? "needs a value" : "is unknown");
+					strchr(with_value, optopt) ? "needs a value" : "is unknown");
 			else
 				fprintf(stderr, "kforge: error: option %s is unknown or needs a value (see kforge --help)\n",
 					argv[optind - 1]);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libkmod.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pipeline/job.h"
 #include "txn/record.h"
@@ -203,15 +204,6 @@ static void batch_done(void *data, size_t i, int code)
 
 static const struct kforge_batch_ops batch_ops = { batch_ready, batch_start, batch_run, batch_done };
 
-static char *wish_key(const struct kforge_record *r)
-{
-	struct kf_strbuf b = { 0 };
-	kf_strbuf_appendf(&b, "%s\n%s", r->kind, r->spec);
-	for (size_t i = 0; r->changes && r->changes[i]; i++)
-		kf_strbuf_appendf(&b, "\n%s", r->changes[i]);
-	return kf_strbuf_steal(&b);
-}
-
 static bool listed(const char *list, const char *word)
 {
 	size_t n = strlen(word);
@@ -252,6 +244,32 @@ static char *why_not(struct kforge_job *probe, const struct kforge_record *r, co
 	return NULL;
 }
 
+/* A retired record whose module some kernel now records again has done its job: removed. */
+static void forget_retired(struct kforge_job *probe, const struct kf_strv *paths)
+{
+	struct kforge_record **now = NULL;
+	size_t n = 0;
+	if (!paths->n || kforge_records_list(probe, NULL, &now, &n) < 0)
+		return;
+	for (size_t i = 0; i < paths->n; i++) {
+		struct kforge_record *old = NULL;
+		if (kf_record_read(paths->v[i], &old, NULL, 0) < 0)
+			continue;
+		_cleanup_free_ char *key = kf_wish_key(old);
+		for (size_t j = 0; key && j < n; j++) {
+			_cleanup_free_ char *k2 = kf_wish_key(now[j]);
+			if (k2 && strcmp(key, k2) == 0) {
+				if (unlink(paths->v[i]) == 0)
+					kf_info(probe->ctx, "%s is installed for %s again: its record kept from %s is no longer needed",
+						old->spec, now[j]->kernel, old->kernel);
+				break;
+			}
+		}
+		kf_record_free(old);
+	}
+	kforge_records_free(now, n);
+}
+
 int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options *base, int *failed)
 {
 	struct kforge_ctx *ctx = kforge_job_ctx(probe);
@@ -262,11 +280,27 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 	int r = kforge_records_list(probe, NULL, &recs, &n);
 	if (r < 0)
 		return r;
+	/* the modules of removed kernels that no other kernel records: wishes too, after the others */
+	struct kforge_record **retired = NULL;
+	size_t n_retired = 0;
+	struct kf_strv retired_paths = { 0 };
+	if (kf_retired_read(probe, &retired, &n_retired, &retired_paths) == 0 && n_retired) {
+		struct kforge_record **all = realloc(recs, (n + n_retired) * sizeof(*all));
+		if (all) {
+			recs = all;
+			for (size_t i = 0; i < n_retired; i++) {
+				recs[n++] = retired[i];
+				retired[i] = NULL;
+			}
+		}
+		kforge_records_free(retired, n_retired);
+	}
 	if (!probe->kernel.build_dir) {
 		kf_notice(ctx, "%s has no build directory yet (its headers are not installed): nothing rebuilt now; "
 			       "kforge autoinstall -k %s runs again when they are (header_postinst.d, pacman hook)",
 			  kver, kver);
 		kforge_records_free(recs, n);
+		kf_strv_free(&retired_paths);
 		return 0;
 	}
 	/* the newest record of each spec and options, oldest wish first: an exporter before its importer */
@@ -277,10 +311,10 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *key = wish_key(recs[i]);
+		_cleanup_free_ char *key = kf_wish_key(recs[i]);
 		size_t j;
 		for (j = 0; j < nw; j++) {
-			_cleanup_free_ char *k2 = wish_key(wishes[j].rec);
+			_cleanup_free_ char *k2 = kf_wish_key(wishes[j].rec);
 			if (key && k2 && strcmp(key, k2) == 0)
 				break;
 		}
@@ -392,5 +426,7 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 	}
 	free(wishes);
 	kforge_records_free(recs, n);
+	forget_retired(probe, &retired_paths);
+	kf_strv_free(&retired_paths);
 	return 0;
 }

@@ -219,3 +219,11 @@ const char *kforge_job_log_path(const struct kforge_job *job)
 {
 	return job->runner.log_path;
 }
+
+void kforge_job_log_result(struct kforge_job *job, int code)
+{
+	if (code == 0)
+		kf_log_to_file(job, "# result: ok\n");
+	else
+		kf_log_to_file(job, "# result: exit %d\n", code);
+}

@@ -92,6 +92,15 @@ int kf_job_skip(struct kforge_job *job, const char *format, ...) __attribute__((
 
 /* job-state.c: the state of the job's root (or --install-mod-path), opened and locked once */
 int kf_job_state(struct kforge_job *job, bool create);
+/*
+ * Retired records (lifecycle.c): a copy of a kernel's record kept in STATE/retired/ when the
+ * kernel was removed while it held the only record of that module (its spec and options), so
+ * that autoinstall still rebuilds the module for the next kernel. KEY: what autoinstall keys a
+ * wish by (kind, spec, options); the folder under BASE (the root or --install-mod-path).
+ */
+char *kf_wish_key(const struct kforge_record *r);
+char *kf_retired_dir(const struct kforge_job *job);
+int kf_retired_read(struct kforge_job *job, struct kforge_record ***out, size_t *n, struct kf_strv *paths);
 /* A failure of the transaction layer (its message kept in the state) failing the job. */
 int kf_job_state_failed(struct kforge_job *job, int err);
 /* The depmod callback the state runs through the job's runner. */

@@ -1,6 +1,7 @@
 /* lifecycle.c: what kforge installed, for the front end: records, their check, uninstall. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "pipeline/job.h"
 #include "txn/record.h"
+#include "txn/txn.h"
 
 const char *kforge_job_repaired(const struct kforge_job *job)
 {
@@ -48,6 +50,108 @@ static char *records_base(const struct kforge_job *job)
 	while (n > 0 && base[n - 1] == '/')
 		base[--n] = '\0';
 	return base;
+}
+
+/* a wish: the kind, spec and options of a record (what autoinstall builds once per kernel) */
+char *kf_wish_key(const struct kforge_record *r)
+{
+	struct kf_strbuf b = { 0 };
+	kf_strbuf_appendf(&b, "%s\n%s", r->kind, r->spec);
+	for (size_t i = 0; r->changes && r->changes[i]; i++)
+		kf_strbuf_appendf(&b, "\n%s", r->changes[i]);
+	return kf_strbuf_steal(&b);
+}
+
+char *kf_retired_dir(const struct kforge_job *job)
+{
+	_cleanup_free_ char *base = records_base(job);
+	return base ? kf_strdup_printf("%s/var/lib/kforge/retired", base) : NULL;
+}
+
+/* The retired records (NAME-HASH.conf), read as any record is: checked, a damaged one skipped. */
+int kf_retired_read(struct kforge_job *job, struct kforge_record ***out, size_t *n, struct kf_strv *paths)
+{
+	*out = NULL;
+	*n = 0;
+	_cleanup_free_ char *dir = kf_retired_dir(job);
+	DIR *d = dir ? opendir(dir) : NULL;
+	if (!d)
+		return dir ? 0 : -ENOMEM;
+	struct kforge_record **list = NULL;
+	size_t count = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.' || !kf_str_endswith(e->d_name, ".conf"))
+			continue;
+		_cleanup_free_ char *p = kforge_path_join(dir, e->d_name, NULL);
+		struct kforge_record *r = NULL;
+		char why[256] = "";
+		if (!p || kf_record_read(p, &r, why, sizeof(why)) < 0) {
+			kf_warn(job->ctx, "the kept record %s is damaged (%s): skipped; delete it", p ? p : e->d_name, why);
+			continue;
+		}
+		struct kforge_record **v = realloc(list, (count + 1) * sizeof(*v));
+		if (!v) {
+			kf_record_free(r);
+			break;
+		}
+		list = v;
+		list[count++] = r;
+		if (paths)
+			kf_strv_push(paths, p);
+	}
+	closedir(d);
+	*out = list;
+	*n = count;
+	return 0;
+}
+
+int kforge_records_retired(struct kforge_job *job, struct kforge_record ***out, size_t *n)
+{
+	return kf_retired_read(job, out, n, NULL);
+}
+
+int kforge_job_retire(struct kforge_job *job)
+{
+	int r = kf_job_state(job, true);
+	if (r < 0)
+		return r;
+	struct kforge_record **recs = NULL;
+	size_t n = 0;
+	if ((r = kf_records_read(job->state, NULL, &recs, &n)) < 0)
+		return r;
+	_cleanup_free_ char *dir = kf_retired_dir(job);
+	unsigned int kept = 0;
+	for (size_t i = 0; dir && i < n; i++) {
+		if (strcmp(recs[i]->kernel, job->kernel.release) != 0)
+			continue;
+		_cleanup_free_ char *key = kf_wish_key(recs[i]);
+		bool elsewhere = false;
+		for (size_t j = 0; key && j < n && !elsewhere; j++) {
+			_cleanup_free_ char *k2 = strcmp(recs[j]->kernel, job->kernel.release) ? kf_wish_key(recs[j]) : NULL;
+			elsewhere = k2 && strcmp(key, k2) == 0;
+		}
+		if (!key || elsewhere)
+			continue;
+		/* NAME-HASH: one file per module and wish (FNV-1a of the key: a name, not a check) */
+		unsigned long long h = 1469598103934665603ULL;
+		for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+			h = (h ^ *c) * 1099511628211ULL;
+		_cleanup_free_ char *text = kf_record_text(recs[i]);
+		_cleanup_free_ char *path = kf_strdup_printf("%s/%s-%016llx.conf", dir, recs[i]->module, h);
+		if (!text || !path || kforge_mkdir_p(dir) < 0 || kf_write_atomic(path, text) < 0) {
+			r = kforge_job_fail(job, KFORGE_EXIT_FAILURE, "cannot keep the record of %s in %s: %s", recs[i]->module,
+					    dir, strerror(errno ? errno : ENOMEM));
+			break;
+		}
+		kept++;
+	}
+	if (r == 0 && kept)
+		kf_notice(job->ctx, "%u module%s recorded only for %s: %s kept in %s, so that kforge autoinstall builds %s for "
+				     "the next kernel",
+			  kept, kept == 1 ? "" : "s", job->kernel.release, kept == 1 ? "its record" : "their records", dir,
+			  kept == 1 ? "it" : "them");
+	kforge_records_free(recs, n);
+	return r < 0 ? r : (int)kept;
 }
 
 char **kforge_record_weak_links(struct kforge_job *job, const struct kforge_record *rec)
@@ -116,6 +220,22 @@ static int uninstall_one(struct kforge_job *job, const char *name, bool force)
 		return kf_job_state_failed(job, r);
 	if (installed && remove_dangling_weak_links(job, installed) < 0)
 		kf_warn(job->ctx, "cannot look for weak-updates links to %s", installed);
+	/* the folders an install made and this removal emptied (updates/, records/KVER): gone too, so
+	 * that a removed kernel's lib/modules/KVER goes with its package; a folder not empty stays */
+	_cleanup_free_ char *mark = kf_strdup_printf("/lib/modules/%s/", job->kernel.release);
+	char *slash = installed ? strrchr(installed, '/') : NULL;
+	char *at = installed && mark ? strstr(installed, mark) : NULL;
+	if (slash && at && slash > at + strlen(mark)) {
+		*slash = '\0';
+		rmdir(installed);
+		*slash = '/';
+	}
+	_cleanup_free_ char *rec = job->state ? kf_record_file(job->state, job->kernel.release, name) : NULL;
+	char *rs = rec ? strrchr(rec, '/') : NULL;
+	if (rs) {
+		*rs = '\0';
+		rmdir(rec);
+	}
 	return refresh_initramfs(job, name, installed);
 }
 

@@ -116,8 +116,9 @@ int kforge_job_run(struct kforge_job *job, enum kforge_step first, enum kforge_s
 			return r;
 		}
 	}
-	/* what `kforge log` lists as the job's result: the last such line */
-	if (!job->plan)
+	/* what `kforge log` lists as the job's result: a run through compile or further (a first
+	 * look, autoinstall's locate alone, goes on later) */
+	if (!job->plan && last >= KFORGE_STEP_COMPILE)
 		kf_log_to_file(job, "# result: ok through step %d, %s\n", (int)last + 1, kforge_step_name(last));
 	return 0;
 }

@@ -58,6 +58,8 @@ cleanup() {
 		printf '%s\n' "$before" | grep -qxF "$f" && continue
 		case $f in */modules.* | */updates) rm -rf "$f" ;; esac
 	done
+	umount /var/log /var/cache /var/lib/kforge 2>/dev/null
+	[ -z "${made_varlib:-}" ] || rmdir /var/lib/kforge 2>/dev/null
 	[ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -168,7 +170,10 @@ check "prerm.d for $K2: its hello is removed, with its record; $K keeps its own"
 	[ "$1" -eq 0 ] && [ ! -e "/lib/modules/$2/updates/hello.ko" ] && [ ! -e "/var/lib/kforge/records/$2/hello.conf" ] &&
 	[ -f "/lib/modules/$3/updates/hello.ko" ] || cat "$4"' _ "$?" "$K2" "$K" "$tmp/prerm.out"
 kforge log --last >"$tmp/log.out" 2>&1
-check "kforge log --last shows the prerm hook's job" grep -q "^# kforge uninstall for $K2" "$tmp/log.out"
+kforge log >"$tmp/loglist.out" 2>&1
+check "kforge log --last shows the prerm hook's job, and kforge log lists it with its result, ok" sh -c '
+	grep -q "^# kforge uninstall for $3" "$1" && grep -q "^# result: ok\$" "$1" &&
+	grep -E "uninstall for $3 +ok " "$2"' _ "$tmp/log.out" "$tmp/loglist.out" "$K2"
 apt_get purge kforge libkforge0
 rc=$?
 installed=
@@ -180,6 +185,4 @@ check "apt-get purge, asking nothing (no terminal): /etc/kforge, the hooks, the 
 check "the description says what a purge leaves behind" sh -c '
 	dpkg-deb -f "$1" Description | tr "\n" " " | grep -q "Removing or purging this package leaves in place the modules kforge *installed"' _ \
 	"$tmp/deb/kforge_${version}_amd64.deb"
-umount /var/log /var/cache /var/lib/kforge
-[ -z "${made_varlib:-}" ] || rmdir /var/lib/kforge
 tap_done

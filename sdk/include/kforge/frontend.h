@@ -155,6 +155,13 @@ const char *kforge_job_step_owner(const struct kforge_job *job, enum kforge_step
  * ~/.local/state/kforge/logs when that cannot be written. COMMAND names it.
  */
 int kforge_job_open_log(struct kforge_job *job, const char *command);
+/*
+ * Since 0.2: ends the job's log with its result, "# result: ok" or "# result: exit CODE", the
+ * line `kforge log` lists (a log whose last line is not one was stopped). kforge_job_run() writes
+ * it for a failed step and after a run through compile or further; a command that runs no step
+ * (uninstall) writes it itself.
+ */
+void kforge_job_log_result(struct kforge_job *job, int code);
 
 /* Kernels under the root that have a build dir, NULL-terminated, malloc'd (free each and the list). */
 char **kforge_list_kernels(const char *root);

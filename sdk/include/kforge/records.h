@@ -82,6 +82,17 @@ const char *kforge_job_repaired(const struct kforge_job *job);
 int kforge_job_uninstall(struct kforge_job *job, const char *name, bool force);
 
 /*
+ * Since 0.2: before a kernel is removed (its package's hooks call `kforge uninstall --all`), keeps
+ * a copy of each of its records that no other kernel's record repeats (the same module folder or
+ * name with the same options) in /var/lib/kforge/retired/, so that kforge_autoinstall() still
+ * rebuilds those modules for the next kernel; autoinstall deletes a kept copy once its module is
+ * recorded again. Returns how many were kept, or a negative errno (the job failed).
+ */
+int kforge_job_retire(struct kforge_job *job);
+/* Since 0.2: the records kforge_job_retire() kept, as kforge_records_list() lists records. */
+int kforge_records_retired(struct kforge_job *job, struct kforge_record ***out, size_t *n);
+
+/*
  * Rebuilds, for the job's kernel, every module kforge installed for any kernel (the newest
  * record of each module folder or name with its options), each in its own job built from
  * BASE (install_mod_path, jobs). What cannot apply there (an option the kernel lacks, a module
