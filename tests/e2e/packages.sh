@@ -128,6 +128,24 @@ done
 check "the RPMs hold the files the .debs hold, package for package (Debian's hooks and Fedora's kernel-install plugin aside)" \
 	[ -n "$same" ]
 
+# --- Arch's package: the PKGBUILD's build() and package() run as makepkg runs them (srcdir,
+# pkgdir, the tarball unpacked in srcdir), here without makepkg: the package holds the pacman
+# hooks, whose Exec names the script it installs, and nothing of Debian's or kernel-install's
+mkdir -p "$tmp/arch/src" "$tmp/arch/pkg"
+tar -C "$tmp/arch/src" -xf "$tarball"
+(
+	cd "$tmp/arch" && srcdir=$tmp/arch/src pkgdir=$tmp/arch/pkg bash -e -c '
+		. "$1"; cd "$srcdir"; build; cd "$srcdir"; package' _ "$top/packaging/arch/PKGBUILD"
+) >"$tmp/arch.log" 2>&1
+check "the PKGBUILD's build() and package() make the package: kforge, its plugins, the pacman hooks and their script, the unit" sh -c '
+	[ "$1" -eq 0 ] && p=$2 && [ -x "$p/usr/bin/kforge" ] && [ "$(ls "$p"/usr/lib/kforge/plugins/*.so | wc -l)" -eq 4 ] &&
+	[ -f "$p/usr/share/libalpm/hooks/60-kforge.hook" ] && [ -f "$p/usr/share/libalpm/hooks/60-kforge-remove.hook" ] &&
+	exec=$(sed -n "s/^Exec = \([^ ]*\).*/\1/p" "$p/usr/share/libalpm/hooks/60-kforge.hook") && [ -x "$p$exec" ] &&
+	[ -f "$p/usr/lib/systemd/system/kforge-autoinstall.service" ] && [ ! -e "$p/etc/kernel" ] &&
+	[ ! -e "$p/usr/lib/kernel" ] && [ ! -e "$p/usr/lib/libkforge.la" ] &&
+	grep -q "^ExecStart=/usr/bin/kforge autoinstall" "$p/usr/lib/systemd/system/kforge-autoinstall.service" ||
+	{ tail -20 "$3"; find "$p" -type f | sed "s|^$p||" | sort; false; }' _ "$?" "$tmp/arch/pkg" "$tmp/arch.log"
+
 # --- installed, used, removed, installed again, purged
 # kforge's state folders, and apt's and dpkg's caches and logs, scratch in this namespace
 mkdir -p "$tmp/varlib" "$tmp/cache/apt/archives/partial" "$tmp/log/apt"
