@@ -63,7 +63,7 @@ static int plan_add(struct kf_runner *r, bool is_command, const char *cwd, const
 	return 0;
 }
 
-static char *user_log_dir(void)
+char *kforge_user_log_dir(void)
 {
 	const char *xdg = getenv("XDG_STATE_HOME");
 	if (xdg && xdg[0] == '/')
@@ -81,7 +81,7 @@ int kf_runner_open_log(struct kf_runner *r, const char *name)
 		return -ENOMEM;
 	if (kf_mkdir_p(dir) < 0 || access(dir, W_OK) < 0) {
 		free(dir);
-		dir = user_log_dir();
+		dir = kforge_user_log_dir();
 		if (!dir || kf_mkdir_p(dir) < 0)
 			return -EACCES;
 	}

@@ -160,16 +160,6 @@ static int print_log(struct kforge_ctx *ctx, int dirfd_, const char *dir, const 
 	return n < 0 ? KFORGE_EXIT_FAILURE : 0;
 }
 
-/* the per-user folder the runner writes to when log.dir is not writable (runner.c) */
-static char *user_log_dir(void)
-{
-	const char *xdg = getenv("XDG_STATE_HOME");
-	if (xdg && xdg[0] == '/')
-		return kforge_path_join(xdg, "kforge/logs", NULL);
-	const char *home = getenv("HOME");
-	return home && home[0] == '/' ? kforge_path_join(home, ".local/state/kforge/logs", NULL) : NULL;
-}
-
 int cmd_log(struct kforge_ctx *ctx, struct opts *o)
 {
 	if (o->n_args > 1 || (o->last && o->n_args)) {
@@ -184,7 +174,7 @@ int cmd_log(struct kforge_ctx *ctx, struct opts *o)
 	if (kforge_path_resolve(kforge_ctx_root(ctx), logdir, &dirs[0]) < 0)
 		return KFORGE_EXIT_FAILURE;
 	if (geteuid() != 0 && access(dirs[0], W_OK) < 0)
-		dirs[1] = user_log_dir();
+		dirs[1] = kforge_user_log_dir();
 	struct logfile *v = NULL;
 	size_t n = 0;
 	int code = 0;

@@ -1,7 +1,6 @@
 /* lifecycle.c: what kforge installed, for the front end: records, their check, uninstall. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,35 +73,7 @@ int kf_retired_read(struct kforge_job *job, struct kforge_record ***out, size_t 
 	*out = NULL;
 	*n = 0;
 	_cleanup_free_ char *dir = kf_retired_dir(job);
-	DIR *d = dir ? opendir(dir) : NULL;
-	if (!d)
-		return dir ? 0 : -ENOMEM;
-	struct kforge_record **list = NULL;
-	size_t count = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		if (e->d_name[0] == '.' || !kf_str_endswith(e->d_name, ".conf"))
-			continue;
-		_cleanup_free_ char *p = kforge_path_join(dir, e->d_name, NULL);
-		struct kforge_record *r = NULL;
-		char why[256] = "";
-		if (!p || kf_record_read(p, &r, why, sizeof(why)) < 0) {
-			kf_warn(job->ctx, "the kept record %s is damaged (%s): skipped; delete it", p ? p : e->d_name, why);
-			continue;
-		}
-		struct kforge_record **v = realloc(list, (count + 1) * sizeof(*v));
-		if (!v) {
-			kf_record_free(r);
-			break;
-		}
-		list = v;
-		list[count++] = r;
-		if (paths)
-			kf_strv_push(paths, p);
-	}
-	closedir(d);
-	*out = list;
-	*n = count;
-	return 0;
+	return dir ? kf_records_read_dir(job->ctx, dir, out, n, paths) : -ENOMEM;
 }
 
 int kforge_records_retired(struct kforge_job *job, struct kforge_record ***out, size_t *n)

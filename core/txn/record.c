@@ -223,6 +223,38 @@ static int cmp_records(const void *a, const void *b)
 	return c ? c : strcmp(x->module, y->module);
 }
 
+int kf_records_read_dir(struct kforge_ctx *ctx, const char *dir, struct kforge_record ***list, size_t *count,
+			struct kf_strv *paths)
+{
+	DIR *d = opendir(dir);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (e->d_name[0] == '.' || !kf_str_endswith(e->d_name, ".conf"))
+			continue;
+		_cleanup_free_ char *p = kforge_path_join(dir, e->d_name, NULL);
+		struct kforge_record *r;
+		char why[256] = "";
+		int e2 = p ? kf_record_read(p, &r, why, sizeof(why)) : -ENOMEM;
+		if (e2 < 0) {
+			kf_warn(ctx, "the record %s is damaged (%s): skipped; look at it, put back what it lists by hand, then "
+				     "delete it",
+				p, why[0] ? why : strerror(-e2));
+			continue;
+		}
+		struct kforge_record **v = realloc(*list, (*count + 1) * sizeof(*v));
+		if (!v) {
+			kf_record_free(r);
+			break;
+		}
+		*list = v;
+		(*list)[(*count)++] = r;
+		if (paths)
+			kf_strv_push(paths, p);
+	}
+	if (d)
+		closedir(d);
+	return 0;
+}
+
 int kf_records_read(struct kf_state *st, const char *kernel, struct kforge_record ***out, size_t *n)
 {
 	*out = NULL;
@@ -243,30 +275,8 @@ int kf_records_read(struct kf_state *st, const char *kernel, struct kforge_recor
 	size_t count = 0;
 	for (size_t k = 0; k < kernels.n; k++) {
 		_cleanup_free_ char *dir = kforge_path_join(top, kernels.v[k], NULL);
-		DIR *d = dir ? opendir(dir) : NULL;
-		for (struct dirent *e; d && (e = readdir(d));) {
-			if (e->d_name[0] == '.' || !kf_str_endswith(e->d_name, ".conf"))
-				continue;
-			_cleanup_free_ char *p = kforge_path_join(dir, e->d_name, NULL);
-			struct kforge_record *r;
-			char why[256] = "";
-			int e2 = p ? kf_record_read(p, &r, why, sizeof(why)) : -ENOMEM;
-			if (e2 < 0) {
-				kf_warn(st->ctx, "the record %s is damaged (%s): skipped; look at it, put back what it lists "
-						 "by hand, then delete it",
-					p, why[0] ? why : strerror(-e2));
-				continue;
-			}
-			struct kforge_record **v = realloc(list, (count + 1) * sizeof(*v));
-			if (!v) {
-				kf_record_free(r);
-				break;
-			}
-			list = v;
-			list[count++] = r;
-		}
-		if (d)
-			closedir(d);
+		if (dir)
+			kf_records_read_dir(st->ctx, dir, &list, &count, NULL);
 	}
 	kf_strv_free(&kernels);
 	if (count)

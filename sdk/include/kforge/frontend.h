@@ -162,6 +162,12 @@ int kforge_job_open_log(struct kforge_job *job, const char *command);
  * (uninstall) writes it itself.
  */
 void kforge_job_log_result(struct kforge_job *job, int code);
+/*
+ * Since 0.2: the folder a job's log goes to when log.dir cannot be written (a user who is not
+ * root): $XDG_STATE_HOME/kforge/logs, else ~/.local/state/kforge/logs; malloc'd, NULL when
+ * neither is known.
+ */
+char *kforge_user_log_dir(void);
 
 /* Kernels under the root that have a build dir, NULL-terminated, malloc'd (free each and the list). */
 char **kforge_list_kernels(const char *root);
