@@ -190,7 +190,8 @@ int cmd_log(struct kforge_ctx *ctx, struct opts *o)
 			code = KFORGE_EXIT_FAILURE;
 		}
 	}
-	qsort(v, n, sizeof(*v), by_time);
+	if (n)
+		qsort(v, n, sizeof(*v), by_time);
 	const char *pick = o->n_args ? o->args[0] : NULL;
 	const char *where = dirs[1] ? dirs[1] : dirs[0];
 	if (code) {
