@@ -14,6 +14,9 @@ NAME=json
 . "${top_srcdir:-$(dirname "$0")/..}/tests/suite.sh"
 . "$srcdir/tests/synth.sh"
 schemas=$srcdir/doc/schema
+# tests/lib/strictjson.py: how every JSON here is read
+PYTHONPATH=$srcdir/tests/lib${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONPATH
 if ! /usr/bin/python3 -c 'from jsonschema import Draft202012Validator' 2>/dev/null; then
 	echo "1..0 # SKIP /usr/bin/python3 has no jsonschema with Draft202012Validator (Debian: python3-jsonschema)"
 	exit 0
@@ -32,16 +35,7 @@ import json, sys
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-def strict(pairs):
-    d = {}
-    for k, v in pairs:
-        if k in d:
-            raise ValueError("member %r twice" % k)
-        d[k] = v
-    return d
-
-def no_constant(c):
-    raise ValueError("%s is not JSON" % c)
+from strictjson import strict, no_constant
 
 with open(sys.argv[1], encoding="utf-8") as f:
     schema = json.load(f)
@@ -169,13 +163,7 @@ from jsonschema.exceptions import SchemaError, RefResolutionError
 
 path = sys.argv[1]
 base = os.path.basename(path)
-def strict(pairs):
-    d = {}
-    for k, x in pairs:
-        if k in d:
-            raise ValueError("member %r twice" % k)
-        d[k] = x
-    return d
+from strictjson import strict
 s = json.load(open(path, encoding="utf-8"), object_pairs_hook=strict)
 problems = []
 try:

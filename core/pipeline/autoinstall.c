@@ -244,29 +244,23 @@ static char *why_not(struct kforge_job *probe, const struct kforge_record *r, co
 	return NULL;
 }
 
-/* A retired record whose module some kernel now records again has done its job: removed. */
-static void forget_retired(struct kforge_job *probe, const struct kf_strv *paths)
+/* A retired record (PATHS, their wish KEYS) whose module some kernel now records again has done its job: removed. */
+static void forget_retired(struct kforge_job *probe, const struct kf_strv *paths, const struct kf_strv *keys)
 {
 	struct kforge_record **now = NULL;
 	size_t n = 0;
 	if (!paths->n || kforge_records_list(probe, NULL, &now, &n) < 0)
 		return;
-	for (size_t i = 0; i < paths->n; i++) {
-		struct kforge_record *old = NULL;
-		if (kf_record_read(paths->v[i], &old, NULL, 0) < 0)
-			continue;
-		_cleanup_free_ char *key = kf_wish_key(old);
-		for (size_t j = 0; key && j < n; j++) {
+	for (size_t i = 0; i < paths->n && i < keys->n; i++)
+		for (size_t j = 0; j < n; j++) {
 			_cleanup_free_ char *k2 = kf_wish_key(now[j]);
-			if (k2 && strcmp(key, k2) == 0) {
+			if (k2 && strcmp(keys->v[i], k2) == 0) {
 				if (unlink(paths->v[i]) == 0)
-					kf_info(probe->ctx, "%s is installed for %s again: its record kept from %s is no longer needed",
-						old->spec, now[j]->kernel, old->kernel);
+					kf_info(probe->ctx, "%s is installed for %s again: its kept record %s is no longer needed",
+						now[j]->spec, now[j]->kernel, paths->v[i]);
 				break;
 			}
 		}
-		kf_record_free(old);
-	}
 	kforge_records_free(now, n);
 }
 
@@ -283,8 +277,12 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 	/* the modules of removed kernels that no other kernel records: wishes too, after the others */
 	struct kforge_record **retired = NULL;
 	size_t n_retired = 0;
-	struct kf_strv retired_paths = { 0 };
+	struct kf_strv retired_paths = { 0 }, retired_keys = { 0 };
 	if (kf_retired_read(probe, &retired, &n_retired, &retired_paths) == 0 && n_retired) {
+		for (size_t i = 0; i < n_retired; i++) {
+			_cleanup_free_ char *key = kf_wish_key(retired[i]);
+			kf_strv_push(&retired_keys, key ? key : "");
+		}
 		struct kforge_record **all = realloc(recs, (n + n_retired) * sizeof(*all));
 		if (all) {
 			recs = all;
@@ -301,6 +299,7 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 			  kver, kver);
 		kforge_records_free(recs, n);
 		kf_strv_free(&retired_paths);
+		kf_strv_free(&retired_keys);
 		return 0;
 	}
 	/* the newest record of each spec and options, oldest wish first: an exporter before its importer */
@@ -426,7 +425,8 @@ int kforge_autoinstall(struct kforge_job *probe, const struct kforge_job_options
 	}
 	free(wishes);
 	kforge_records_free(recs, n);
-	forget_retired(probe, &retired_paths);
+	forget_retired(probe, &retired_paths, &retired_keys);
 	kf_strv_free(&retired_paths);
+	kf_strv_free(&retired_keys);
 	return 0;
 }
